@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Redis } from 'ioredis';
+import packageJson from '../package.json' with { type: 'json' };
+import type { Config } from './config.ts';
+import type { Database } from './db/client.ts';
+import { periodic, type PeriodicTask } from './infra/jobs.ts';
+import { createMailSender } from './infra/mail/outbox.ts';
+import { outboxFilesTransport, smtpTransport, type MailTransport } from './infra/mail/transports.ts';
+import { createCounterFactory } from './infra/rate-limit.ts';
+import { createRedis } from './infra/redis.ts';
+import authRoutes from './modules/auth/auth.routes.ts';
+import { createAuthService, type AuthService } from './modules/auth/auth.service.ts';
+import { createPasswordHasher } from './modules/auth/passwords.ts';
+import { createTokenService } from './modules/auth/tokens.ts';
+import systemRoutes from './modules/system/system.routes.ts';
+import usersRoutes from './modules/users/users.routes.ts';
+import { UserSchema } from './modules/users/users.schemas.ts';
+import { createUsersService, type DeactivationHook } from './modules/users/users.service.ts';
+import authPlugin from './plugins/auth.ts';
+import errorsPlugin from './plugins/errors.ts';
+import securityPlugin from './plugins/security.ts';
+import swaggerPlugin from './plugins/swagger.ts';
+import validationPlugin from './plugins/validation.ts';
+import { systemClock, type Clock } from './shared/clock.ts';
+import { ErrorSchema } from './shared/schemas.ts';
+
+export interface AppDependencies {
+  /** Opened (and migrated) by the caller, who also closes it. */
+  database: Database;
+  clock?: Clock;
+  mailTransport?: MailTransport;
+  /** Shared Redis for rate-limit counters; by default one is opened from REDIS_URL when set. */
+  redis?: Redis;
+}
+
+/** What the composition root built, for the CLI and for tests that assert on side effects. */
+export interface AppServices {
+  database: Database;
+  clock: Clock;
+  auth: AuthService;
+  mailWorker: PeriodicTask;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: AppServices;
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Query-string secrets (calendar tokens, emailed links) never reach the logs. */
+const redactUrl = (url: string) => url.replace(/([?&](?:token|access_token|refresh_token)=)[^&]*/gi, '$1[REDACTED]');
+
+function fastifyOptions(config: Config): FastifyServerOptions {
+  return {
+    logger: {
+      level: config.LOG_LEVEL,
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.token', '*.access_token', '*.refresh_token'],
+        censor: '[REDACTED]',
+      },
+      serializers: {
+        req: (request) => ({ method: request.method, url: redactUrl(request.url), remoteAddress: request.ip }),
+      },
+    },
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    bodyLimit: 1024 * 1024,
+    // A hop count is valid for Fastify (proxy-addr) at run time, though its types omit it.
+    trustProxy: (config.TRUST_PROXY > 0 ? config.TRUST_PROXY : false) as boolean,
+    // Slow-client protection: a request must arrive whole within a minute.
+    requestTimeout: 60_000,
+  };
+}
+
+export async function buildApp(config: Config, deps: AppDependencies): Promise<FastifyInstance> {
+  const app = Fastify(fastifyOptions(config)).withTypeProvider<TypeBoxTypeProvider>();
+  const clock = deps.clock ?? systemClock;
+  const { database } = deps;
+  const { db } = database;
+
+  const ownedRedis = !deps.redis && config.REDIS_URL ? createRedis(config.REDIS_URL, app.log) : undefined;
+  const redis = deps.redis ?? ownedRedis;
+  const mailTransport = deps.mailTransport ?? (config.SMTP_URL ? smtpTransport(config.SMTP_URL) : outboxFilesTransport(join(config.DATA_DIR, 'outbox'), app.log));
+
+  const mailSender = createMailSender(db, mailTransport, clock, {
+    from: config.MAIL_FROM,
+    retryBaseMs: config.MAIL_RETRY_BASE_MS,
+    maxAttempts: config.MAIL_MAX_ATTEMPTS,
+  });
+  const mailWorker = periodic('mail', config.MAIL_POLL_INTERVAL_MS, mailSender.sendDue, app.log);
+  const mailQueued = () => mailWorker.kick();
+
+  const passwords = createPasswordHasher(config.BCRYPT_ROUNDS);
+  const tokens = createTokenService(
+    {
+      accessSecret: config.JWT_SECRET_KEY,
+      refreshSecret: config.JWT_REFRESH_SECRET_KEY,
+      accessTtlSeconds: config.ACCESS_TOKEN_TTL,
+      refreshTtlSeconds: config.REFRESH_TOKEN_TTL,
+    },
+    clock,
+  );
+  const auth = createAuthService({
+    db,
+    clock,
+    passwords,
+    tokens,
+    counters: createCounterFactory({ redis, prefix: config.RATE_LIMIT_PREFIX }),
+    limits: { loginFailuresPerEmail: config.RATE_LIMIT_LOGIN_PER_EMAIL, emailActionsPerHour: config.RATE_LIMIT_EMAIL_PER_HOUR },
+    frontendUrl: config.FRONTEND_URL,
+    mailQueued,
+  });
+  // Other modules add what deactivating an account means for their data.
+  const deactivationHooks: DeactivationHook[] = [];
+  const users = createUsersService({ db, clock, passwords, frontendUrl: config.FRONTEND_URL, deactivationHooks, mailQueued });
+
+  app.decorate('services', { database, clock, auth, mailWorker } satisfies AppServices);
+
+  // An empty body sent as JSON counts as no body; anything else must be valid JSON.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if ((body as string).trim() === '') return done(null, undefined);
+    return parseJson(request, body as string, done);
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.addSchema(UserSchema);
+  app.addSchema(ErrorSchema);
+
+  await app.register(validationPlugin);
+  await app.register(errorsPlugin);
+  await app.register(securityPlugin, { corsOrigins: config.CORS_ORIGINS });
+  await app.register(swaggerPlugin, { publicUrl: config.PUBLIC_URL, version: packageJson.version });
+  await app.register(authPlugin, { auth });
+
+  await app.register(systemRoutes, { database, version: packageJson.version });
+  await app.register(authRoutes, {
+    prefix: '/api/auth',
+    auth,
+    perIpPerMinute: config.RATE_LIMIT_AUTH_PER_IP,
+    redis,
+    redisPrefix: config.RATE_LIMIT_PREFIX,
+  });
+  await app.register(usersRoutes, { prefix: '/api/users', users });
+
+  if (config.BACKGROUND_JOBS) app.addHook('onReady', async () => mailWorker.start());
+  app.addHook('onClose', async () => {
+    await mailWorker.stop();
+    mailTransport.close();
+    if (ownedRedis) await ownedRedis.quit().catch(() => ownedRedis.disconnect());
+  });
+
+  return app;
+}

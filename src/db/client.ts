@@ -1,0 +1,105 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
+import type { ExtractTablesWithRelations } from 'drizzle-orm';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import pg from 'pg';
+import { migratePgliteClient, migratePool } from './migrate.ts';
+import * as schema from './schema/index.ts';
+
+export type Schema = typeof schema;
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+export type Tx = PgTransaction<PgQueryResultHKT, Schema, ExtractTablesWithRelations<Schema>>;
+/** Repositories take either, so a service decides where the transaction boundary is. */
+export type DbOrTx = Db | Tx;
+
+export interface Database {
+  readonly db: Db;
+  readonly kind: 'embedded' | 'postgres';
+  /** Resolves when the database answers a trivial query within the time limit. */
+  ping(timeoutMs?: number): Promise<void>;
+  /** Applies pending migrations (safe to call from several processes at once). */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** Called for every SQL statement drizzle sends (query counting in tests, debug logging). */
+  onQuery?: (sql: string) => void;
+  /** Where the pool reports errors of idle connections (which would otherwise crash the process). */
+  onPoolError?: (error: Error) => void;
+  poolMax?: number;
+}
+
+export const PGLITE_EXTENSIONS = { btree_gist };
+
+const logger = (options: DatabaseOptions) =>
+  options.onQuery ? { logQuery: (query: string) => options.onQuery!(query) } : undefined;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`database did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The embedded database: PostgreSQL compiled to WASM, in this process, stored in a folder (or in memory). */
+export function fromPglite(client: PGlite, options: DatabaseOptions = {}): Database {
+  const db = drizzlePglite({ client, schema, logger: logger(options) }) as unknown as Db;
+  return {
+    db,
+    kind: 'embedded',
+    ping: async (timeoutMs = 2000) => {
+      await withTimeout(client.query('select 1'), timeoutMs);
+    },
+    migrate: () => migratePgliteClient(client),
+    close: async () => {
+      if (!client.closed) await client.close();
+    },
+  };
+}
+
+export function fromPool(pool: pg.Pool, options: DatabaseOptions = {}): Database {
+  const db = drizzlePg({ client: pool, schema, logger: logger(options) }) as unknown as Db;
+  let closed = false;
+  return {
+    db,
+    kind: 'postgres',
+    ping: async (timeoutMs = 2000) => {
+      await withTimeout(pool.query('select 1'), timeoutMs);
+    },
+    migrate: () => migratePool(pool),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}
+
+export function createPool(url: string, options: DatabaseOptions = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolMax ?? 10,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    // A runaway query or a forgotten transaction must not hold locks (and booking slots) forever.
+    statement_timeout: 30_000,
+    idle_in_transaction_session_timeout: 60_000,
+    application_name: 'spacer-api',
+  });
+  pool.on('error', (error) => options.onPoolError?.(error));
+  return pool;
+}
+
+export async function openDatabase(config: { DATABASE_URL?: string | undefined; DATA_DIR: string; DB_POOL_MAX?: number }, options: DatabaseOptions = {}): Promise<Database> {
+  if (config.DATABASE_URL) return fromPool(createPool(config.DATABASE_URL, { poolMax: config.DB_POOL_MAX, ...options }), options);
+  const dir = join(config.DATA_DIR, 'pgdata');
+  mkdirSync(dir, { recursive: true });
+  const client = await PGlite.create(dir, { extensions: PGLITE_EXTENSIONS });
+  return fromPglite(client, options);
+}

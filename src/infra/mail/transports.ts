@@ -1,0 +1,62 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import nodemailer from 'nodemailer';
+
+export interface OutgoingMail {
+  from: string;
+  to: string;
+  subject: string;
+  text: string;
+  html?: string | null;
+  messageId: string;
+}
+
+/** Where mail finally goes. `send` resolves once the message is accepted, and throws otherwise. */
+export interface MailTransport {
+  readonly kind: 'smtp' | 'outbox-files';
+  send(mail: OutgoingMail): Promise<void>;
+  close(): void;
+}
+
+const message = (mail: OutgoingMail) => ({
+  from: mail.from,
+  to: mail.to,
+  subject: mail.subject,
+  text: mail.text,
+  ...(mail.html ? { html: mail.html } : {}),
+  messageId: mail.messageId,
+});
+
+export function smtpTransport(url: string): MailTransport {
+  const transport = nodemailer.createTransport(url, {
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 30_000,
+  } as object);
+  return {
+    kind: 'smtp',
+    async send(mail) {
+      await transport.sendMail(message(mail));
+    },
+    close: () => transport.close(),
+  };
+}
+
+/** The offline default: each mail becomes an .eml file a developer can open. */
+export function outboxFilesTransport(dir: string, log: FastifyBaseLogger): MailTransport {
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  return {
+    kind: 'outbox-files',
+    async send(mail) {
+      const info = await transport.sendMail(message(mail));
+      await mkdir(dir, { recursive: true });
+      const id = mail.messageId.replace(/[^A-Za-z0-9.-]/g, '');
+      const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${id}.eml`);
+      await writeFile(file, info.message as Buffer, { mode: 0o600 });
+      // The body holds single-use links; the log says only where to find it.
+      log.info({ file, subject: mail.subject }, 'mail written to outbox');
+    },
+    close: () => transport.close(),
+  };
+}

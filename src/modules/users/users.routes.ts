@@ -1,0 +1,67 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { principalOf } from '../../plugins/auth.ts';
+import { errorResponses, IdParams, MessageSchema, Page } from '../../shared/schemas.ts';
+import { toUserResponse, UpdateUserBody, UserListQuery, UserSchema } from './users.schemas.ts';
+import type { UsersService } from './users.service.ts';
+
+const tags = ['users'];
+const security = [{ bearerAuth: [] }];
+
+const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = async (app, { users }) => {
+  app.get('/', {
+    onRequest: [app.authenticate, app.requireRole('admin')],
+    schema: {
+      tags,
+      security,
+      operationId: 'listUsers',
+      summary: 'List accounts (admin)',
+      querystring: UserListQuery,
+      response: { 200: Page('users', UserSchema), ...errorResponses(400, 401, 403) },
+    },
+  }, async (request) => {
+    const page = await users.list(request.query);
+    return { ...page, users: page.users.map(toUserResponse) };
+  });
+
+  app.get('/:id', {
+    onRequest: [app.authenticate],
+    schema: {
+      tags,
+      security,
+      operationId: 'getUser',
+      summary: 'One account (yourself, or anyone for an admin)',
+      params: IdParams,
+      response: { 200: UserSchema, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => toUserResponse(await users.getById(principalOf(request), request.params.id)));
+
+  app.put('/:id', {
+    onRequest: [app.authenticate],
+    schema: {
+      tags,
+      security,
+      operationId: 'updateUser',
+      summary: 'Change an account (partial); role, is_verified and is_active are admin-only',
+      params: IdParams,
+      body: UpdateUserBody,
+      response: { 200: UserSchema, ...errorResponses(400, 401, 403, 404, 409) },
+    },
+  }, async (request) => toUserResponse(await users.update(principalOf(request), request.params.id, request.body)));
+
+  app.delete('/:id', {
+    onRequest: [app.authenticate, app.requireRole('admin')],
+    schema: {
+      tags,
+      security,
+      operationId: 'deactivateUser',
+      summary: 'Deactivate an account (admin); its history is kept',
+      params: IdParams,
+      response: { 200: MessageSchema, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => {
+    await users.remove(principalOf(request), request.params.id);
+    return { message: 'User deactivated' };
+  });
+};
+
+export default usersRoutes;

@@ -1,0 +1,70 @@
+import { Type, type Static } from 'typebox';
+import type { UserRow } from '../../db/schema/index.ts';
+import { DateTime, Email, Nullable, PageQuery } from '../../shared/schemas.ts';
+
+export const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('owner'), Type.Literal('client')]);
+
+export const UserSchema = Type.Object(
+  {
+    id: Type.Integer(),
+    email: Type.String(),
+    first_name: Type.String(),
+    last_name: Type.String(),
+    name: Type.String(),
+    role: RoleSchema,
+    phone: Nullable(Type.String()),
+    bio: Nullable(Type.String()),
+    avatar_url: Nullable(Type.String()),
+    is_verified: Type.Boolean(),
+    is_active: Type.Boolean(),
+    created_at: DateTime,
+    updated_at: DateTime,
+  },
+  { $id: 'User', title: 'User' },
+);
+export type UserResponse = Static<typeof UserSchema>;
+
+/** Names: 1–100 characters with something other than spaces. */
+export const PersonName = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' });
+export const Phone = Type.String({ pattern: '^\\+?[0-9][0-9 ()-]{6,19}$', description: 'Digits, optionally with +, spaces, dashes or brackets' });
+export const HttpUrl = Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 });
+
+export const UserListQuery = Type.Object({
+  ...PageQuery.properties,
+  role: Type.Optional(RoleSchema),
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Matches name or email' })),
+  is_active: Type.Optional(Type.Boolean()),
+});
+export type UserListQuery = Static<typeof UserListQuery>;
+
+export const UpdateUserBody = Type.Object({
+  first_name: Type.Optional(PersonName),
+  last_name: Type.Optional(PersonName),
+  phone: Type.Optional(Nullable(Phone)),
+  bio: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
+  avatar_url: Type.Optional(Nullable(HttpUrl)),
+  email: Type.Optional(Email),
+  current_password: Type.Optional(Type.String({ maxLength: 72, description: 'Required when you change your own email' })),
+  role: Type.Optional(RoleSchema),
+  is_verified: Type.Optional(Type.Boolean()),
+  is_active: Type.Optional(Type.Boolean()),
+});
+export type UpdateUserBody = Static<typeof UpdateUserBody>;
+
+export function toUserResponse(user: UserRow): UserResponse {
+  return {
+    id: user.id,
+    email: user.email,
+    first_name: user.firstName,
+    last_name: user.lastName,
+    name: `${user.firstName} ${user.lastName}`.trim(),
+    role: user.role,
+    phone: user.phone,
+    bio: user.bio,
+    avatar_url: user.avatarUrl,
+    is_verified: user.isVerified,
+    is_active: user.isActive,
+    created_at: user.createdAt.toISOString(),
+    updated_at: user.updatedAt.toISOString(),
+  };
+}

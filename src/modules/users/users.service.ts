@@ -1,0 +1,118 @@
+import type { Db, Tx } from '../../db/client.ts';
+import type { Role } from '../../db/schema/index.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { AppError, badRequest, forbidden, notFound, validationError } from '../../shared/errors.ts';
+import { pageOf, pageRequest } from '../../shared/pagination.ts';
+import type { Principal } from '../auth/auth.service.ts';
+import { issueEmailVerification } from '../auth/email-verification.ts';
+import type { PasswordHasher } from '../auth/passwords.ts';
+import { revokeUserSessions } from '../auth/sessions.repository.ts';
+import { ADMIN_ONLY_FIELDS, canReadUser, canUpdateUser, isAdmin } from './users.policy.ts';
+import * as usersRepo from './users.repository.ts';
+import type { UpdateUserBody, UserListQuery } from './users.schemas.ts';
+
+/**
+ * What other modules do when an account is deactivated (cancel its future bookings, unlist its
+ * spaces). Each runs inside the deactivation's transaction.
+ */
+export type DeactivationHook = (tx: Tx, userId: number, now: Date) => Promise<void>;
+
+export interface UsersServiceDeps {
+  db: Db;
+  clock: Clock;
+  passwords: PasswordHasher;
+  frontendUrl: string;
+  deactivationHooks: DeactivationHook[];
+  mailQueued: () => void;
+}
+
+const cannotModifySelf = (message: string) => badRequest('cannot_modify_self', message);
+
+export function createUsersService(deps: UsersServiceDeps) {
+  const { db, clock } = deps;
+
+  async function deactivate(tx: Tx, userId: number, now: Date) {
+    await usersRepo.updateById(tx, userId, { isActive: false }, now);
+    await revokeUserSessions(tx, { userId, reason: 'account_disabled', now });
+    for (const hook of deps.deactivationHooks) await hook(tx, userId, now);
+  }
+
+  async function list(query: UserListQuery) {
+    const page = pageRequest(query);
+    const filters: usersRepo.UserFilters = {};
+    if (query.role) filters.role = query.role;
+    if (query.q) filters.q = query.q;
+    if (query.is_active !== undefined) filters.isActive = query.is_active;
+    const { rows, total } = await usersRepo.findMany(db, filters, { limit: page.perPage, offset: page.offset });
+    return pageOf('users', rows, total, page);
+  }
+
+  async function getById(actor: Principal, id: number) {
+    // Refuse before looking, so a stranger cannot learn which ids exist.
+    if (!canReadUser(actor.user, id)) throw forbidden('You may only view your own account');
+    const user = await usersRepo.findById(db, id);
+    if (!user) throw notFound('User');
+    return user;
+  }
+
+  async function update(actor: Principal, id: number, body: UpdateUserBody) {
+    if (!canUpdateUser(actor.user, id)) throw forbidden('You may only change your own account');
+    const admin = isAdmin(actor.user);
+    const privileged = ADMIN_ONLY_FIELDS.filter((field) => body[field] !== undefined);
+    if (!admin && privileged.length > 0) throw forbidden(`Only an admin may set ${privileged.join(', ')}`);
+    const self = actor.user.id === id;
+    if (self && body.is_active === false) throw cannotModifySelf('You cannot deactivate your own account');
+    if (self && body.role !== undefined && body.role !== actor.user.role) throw cannotModifySelf('You cannot change your own role');
+
+    const target = await usersRepo.findById(db, id);
+    if (!target) throw notFound('User');
+
+    const changes: usersRepo.UserChanges = {};
+    if (body.first_name !== undefined) changes.firstName = body.first_name.trim();
+    if (body.last_name !== undefined) changes.lastName = body.last_name.trim();
+    if (body.phone !== undefined) changes.phone = body.phone;
+    if (body.bio !== undefined) changes.bio = body.bio;
+    if (body.avatar_url !== undefined) changes.avatarUrl = body.avatar_url;
+    if (body.role !== undefined) changes.role = body.role as Role;
+    if (body.is_verified !== undefined) changes.isVerified = body.is_verified;
+    if (body.is_active === true) changes.isActive = true;
+
+    const emailChanged = body.email !== undefined && usersRepo.normalizeEmail(body.email) !== target.email;
+    if (emailChanged) {
+      if (self) {
+        if (!body.current_password) throw validationError('current_password', 'is required to change your email');
+        if (!(await deps.passwords.verify(body.current_password, target.passwordHash))) {
+          throw new AppError(400, 'invalid_password', 'The current password is wrong', { details: [{ field: 'current_password', message: 'is wrong' }] });
+        }
+      }
+      changes.email = body.email!;
+      // A new address is unproven until its owner clicks the link, unless an admin vouches for it here.
+      if (body.is_verified === undefined) changes.isVerified = false;
+    }
+
+    const now = clock.now();
+    const updated = await db.transaction(async (tx) => {
+      if (body.is_active === false && target.isActive) await deactivate(tx, id, now);
+      const row = await usersRepo.updateById(tx, id, changes, now);
+      if (!row) throw notFound('User');
+      if (emailChanged && !row.isVerified) await issueEmailVerification(tx, row, deps.frontendUrl, now);
+      return row;
+    });
+    if (emailChanged) deps.mailQueued();
+    return updated;
+  }
+
+  async function remove(actor: Principal, id: number) {
+    if (actor.user.id === id) throw cannotModifySelf('You cannot delete your own account');
+    const now = clock.now();
+    await db.transaction(async (tx) => {
+      const target = await usersRepo.findById(tx, id);
+      if (!target) throw notFound('User');
+      if (target.isActive) await deactivate(tx, id, now);
+    });
+  }
+
+  return { list, getById, update, remove };
+}
+
+export type UsersService = ReturnType<typeof createUsersService>;

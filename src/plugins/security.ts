@@ -1,0 +1,21 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+async function securityPlugin(app: FastifyInstance, options: { corsOrigins: string[] }) {
+  await app.register(helmet, {
+    // Swagger UI sets its own policy on its pages; JSON needs none beyond this.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    crossOriginResourcePolicy: { policy: 'cross-origin' },
+  });
+  await app.register(cors, {
+    // Exact origins only: tokens travel in headers, never in cookies, so no credentials mode.
+    origin: options.corsOrigins.length > 0 ? options.corsOrigins : false,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    exposedHeaders: ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed', 'Content-Disposition'],
+    maxAge: 600,
+  });
+}
+
+export default fp(securityPlugin, { name: 'security' });

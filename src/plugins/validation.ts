@@ -1,0 +1,40 @@
+import { Ajv, type Options } from 'ajv';
+import * as ajvFormats from 'ajv-formats';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+// ajv-formats ships CommonJS; its default export arrives wrapped under ESM.
+const addFormats = ajvFormats.default as unknown as ajvFormats.FormatsPlugin;
+
+const common: Options = { allErrors: true, useDefaults: true, removeAdditional: false, strict: false, allowUnionTypes: true };
+
+/**
+ * Query strings and path parameters arrive as text, so they are coerced ("5" → 5); JSON bodies
+ * are typed already and are held to their types ("5" is not a number).
+ */
+async function validationPlugin(app: FastifyInstance) {
+  const lenient = new Ajv({ ...common, coerceTypes: 'array' });
+  const strict = new Ajv({ ...common, coerceTypes: false });
+  addFormats(lenient);
+  addFormats(strict);
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    if (httpPart !== 'body') return lenient.compile(schema);
+    const validate = strict.compile(schema);
+    const required = (schema as { required?: unknown[] }).required;
+    if (required && required.length > 0) return validate;
+    // A body whose every field is optional may be left out altogether.
+    const optionalBody = (data: unknown) => {
+      if (data === undefined) {
+        optionalBody.errors = null;
+        return true;
+      }
+      const valid = validate(data);
+      optionalBody.errors = validate.errors;
+      return valid;
+    };
+    optionalBody.errors = null as typeof validate.errors;
+    return optionalBody;
+  });
+}
+
+export default fp(validationPlugin, { name: 'validation' });

@@ -1,0 +1,58 @@
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig, loadEnvFile } from './config.ts';
+import { openDatabase } from './db/client.ts';
+
+/** Entry point: config → database (migrated) → app → listen; stops cleanly on SIGTERM/SIGINT. */
+
+const SHUTDOWN_LIMIT_MS = 10_000;
+
+async function main() {
+  loadEnvFile();
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  // The pool exists before the app (and its logger) does; errors are routed once both exist.
+  const poolErrors: { report: (error: Error) => void } = { report: () => {} };
+  const database = await openDatabase(config, { onPoolError: (error) => poolErrors.report(error) });
+  await database.migrate();
+  const app = await buildApp(config, { database });
+  poolErrors.report = (error) => app.log.warn({ err: error }, 'idle database connection failed');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => {
+      app.log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS);
+    force.unref();
+    try {
+      await app.close();
+      await database.close();
+      process.exit(0);
+    } catch (error) {
+      app.log.error({ err: error }, 'error during shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  await app.listen({ port: config.PORT, host: config.HOST });
+  app.log.info({ database: database.kind, docs: `${config.PUBLIC_URL}/api/docs` }, 'Spacer API ready');
+}
+
+main().catch((error) => {
+  console.error(`Start-up failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

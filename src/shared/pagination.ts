@@ -1,0 +1,20 @@
+export interface PageRequest {
+  page: number;
+  perPage: number;
+  offset: number;
+}
+
+export const pageRequest = (query: { page?: number; per_page?: number }): PageRequest => {
+  const page = query.page ?? 1;
+  const perPage = query.per_page ?? 10;
+  return { page, perPage, offset: (page - 1) * perPage };
+};
+
+export const pageOf = <K extends string, T>(plural: K, items: T[], total: number, request: PageRequest) =>
+  ({
+    [plural]: items,
+    total,
+    pages: Math.ceil(total / request.perPage),
+    current_page: request.page,
+    per_page: request.perPage,
+  }) as { [P in K]: T[] } & { total: number; pages: number; current_page: number; per_page: number };

@@ -1,0 +1,49 @@
+import { Type, type Static, type TSchema } from 'typebox';
+
+/** Shared TypeBox primitives; every route schema is built from these so the contract stays uniform. */
+
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const Id = Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'A positive integer id' });
+export const IdParams = Type.Object({ id: Id });
+export type IdParams = Static<typeof IdParams>;
+
+export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254, description: 'Compared case-insensitively' });
+/** 8–72 *bytes* (bcrypt's limit) is checked by the rules; the schema bounds the characters. */
+export const Password = Type.String({ minLength: 8, maxLength: 72, description: '8–72 bytes with at least one letter and one digit' });
+export const DateTime = Type.String({ format: 'date-time', description: 'ISO 8601 in UTC, e.g. 2026-12-01T09:00:00.000Z' });
+
+export const ErrorDetailSchema = Type.Object({ field: Type.String(), message: Type.String() });
+export const ErrorSchema = Type.Object(
+  {
+    error: Type.String({ description: 'Human-readable message' }),
+    message: Type.String({ description: 'The same text as error' }),
+    code: Type.String({ description: 'Stable snake_case code' }),
+    details: Type.Optional(Type.Array(ErrorDetailSchema)),
+  },
+  { $id: 'Error', title: 'Error' },
+);
+export type ErrorBody = Static<typeof ErrorSchema>;
+
+export const MessageSchema = Type.Object({ message: Type.String() });
+
+export const PageQuery = Type.Object({
+  page: Type.Optional(Type.Integer({ minimum: 1, default: 1, description: 'Page number, from 1' })),
+  per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Items per page, 1–100' })),
+});
+export type PageQuery = Static<typeof PageQuery>;
+
+/** `{ <plural>: T[], total, pages, current_page, per_page }` */
+export const Page = <K extends string, T extends TSchema>(plural: K, item: T) =>
+  Type.Object({
+    ...({ [plural]: Type.Array(item) } as { [P in K]: ReturnType<typeof Type.Array<T>> }),
+    total: Type.Integer(),
+    pages: Type.Integer(),
+    current_page: Type.Integer(),
+    per_page: Type.Integer(),
+  });
+
+const ref = Type.Ref('Error');
+/** The error responses a route can give, all in the contract's envelope. */
+export const errorResponses = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((status) => [status, ref])) as Record<number, typeof ref>;
