@@ -22,9 +22,9 @@ async function validationPlugin(app: FastifyInstance) {
     const validate = strict.compile(schema);
     const required = (schema as { required?: unknown[] }).required;
     if (required && required.length > 0) return validate;
-    // A body whose every field is optional may be left out altogether.
+    // A body whose every field is optional may be left out altogether (Fastify passes an absent body as null).
     const optionalBody = (data: unknown) => {
-      if (data === undefined) {
+      if (data === undefined || data === null) {
         optionalBody.errors = null;
         return true;
       }
