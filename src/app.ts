@@ -129,6 +129,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   // An empty body sent as JSON counts as no body; anything else must be valid JSON.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
+  // Only JSON (and, where a route says so, multipart) is accepted; plain text is a 415, not a string body.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if ((body as string).trim() === '') return done(null, undefined);
     return parseJson(request, body as string, done);

@@ -92,7 +92,7 @@ const settings = {
   },
   PUBLIC_URL: {
     description: 'Absolute URL clients reach this service at; used for upload and calendar links',
-    default: (env) => `http://localhost:${env.PORT ?? '5000'}`,
+    default: (env) => `http://localhost:${env.PORT?.trim() || '5000'}`,
     parse: url(['http:', 'https:']),
   },
   TRUST_PROXY: {

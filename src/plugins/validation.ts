@@ -26,7 +26,8 @@ async function validationPlugin(app: FastifyInstance) {
     const optionalBody = (data: unknown) => {
       if (data === undefined || data === null) {
         optionalBody.errors = null;
-        return true;
+        // Fastify stores `value` as the body, so handlers always see an object.
+        return { value: {} };
       }
       const valid = validate(data);
       optionalBody.errors = validate.errors;

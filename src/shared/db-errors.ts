@@ -54,6 +54,7 @@ export function fromDatabaseError(error: unknown): AppError | undefined {
     case '22007':
     case '22008':
     case '22001':
+    case '22021':
       return badRequest('validation_error', 'A value is out of range or malformed');
     case '40001':
     case '40P01':

@@ -28,7 +28,7 @@ export type ErrorBody = Static<typeof ErrorSchema>;
 export const MessageSchema = Type.Object({ message: Type.String() });
 
 export const PageQuery = Type.Object({
-  page: Type.Optional(Type.Integer({ minimum: 1, default: 1, description: 'Page number, from 1' })),
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1, description: 'Page number, from 1' })),
   per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Items per page, 1–100' })),
 });
 export type PageQuery = Static<typeof PageQuery>;

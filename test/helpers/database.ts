@@ -74,7 +74,7 @@ export async function createScratchPostgres(options: DatabaseOptions = {}): Prom
   };
 }
 
-let shared: Promise<{ database: Database; release: () => Promise<void> }> | undefined;
+let shared: Promise<{ database: Database; url?: string; release: () => Promise<void> }> | undefined;
 
 // Registered when a test file first imports this module, i.e. on the file's root: it runs once
 // all of the file's tests are done. (`after` inside a hook or test would run at *its* end.)
@@ -87,10 +87,23 @@ export async function testDatabase(): Promise<Database> {
   shared ??= (async () => {
     if (usingPostgres()) {
       const scratch = await createScratchPostgres();
-      return { database: scratch.database, release: scratch.drop };
+      return { database: scratch.database, url: scratch.url, release: scratch.drop };
     }
     const database = await createPgliteDatabase();
     return { database, release: () => database.close() };
   })();
   return (await shared).database;
+}
+
+/**
+ * Another connection pool to this process's test database, as a second server process would
+ * have. On the embedded database there is only one connection, so it is the same handle.
+ */
+export async function secondHandle(): Promise<Database> {
+  const first = await testDatabase();
+  if (!usingPostgres()) return first;
+  const url = (await shared!).url!;
+  const database = fromPool(createPool(url, { poolMax: 10 }));
+  after(() => database.close());
+  return database;
 }

@@ -26,8 +26,12 @@ export type UserResponse = Static<typeof UserSchema>;
 
 /** Names: 1–100 characters with something other than spaces. */
 export const PersonName = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' });
-export const Phone = Type.String({ pattern: '^\\+?[0-9][0-9 ()-]{6,19}$', description: 'Digits, optionally with +, spaces, dashes or brackets' });
-export const HttpUrl = Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 });
+export const Phone = Type.String({
+  pattern: '^\\+?(?:[ ()-]*[0-9]){7,15}[ ()-]*$',
+  maxLength: 32,
+  description: '7–15 digits, optionally with a leading +, spaces, dashes or brackets',
+});
+export const HttpUrl = Type.String({ format: 'uri', pattern: '^https?://[^/\\s?#]+', maxLength: 2048 });
 
 export const UserListQuery = Type.Object({
   ...PageQuery.properties,
