@@ -50,7 +50,7 @@ export async function createPgliteDatabase(options: DatabaseOptions = {}): Promi
 }
 
 /** A new, empty, migrated database on the real server; `drop` removes it. */
-export async function createScratchPostgres(options: DatabaseOptions = {}): Promise<{ database: Database; url: string; drop: () => Promise<void> }> {
+export async function createScratchPostgres(options: DatabaseOptions & { migrate?: boolean } = {}): Promise<{ database: Database; url: string; drop: () => Promise<void> }> {
   const adminUrl = process.env.TEST_DATABASE_URL!;
   const name = `spacer_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -60,7 +60,7 @@ export async function createScratchPostgres(options: DatabaseOptions = {}): Prom
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const database = fromPool(createPool(url.toString(), { poolMax: 20 }), options);
-  await database.migrate();
+  if (options.migrate !== false) await database.migrate();
   return {
     database,
     url: url.toString(),

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
+import { buildApp } from '../../src/app.ts';
+import { createPool, fromPool } from '../../src/db/client.ts';
+import { migratePool } from '../../src/db/migrate.ts';
+import { call, testConfig } from '../helpers/app.ts';
+import { createScratchPostgres, usingPostgres } from '../helpers/database.ts';
+import { uniqueEmail } from '../helpers/factories.ts';
+
+/** A TCP relay in front of PostgreSQL that a test can cut and restore, like a network outage. */
+async function startRelay(target: { host: string; port: number }) {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let port = 0;
+  const listen = async () => {
+    server = createServer((client) => {
+      const upstream = connect(target.port, target.host);
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        socket.on('error', () => socket.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
+    port = (server!.address() as { port: number }).port;
+  };
+  await listen();
+  return {
+    port: () => port,
+    cut: async () => {
+      await new Promise<void>((resolve) => {
+        server!.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      });
+    },
+    restore: listen,
+  };
+}
+
+const skip = usingPostgres() ? false : 'needs TEST_DATABASE_URL (a real PostgreSQL server to lose and regain)';
+
+describe('when PostgreSQL becomes unreachable', { skip }, () => {
+  it('answers /ready with 503 and requests with 503 service_unavailable, then recovers without a restart', async () => {
+    const scratch = await createScratchPostgres();
+    after(scratch.drop);
+    const target = new URL(scratch.url);
+    const relay = await startRelay({ host: target.hostname, port: Number(target.port || 5432) });
+    after(relay.cut);
+    const viaRelay = new URL(scratch.url);
+    viaRelay.port = String(relay.port());
+    const database = fromPool(createPool(viaRelay.toString(), { poolMax: 4 }));
+    const app = await buildApp(testConfig(), { database });
+    after(async () => {
+      await app.close();
+      await database.close();
+    });
+
+    assert.equal((await call(app, 'GET', '/ready')).status, 200);
+    await relay.cut();
+
+    const down = await call(app, 'GET', '/ready');
+    assert.equal(down.status, 503);
+    assert.equal(down.body.code, 'service_unavailable');
+    assert.ok(Number(down.headers['retry-after']) >= 1);
+    const login = await call(app, 'POST', '/api/auth/login', { body: { email: uniqueEmail(), password: 'Secret123' } });
+    assert.equal(login.status, 503);
+    assert.equal(login.body.code, 'service_unavailable');
+    assert.equal((await call(app, 'GET', '/health')).status, 200, 'liveness does not depend on the database');
+
+    await relay.restore();
+    let ready = 0;
+    for (let attempt = 0; attempt < 20 && ready !== 200; attempt++) ready = (await call(app, 'GET', '/ready')).status;
+    assert.equal(ready, 200);
+    const registered = await call(app, 'POST', '/api/auth/register', { body: { email: uniqueEmail('back'), password: 'Secret123', first_name: 'Back', last_name: 'Again' } });
+    assert.equal(registered.status, 201);
+  });
+});
+
+describe('migrations', { skip }, () => {
+  it('can run from several processes at once: they take turns and the schema is applied once', async () => {
+    const scratch = await createScratchPostgres({ migrate: false });
+    after(scratch.drop);
+    const pools = Array.from({ length: 3 }, () => createPool(scratch.url, { poolMax: 2 }));
+    after(() => Promise.all(pools.map((pool) => pool.end())));
+    await Promise.all(pools.map((pool) => migratePool(pool)));
+    const applied = await scratch.database.db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
+    const { readMigrationFiles } = await import('drizzle-orm/migrator');
+    const { MIGRATIONS_FOLDER } = await import('../../src/db/migrate.ts');
+    assert.equal((applied.rows[0] as { n: number }).n, readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER }).length);
+    const tables = await scratch.database.db.execute(sql`select count(*)::int as n from information_schema.tables where table_name = 'users'`);
+    assert.equal((tables.rows[0] as { n: number }).n, 1);
+  });
+});
