@@ -13,7 +13,7 @@ import { createCounterFactory } from './infra/rate-limit.ts';
 import { createRedis } from './infra/redis.ts';
 import authRoutes from './modules/auth/auth.routes.ts';
 import { createAuthService, type AuthService } from './modules/auth/auth.service.ts';
-import { createPasswordHasher } from './modules/auth/passwords.ts';
+import { createPasswordHasher, type PasswordHasher } from './modules/auth/passwords.ts';
 import { createTokenService } from './modules/auth/tokens.ts';
 import systemRoutes from './modules/system/system.routes.ts';
 import usersRoutes from './modules/users/users.routes.ts';
@@ -41,6 +41,7 @@ export interface AppServices {
   database: Database;
   clock: Clock;
   auth: AuthService;
+  passwords: PasswordHasher;
   mailWorker: PeriodicTask;
 }
 
@@ -124,7 +125,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const deactivationHooks: DeactivationHook[] = [];
   const users = createUsersService({ db, clock, passwords, frontendUrl: config.FRONTEND_URL, deactivationHooks, mailQueued });
 
-  app.decorate('services', { database, clock, auth, mailWorker } satisfies AppServices);
+  app.decorate('services', { database, clock, auth, passwords, mailWorker } satisfies AppServices);
 
   // An empty body sent as JSON counts as no body; anything else must be valid JSON.
   const parseJson = app.getDefaultJsonParser('error', 'error');

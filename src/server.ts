@@ -1,6 +1,7 @@
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, loadEnvFile } from './config.ts';
 import { openDatabase } from './db/client.ts';
+import { lowerThreadPoolPriority } from './infra/thread-priority.ts';
 
 /** Entry point: config → database (migrated) → app → listen; stops cleanly on SIGTERM/SIGINT. */
 
@@ -53,8 +54,10 @@ async function main() {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 
+  await app.services.passwords.warmUp();
+  const niced = lowerThreadPoolPriority();
   await app.listen({ port: config.PORT, host: config.HOST });
-  app.log.info({ database: database.kind, docs: `${config.PUBLIC_URL}/api/docs` }, 'Spacer API ready');
+  app.log.info({ database: database.kind, docs: `${config.PUBLIC_URL}/api/docs`, nicedPoolThreads: niced }, 'Spacer API ready');
 }
 
 main().catch((error) => {

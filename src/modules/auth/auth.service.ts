@@ -60,7 +60,7 @@ export function createAuthService(deps: AuthServiceDeps) {
   const { db, clock, passwords, tokens } = deps;
   const loginFailures = deps.counters('login-fail', deps.limits.loginFailuresPerEmail, 15 * 60);
   const emailActions = deps.counters('email-action', deps.limits.emailActionsPerHour, 60 * 60);
-  passwords.warmUp();
+  void passwords.warmUp();
 
   /** A new session (refresh-token family) and its first pair of tokens. */
   function newSession(user: Pick<UserRow, 'id' | 'role'>) {

@@ -20,8 +20,10 @@ export function createPasswordHasher(rounds: number) {
     },
     /** True when a stored hash was made at another cost and should be redone after a successful login. */
     needsRehash: (hash: string) => bcrypt.getRounds(hash) !== rounds,
-    /** Start computing the dummy hash now rather than during the first unknown-email login. */
-    warmUp: () => void dummy(),
+    /** Computes the dummy hash now rather than during the first unknown-email login (and starts the thread pool). */
+    warmUp: async () => {
+      await dummy();
+    },
   };
 }
 

@@ -1,19 +1,40 @@
-import { and, eq, gt, isNull, ne } from 'drizzle-orm';
-import type { DbOrTx } from '../../db/client.ts';
+import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
+import type { Db, DbOrTx } from '../../db/client.ts';
 import { sessions, users, type UserRow } from '../../db/schema/index.ts';
 
 export async function insertSession(db: DbOrTx, session: { id: string; userId: number; refreshJti: string; expiresAt: Date; createdAt: Date }) {
   await db.insert(sessions).values(session);
 }
 
-/** The user behind a live session, in one round trip: this runs on every authenticated request. */
-export async function findLiveSessionUser(db: DbOrTx, sessionId: string, userId: number, now: Date): Promise<UserRow | undefined> {
-  const [row] = await db
+function buildLiveSessionUser(db: Db) {
+  return db
     .select({ user: users })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
-    .limit(1);
+    .where(
+      and(
+        eq(sessions.id, sql.placeholder('sessionId')),
+        eq(sessions.userId, sql.placeholder('userId')),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, sql`${sql.placeholder('now')}::timestamptz`),
+      ),
+    )
+    .limit(1)
+    .prepare('auth_live_session_user');
+}
+
+// Built once per database handle: this runs on every authenticated request, and a named statement
+// spares both drizzle's query building and PostgreSQL's parse and plan each time.
+const liveSessionUserStatements = new WeakMap<Db, ReturnType<typeof buildLiveSessionUser>>();
+
+/** The user behind a live session, in one round trip. */
+export async function findLiveSessionUser(db: Db, sessionId: string, userId: number, now: Date): Promise<UserRow | undefined> {
+  let statement = liveSessionUserStatements.get(db);
+  if (!statement) {
+    statement = buildLiveSessionUser(db);
+    liveSessionUserStatements.set(db, statement);
+  }
+  const [row] = await statement.execute({ sessionId, userId, now: now.toISOString() });
   return row?.user;
 }
 

@@ -1,0 +1,124 @@
+/**
+ * Load scenarios against a real server process.
+ *
+ *   npm run bench -- <scenario…|all> [--db postgres|embedded] [--connections 32] [--duration 10] [--repeat 1] [--rounds 12]
+ *
+ * `--db postgres` (the default) runs on a scratch database on BENCH_DATABASE_URL
+ * (postgres://postgres@127.0.0.1:5432/postgres), dropped afterwards.
+ */
+import { fork } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { api, figures, load, loadInOwnProcess, scratchDatabase, startService, type Figures, type Service } from './harness.ts';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    db: { type: 'string', default: 'postgres' },
+    connections: { type: 'string', default: '32' },
+    duration: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '12' },
+    repeat: { type: 'string', default: '1' },
+  },
+});
+const connections = Number(values.connections);
+const duration = Number(values.duration);
+const rounds = values.rounds!;
+const repeat = Math.max(1, Number(values.repeat));
+
+interface Scenario {
+  description: string;
+  run(service: Service): Promise<Figures[]>;
+}
+
+async function registerUser(url: string, label: string) {
+  const email = `${label}-${Date.now()}-${Math.random().toString(36).slice(2)}@bench.test`;
+  const password = 'Bench12345';
+  const body = await api(url, 'POST', '/api/auth/register', { email, password, first_name: 'Bench', last_name: 'User' });
+  return { email, password, token: body.access_token as string };
+}
+
+/** How many bcrypt comparisons per second this machine's cores allow at the given cost. */
+async function bcryptLimit(cost: string): Promise<number> {
+  const child = fork(new URL('./bcrypt-limit.ts', import.meta.url), [cost, String(duration)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.on('message', (message) => resolve(Number(message)));
+    child.on('error', reject);
+  });
+}
+
+const scenarios: Record<string, Scenario> = {
+  health: {
+    description: 'GET /health',
+    run: async (service) => [figures('GET /health', await load({ url: `${service.url}/health`, connections, duration }), { peakRssMb: service.peakRssMb() })],
+  },
+  me: {
+    description: 'GET /api/auth/me with a token (JWT check + session and user from the database)',
+    run: async (service) => {
+      const user = await registerUser(service.url, 'me');
+      const result = await load({ url: `${service.url}/api/auth/me`, connections, duration, headers: { authorization: `Bearer ${user.token}` } });
+      return [figures('GET /api/auth/me', result, { peakRssMb: service.peakRssMb() })];
+    },
+  },
+  login: {
+    description: `POST /api/auth/login at bcrypt cost ${rounds}, compared with the bcrypt limit of these cores; /health latency measured at the same time`,
+    run: async (service) => {
+      const user = await registerUser(service.url, 'login');
+      const limit = await bcryptLimit(rounds);
+      const body = JSON.stringify({ email: user.email, password: user.password });
+      // No login warm-up: a slow endpoint's warm-up leaves a queue behind that would eat into the
+      // measured run. /health is warmed up alone, so its figures show contention, not compilation.
+      await load({ url: `${service.url}/health`, connections: 2, duration: 3 }, 0);
+      const loginSeconds = Math.max(duration, 20);
+      const [login, health] = await Promise.all([
+        load({ url: `${service.url}/api/auth/login`, connections, duration: loginSeconds, method: 'POST', headers: { 'content-type': 'application/json' }, body }, 0),
+        // A steady trickle of health checks while bcrypt saturates the cores: the event loop must stay
+        // free. Measured from another process, as a load balancer's probe would be.
+        loadInOwnProcess({ url: `${service.url}/health`, connections: 2, duration: loginSeconds, overallRate: 50 }),
+      ]);
+      const loginRate = login['2xx'] / loginSeconds;
+      return [
+        { scenario: `bcrypt limit (cost ${rounds}, all cores)`, requestsPerSecond: Math.round(limit * 10) / 10, p50Ms: 0, p99Ms: 0, non2xx: 0, errors: 0, note: 'comparisons/s in a bare process' },
+        figures('POST /api/auth/login', login, {
+          requestsPerSecond: Math.round(loginRate * 10) / 10,
+          peakRssMb: service.peakRssMb(),
+          note: `${Math.round((loginRate / limit) * 100)} % of the bcrypt limit`,
+        }),
+        figures('GET /health during the login load', health, { note: '50 requests/s alongside' }),
+      ];
+    },
+  },
+};
+
+async function main() {
+  const names = positionals.length === 0 || positionals.includes('all') ? Object.keys(scenarios) : positionals;
+  const unknown = names.filter((name) => !scenarios[name]);
+  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
+
+  const results: Figures[] = [];
+  for (const name of names) {
+    const database = values.db === 'postgres' ? await scratchDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres') : undefined;
+    const service = await startService({ BCRYPT_ROUNDS: rounds, ...(process.env.DB_POOL_MAX ? { DB_POOL_MAX: process.env.DB_POOL_MAX } : {}), ...(database ? { DATABASE_URL: database.url } : {}) });
+    try {
+      console.error(`▶ ${name}: ${scenarios[name]!.description} (${values.db}, ${connections} connections, ${duration} s, ${repeat}×)`);
+      const runs: Figures[][] = [];
+      for (let i = 0; i < repeat; i++) runs.push(await scenarios[name]!.run(service));
+      // This machine is shared and noisy: report the median run of each row, by requests/s.
+      for (let row = 0; row < runs[0]!.length; row++) {
+        const sorted = runs.map((run) => run[row]!).sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+        const median = sorted[Math.floor(sorted.length / 2)]!;
+        results.push(repeat > 1 ? { ...median, note: [median.note, `median of ${repeat} (${sorted.map((r) => r.requestsPerSecond).join(', ')} req/s)`].filter(Boolean).join('; ') } : median);
+      }
+    } finally {
+      await service.stop();
+      await database?.drop();
+    }
+  }
+
+  console.log(`\n| scenario | requests/s | p50 ms | p99 ms | non-2xx | errors | server peak RSS MB | note |`);
+  console.log(`|---|---:|---:|---:|---:|---:|---:|---|`);
+  for (const row of results) {
+    console.log(`| ${row.scenario} | ${row.requestsPerSecond} | ${row.p50Ms} | ${row.p99Ms} | ${row.non2xx} | ${row.errors} | ${row.peakRssMb ?? ''} | ${row.note ?? ''} |`);
+  }
+}
+
+await main();
