@@ -29,7 +29,11 @@ async function swaggerPlugin(app: FastifyInstance, options: { publicUrl: string;
   await app.register(swaggerUi, {
     routePrefix: '/api/docs',
     staticCSP: true,
-    uiConfig: { deepLinking: true, persistAuthorization: false },
+    // Served over plain http in development, where upgrading the page's own asset requests to
+    // https would break it; TLS, when present, is the proxy's business.
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
+    // No call to the public validator service: the docs work offline.
+    uiConfig: { deepLinking: true, persistAuthorization: false, validatorUrl: null },
   });
   app.get('/api/openapi.json', { schema: { hide: true } }, () => app.swagger());
 }
