@@ -11,18 +11,25 @@ import { createMailSender } from './infra/mail/outbox.ts';
 import { outboxFilesTransport, smtpTransport, type MailTransport } from './infra/mail/transports.ts';
 import { createCounterFactory } from './infra/rate-limit.ts';
 import { createRedis } from './infra/redis.ts';
+import { createStorage, uploadsDir, type FileStorage } from './infra/storage/index.ts';
 import authRoutes from './modules/auth/auth.routes.ts';
 import { createAuthService, type AuthService } from './modules/auth/auth.service.ts';
 import { createPasswordHasher, type PasswordHasher } from './modules/auth/passwords.ts';
 import { createTokenService } from './modules/auth/tokens.ts';
+import spacesRoutes from './modules/spaces/spaces.routes.ts';
+import { unlistOwnerSpaces } from './modules/spaces/spaces.repository.ts';
+import { ImageSchema, SpaceSchema } from './modules/spaces/spaces.schemas.ts';
+import { createSpacesService, type SpacesService } from './modules/spaces/spaces.service.ts';
 import systemRoutes from './modules/system/system.routes.ts';
 import usersRoutes from './modules/users/users.routes.ts';
 import { UserSchema } from './modules/users/users.schemas.ts';
 import { createUsersService, type DeactivationHook } from './modules/users/users.service.ts';
 import authPlugin from './plugins/auth.ts';
 import errorsPlugin from './plugins/errors.ts';
+import multipartPlugin from './plugins/multipart.ts';
 import securityPlugin from './plugins/security.ts';
 import swaggerPlugin from './plugins/swagger.ts';
+import uploadsPlugin from './plugins/uploads.ts';
 import validationPlugin from './plugins/validation.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { ErrorSchema } from './shared/schemas.ts';
@@ -34,6 +41,8 @@ export interface AppDependencies {
   mailTransport?: MailTransport;
   /** Shared Redis for rate-limit counters; by default one is opened from REDIS_URL when set. */
   redis?: Redis;
+  /** Where images go; by default Cloudinary when configured, else DATA_DIR/uploads. */
+  storage?: FileStorage;
 }
 
 /** What the composition root built, for the CLI and for tests that assert on side effects. */
@@ -43,6 +52,8 @@ export interface AppServices {
   auth: AuthService;
   passwords: PasswordHasher;
   mailWorker: PeriodicTask;
+  spaces: SpacesService;
+  storage: FileStorage;
 }
 
 declare module 'fastify' {
@@ -121,11 +132,14 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     frontendUrl: config.FRONTEND_URL,
     mailQueued,
   });
-  // Other modules add what deactivating an account means for their data.
-  const deactivationHooks: DeactivationHook[] = [];
-  const users = createUsersService({ db, clock, passwords, frontendUrl: config.FRONTEND_URL, deactivationHooks, mailQueued });
+  const storage = deps.storage ?? createStorage(config);
+  const spaces = createSpacesService({ db, clock, storage, log: app.log, archiveGuards: [], listFilters: [], statsContributors: [] });
 
-  app.decorate('services', { database, clock, auth, passwords, mailWorker } satisfies AppServices);
+  // What deactivating an account means for each module's data, inside the deactivation's transaction.
+  const deactivationHooks: DeactivationHook[] = [(tx, userId, now) => unlistOwnerSpaces(tx, userId, now)];
+  const users = createUsersService({ db, clock, passwords, storage, log: app.log, frontendUrl: config.FRONTEND_URL, deactivationHooks, mailQueued });
+
+  app.decorate('services', { database, clock, auth, passwords, mailWorker, spaces, storage } satisfies AppServices);
 
   // An empty body sent as JSON counts as no body; anything else must be valid JSON.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -143,12 +157,16 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
 
   app.addSchema(UserSchema);
   app.addSchema(ErrorSchema);
+  app.addSchema(ImageSchema);
+  app.addSchema(SpaceSchema);
 
   await app.register(validationPlugin);
   await app.register(errorsPlugin);
   await app.register(securityPlugin, { corsOrigins: config.CORS_ORIGINS });
   await app.register(swaggerPlugin, { publicUrl: config.PUBLIC_URL, version: packageJson.version });
   await app.register(authPlugin, { auth });
+  await app.register(multipartPlugin);
+  if (storage.kind === 'local') await app.register(uploadsPlugin, { root: uploadsDir(config) });
 
   await app.register(systemRoutes, { database, version: packageJson.version });
   await app.register(authRoutes, {
@@ -158,7 +176,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     redis,
     redisPrefix: config.RATE_LIMIT_PREFIX,
   });
-  await app.register(usersRoutes, { prefix: '/api/users', users });
+  await app.register(usersRoutes, { prefix: '/api/users', users, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024 });
+  await app.register(spacesRoutes, { prefix: '/api/spaces', spaces, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024 });
 
   if (config.BACKGROUND_JOBS) app.addHook('onReady', async () => mailWorker.start());
   app.addHook('onClose', async () => {

@@ -120,6 +120,12 @@ const settings = {
   MAIL_POLL_INTERVAL_MS: { description: 'How often the mail worker looks for queued mail', default: '2000', parse: integer(50, 3_600_000) },
   MAIL_RETRY_BASE_MS: { description: 'First retry delay of a failed mail; doubles per attempt, capped at one hour', default: '5000', parse: integer(1, 3_600_000) },
   MAIL_MAX_ATTEMPTS: { description: 'Attempts before a mail is marked failed', default: '10', parse: integer(1, 100) },
+  MAX_UPLOAD_MB: { description: 'Largest accepted upload file, in MB (images are then resized)', default: '10', parse: integer(1, 100) },
+  CLOUDINARY_URL: { description: 'cloudinary://API_KEY:API_SECRET@CLOUD_NAME; or set the three CLOUDINARY_* below. Unset: images are stored under DATA_DIR/uploads', parse: url(['cloudinary:']) },
+  CLOUDINARY_CLOUD_NAME: { description: 'Cloudinary cloud name (with CLOUDINARY_API_KEY and CLOUDINARY_API_SECRET)', parse: text },
+  CLOUDINARY_API_KEY: { description: 'Cloudinary API key', parse: text },
+  CLOUDINARY_API_SECRET: { description: 'Cloudinary API secret', parse: text },
+  CLOUDINARY_UPLOAD_PREFIX: { description: 'Base URL (https) of the Cloudinary upload API', default: 'https://api.cloudinary.com', parse: url(['https:']) },
   BACKGROUND_JOBS: { description: 'Run background workers (mail, sweeps) in this process', default: 'true', parse: boolean },
   REDIS_URL: { description: 'Redis URL for rate-limit counters shared by several processes; unset = in memory', parse: url(['redis:', 'rediss:']) },
   RATE_LIMIT_PREFIX: { description: 'Key prefix of rate-limit counters in Redis', default: 'spacer:rl:', parse: text },
@@ -172,7 +178,23 @@ export function loadConfig(env: RawEnv = process.env, options: LoadOptions = {})
   }
   if (values.JWT_SECRET_KEY === values.JWT_REFRESH_SECRET_KEY) fail('JWT_REFRESH_SECRET_KEY', 'must differ from JWT_SECRET_KEY');
 
+  resolveCloudinary(values);
   return Object.freeze(values) as Config;
+}
+
+/** CLOUDINARY_URL and the three separate variables are two spellings of one setting; after this only the three are read. */
+function resolveCloudinary(values: Record<string, unknown>) {
+  const fromUrl = values.CLOUDINARY_URL as string | undefined;
+  if (fromUrl) {
+    const parsed = new URL(fromUrl);
+    if (!parsed.username || !parsed.password || !parsed.hostname) fail('CLOUDINARY_URL', 'must look like cloudinary://API_KEY:API_SECRET@CLOUD_NAME');
+    values.CLOUDINARY_CLOUD_NAME ??= parsed.hostname;
+    values.CLOUDINARY_API_KEY ??= decodeURIComponent(parsed.username);
+    values.CLOUDINARY_API_SECRET ??= decodeURIComponent(parsed.password);
+  }
+  const parts = ['CLOUDINARY_CLOUD_NAME', 'CLOUDINARY_API_KEY', 'CLOUDINARY_API_SECRET'];
+  const given = parts.filter((name) => values[name] !== undefined);
+  if (given.length > 0 && given.length < parts.length) fail(parts.find((name) => values[name] === undefined)!, 'is required when any Cloudinary setting is given');
 }
 
 /** Outside production the secrets are generated on first start and kept, so tokens survive restarts. */

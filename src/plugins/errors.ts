@@ -40,7 +40,7 @@ interface AjvError {
 }
 
 /** Ajv's `/address/city` + missingProperty → `address.city`; the prefix names the request part. */
-function validationDetails(errors: AjvError[], context: string | undefined): ErrorDetail[] {
+export function validationDetails(errors: AjvError[], context: string | undefined): ErrorDetail[] {
   const part = context === 'querystring' ? 'query' : context;
   return errors.map((error) => {
     const path = (error.instancePath ?? '').split('/').filter(Boolean);
@@ -69,7 +69,17 @@ export function toAppError(error: FastifyError | Error): AppError | undefined {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new AppError(413, 'payload_too_large', 'The request body is too large');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
       return new AppError(415, 'unsupported_media_type', 'Unsupported Content-Type for this route');
+    case 'FST_REQ_FILE_TOO_LARGE':
+      return new AppError(413, 'payload_too_large', 'A file is larger than the upload limit');
+    case 'FST_FILES_LIMIT':
+      return new AppError(413, 'payload_too_large', 'Too many files in one request');
+    case 'FST_PARTS_LIMIT':
+    case 'FST_FIELDS_LIMIT':
+      return new AppError(413, 'payload_too_large', 'Too many form fields');
+    case 'FST_PROTO_VIOLATION':
+      return new AppError(400, 'validation_error', 'Malformed multipart form');
   }
   if (error instanceof SyntaxError && fastifyError.statusCode === 400) {
     return new AppError(400, 'invalid_json', 'The request body is not valid JSON');

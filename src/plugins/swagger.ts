@@ -18,6 +18,7 @@ async function swaggerPlugin(app: FastifyInstance, options: { publicUrl: string;
         { name: 'service', description: 'Liveness, readiness and this document' },
         { name: 'auth', description: 'Accounts, tokens and sessions' },
         { name: 'users', description: 'User accounts' },
+        { name: 'spaces', description: 'Listings, their images and search' },
       ],
       components: {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },

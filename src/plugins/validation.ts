@@ -2,11 +2,36 @@ import { Ajv, type Options } from 'ajv';
 import * as ajvFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { Static, TSchema } from 'typebox';
+import { AppError } from '../shared/errors.ts';
+import { validationDetails } from './errors.ts';
 
 // ajv-formats ships CommonJS; its default export arrives wrapped under ESM.
 const addFormats = ajvFormats.default as unknown as ajvFormats.FormatsPlugin;
 
 const common: Options = { allErrors: true, useDefaults: true, removeAdditional: false, strict: false, allowUnionTypes: true };
+
+function strictAjv() {
+  const ajv = new Ajv({ ...common, coerceTypes: false });
+  addFormats(ajv);
+  return ajv;
+}
+
+let formAjv: Ajv | undefined;
+
+/**
+ * Validates data that did not arrive as a JSON body (multipart form fields, turned into typed
+ * values first) against a body schema, with the same rules and error details as a JSON body.
+ */
+export function bodyValidator<T extends TSchema>(schema: T): (data: unknown) => Static<T> {
+  formAjv ??= strictAjv();
+  const validate = formAjv.compile(schema);
+  return (data) => {
+    if (validate(data)) return data as Static<T>;
+    const details = validationDetails(validate.errors ?? [], 'body');
+    throw new AppError(400, 'validation_error', `Invalid request: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, { details });
+  };
+}
 
 /**
  * Query strings and path parameters arrive as text, so they are coerced ("5" → 5); JSON bodies
@@ -14,9 +39,8 @@ const common: Options = { allErrors: true, useDefaults: true, removeAdditional: 
  */
 async function validationPlugin(app: FastifyInstance) {
   const lenient = new Ajv({ ...common, coerceTypes: 'array' });
-  const strict = new Ajv({ ...common, coerceTypes: false });
+  const strict = strictAjv();
   addFormats(lenient);
-  addFormats(strict);
   app.setValidatorCompiler(({ schema, httpPart }) => {
     if (httpPart !== 'body') return lenient.compile(schema);
     const validate = strict.compile(schema);

@@ -2,3 +2,4 @@ export * from './users.ts';
 export * from './sessions.ts';
 export * from './user-tokens.ts';
 export * from './mail-outbox.ts';
+export * from './spaces.ts';

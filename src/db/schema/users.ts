@@ -17,6 +17,8 @@ export const users = pgTable(
     phone: text('phone'),
     bio: text('bio'),
     avatarUrl: text('avatar_url'),
+    /** Set when the avatar is a file we store (uploaded through the API), so it can be removed later. */
+    avatarKey: text('avatar_key'),
     isVerified: boolean('is_verified').notNull().default(false),
     isActive: boolean('is_active').notNull().default(true),
     createdAt: createdAt(),

@@ -1,5 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { principalOf } from '../../plugins/auth.ts';
+import { readMultipart } from '../../plugins/multipart.ts';
+import { AppError, validationError } from '../../shared/errors.ts';
 import { errorResponses, IdParams, MessageSchema, Page } from '../../shared/schemas.ts';
 import { toUserResponse, UpdateUserBody, UserListQuery, UserSchema } from './users.schemas.ts';
 import type { UsersService } from './users.service.ts';
@@ -7,7 +10,7 @@ import type { UsersService } from './users.service.ts';
 const tags = ['users'];
 const security = [{ bearerAuth: [] }];
 
-const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = async (app, { users }) => {
+const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; maxUploadBytes: number }> = async (app, { users, maxUploadBytes }) => {
   app.get('/', {
     onRequest: [app.authenticate, app.requireRole('admin')],
     schema: {
@@ -47,6 +50,26 @@ const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService }> = async (a
       response: { 200: UserSchema, ...errorResponses(400, 401, 403, 404, 409) },
     },
   }, async (request) => toUserResponse(await users.update(principalOf(request), request.params.id, request.body)));
+
+  app.post('/:id/avatar', {
+    onRequest: [app.authenticate],
+    schema: {
+      tags,
+      security,
+      operationId: 'uploadAvatar',
+      summary: 'Upload an avatar (multipart field `avatar`; yourself or an admin)',
+      description: 'Same image pipeline as space images, cropped to a 400×400 square.',
+      params: IdParams,
+      body: { content: { 'multipart/form-data': { schema: Type.Object({ avatar: Type.Optional(Type.String({ format: 'binary' })) }) } } },
+      response: { 200: UserSchema, ...errorResponses(400, 401, 403, 404, 413, 415, 503) },
+    },
+  }, async (request) => {
+    if (!request.isMultipart()) throw new AppError(415, 'unsupported_media_type', 'Send the avatar as multipart/form-data');
+    const form = await readMultipart(request, { fileFields: ['avatar'], maxFiles: 1, maxFileBytes: maxUploadBytes });
+    const file = form.files[0];
+    if (!file) throw validationError('avatar', 'an image file is required');
+    return toUserResponse(await users.setAvatar(principalOf(request), request.params.id, file.data));
+  });
 
   app.delete('/:id', {
     onRequest: [app.authenticate, app.requireRole('admin')],

@@ -1,7 +1,9 @@
 import type { Db, Tx } from '../../db/client.ts';
-import type { Role } from '../../db/schema/index.ts';
+import type { Role, UserRow } from '../../db/schema/index.ts';
+import { processImage } from '../../infra/images.ts';
+import type { FileStorage, StoredFile } from '../../infra/storage/index.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { AppError, badRequest, forbidden, notFound, validationError } from '../../shared/errors.ts';
+import { AppError, badRequest, forbidden, notFound, serviceUnavailable, validationError } from '../../shared/errors.ts';
 import { pageOf, pageRequest } from '../../shared/pagination.ts';
 import type { Principal } from '../auth/auth.service.ts';
 import { issueEmailVerification } from '../auth/email-verification.ts';
@@ -21,6 +23,8 @@ export interface UsersServiceDeps {
   db: Db;
   clock: Clock;
   passwords: PasswordHasher;
+  storage: FileStorage;
+  log: { warn(details: object, message: string): void };
   frontendUrl: string;
   deactivationHooks: DeactivationHook[];
   mailQueued: () => void;
@@ -28,8 +32,17 @@ export interface UsersServiceDeps {
 
 const cannotModifySelf = (message: string) => badRequest('cannot_modify_self', message);
 
+/** Avatars are cropped square; small, since they are shown small. */
+const AVATAR_SIDE = 400;
+
 export function createUsersService(deps: UsersServiceDeps) {
-  const { db, clock } = deps;
+  const { db, clock, storage } = deps;
+
+  /** Removes an avatar file we stored, once nothing points at it any more. */
+  async function forgetAvatar(user: Pick<UserRow, 'avatarKey'>) {
+    if (!user.avatarKey) return;
+    await storage.delete(user.avatarKey).catch((error: unknown) => deps.log.warn({ err: error, key: user.avatarKey }, 'could not delete a replaced avatar'));
+  }
 
   async function deactivate(tx: Tx, userId: number, now: Date) {
     await usersRepo.updateById(tx, userId, { isActive: false }, now);
@@ -72,7 +85,10 @@ export function createUsersService(deps: UsersServiceDeps) {
     if (body.last_name !== undefined) changes.lastName = body.last_name.trim();
     if (body.phone !== undefined) changes.phone = body.phone;
     if (body.bio !== undefined) changes.bio = body.bio;
-    if (body.avatar_url !== undefined) changes.avatarUrl = body.avatar_url;
+    if (body.avatar_url !== undefined && body.avatar_url !== target.avatarUrl) {
+      changes.avatarUrl = body.avatar_url;
+      changes.avatarKey = null;
+    }
     if (body.role !== undefined) changes.role = body.role as Role;
     if (body.is_verified !== undefined) changes.isVerified = body.is_verified;
     if (body.is_active === true) changes.isActive = true;
@@ -99,6 +115,34 @@ export function createUsersService(deps: UsersServiceDeps) {
       return row;
     });
     if (emailChanged) deps.mailQueued();
+    if (changes.avatarKey === null) await forgetAvatar(target);
+    return updated;
+  }
+
+  async function setAvatar(actor: Principal, id: number, file: Buffer) {
+    if (!canUpdateUser(actor.user, id)) throw forbidden('You may only change your own avatar');
+    const target = await usersRepo.findById(db, id);
+    if (!target) throw notFound('User');
+    const image = await processImage(file, { maxSide: AVATAR_SIDE, square: true });
+    let stored: StoredFile;
+    try {
+      stored = await storage.put(`avatars/${id}`, image);
+    } catch (error) {
+      deps.log.warn({ err: error }, 'avatar upload failed');
+      throw serviceUnavailable('Image storage is unavailable, please retry', 5);
+    }
+    let updated: UserRow | undefined;
+    try {
+      updated = await usersRepo.updateById(db, id, { avatarUrl: stored.url, avatarKey: stored.key }, clock.now());
+    } catch (error) {
+      await storage.delete(stored.key).catch(() => {});
+      throw error;
+    }
+    if (!updated) {
+      await storage.delete(stored.key).catch(() => {});
+      throw notFound('User');
+    }
+    await forgetAvatar(target);
     return updated;
   }
 
@@ -112,7 +156,7 @@ export function createUsersService(deps: UsersServiceDeps) {
     });
   }
 
-  return { list, getById, update, remove };
+  return { list, getById, update, remove, setAvatar };
 }
 
 export type UsersService = ReturnType<typeof createUsersService>;

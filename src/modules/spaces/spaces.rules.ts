@@ -1,0 +1,105 @@
+import { WEEKDAYS, type OperatingHours } from '../../db/schema/index.ts';
+
+/** Pure rules about listings: money, time zones, opening hours, search input. No I/O. */
+
+/** Major units with at most two decimals → integer minor units; undefined when more precise. */
+export function toMinorUnits(major: number): number | undefined {
+  const minor = Math.round(major * 100);
+  if (!Number.isSafeInteger(minor) || Math.abs(major * 100 - minor) > 1e-6) return undefined;
+  return minor;
+}
+
+export const toMajorUnits = (minor: number) => minor / 100;
+
+/** The canonical IANA name of a time zone, or undefined if the runtime does not know it. */
+export function canonicalTimeZone(name: string): string | undefined {
+  if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(name)) return undefined;
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+}
+
+export const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
+/**
+ * Checks opening hours beyond their shape: each range starts before it ends and ranges of one
+ * day do not overlap. Returns the problem, or the hours with each day's ranges sorted.
+ */
+export function normalizeOperatingHours(hours: OperatingHours): { problem: string } | { hours: OperatingHours } {
+  const normalized: OperatingHours = {};
+  for (const day of WEEKDAYS) {
+    const ranges = hours[day];
+    if (ranges === undefined) continue;
+    const sorted = [...ranges].sort((a, b) => minutesOf(a[0]) - minutesOf(b[0]));
+    for (const [index, [start, end]] of sorted.entries()) {
+      if (minutesOf(start) >= minutesOf(end)) return { problem: `${day}: ${start}–${end} must start before it ends` };
+      const previous = sorted[index - 1];
+      if (previous && minutesOf(previous[1]) > minutesOf(start)) return { problem: `${day}: ${previous[0]}–${previous[1]} overlaps ${start}–${end}` };
+    }
+    normalized[day] = sorted.map(([start, end]) => [start, end] as [string, string]);
+  }
+  return { hours: normalized };
+}
+
+/** Amenities compare case-insensitively; stored trimmed, lower-case, once each. */
+export const normalizeAmenities = (amenities: string[]) => [...new Set(amenities.map((amenity) => amenity.trim().toLowerCase()).filter(Boolean))];
+
+export const parseAmenityList = (list: string) => normalizeAmenities(list.split(','));
+
+export function parseNear(near: string): { lat: number; lng: number } | undefined {
+  const [lat, lng] = near.split(',').map((part) => Number(part.trim()));
+  if (lat === undefined || lng === undefined || !Number.isFinite(lat) || !Number.isFinite(lng)) return undefined;
+  if (Math.abs(lat) > 90 || Math.abs(lng) > 180) return undefined;
+  return { lat, lng };
+}
+
+const KM_PER_DEGREE = 111.045;
+
+/** A box that contains every point within `radiusKm` of the centre; used to narrow before the exact distance. */
+export function boundingBox(centre: { lat: number; lng: number }, radiusKm: number) {
+  const dLat = radiusKm / KM_PER_DEGREE;
+  const cos = Math.cos((centre.lat * Math.PI) / 180);
+  const dLng = cos < 1e-6 ? 180 : Math.min(180, radiusKm / (KM_PER_DEGREE * cos));
+  return { minLat: centre.lat - dLat, maxLat: centre.lat + dLat, minLng: centre.lng - dLng, maxLng: centre.lng + dLng };
+}
+
+const NUMBER_FIELDS = ['price_per_hour', 'capacity', 'latitude', 'longitude', 'min_booking_hours', 'max_booking_hours', 'min_notice_hours', 'buffer_minutes', 'owner_id'];
+const BOOLEAN_FIELDS = ['is_available'];
+const JSON_FIELDS = ['operating_hours'];
+
+/**
+ * Multipart forms carry only text. Turn the fields into what the JSON body would have held, so
+ * one schema validates both; a value that cannot be read is left as text for the schema to refuse.
+ */
+export function fromFormFields(fields: Record<string, string>): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(fields)) {
+    const value = raw.trim();
+    if (NUMBER_FIELDS.includes(key)) {
+      body[key] = value === '' || value === 'null' ? null : Number.isFinite(Number(value)) ? Number(value) : raw;
+    } else if (BOOLEAN_FIELDS.includes(key)) {
+      body[key] = value === 'true' ? true : value === 'false' ? false : raw;
+    } else if (JSON_FIELDS.includes(key)) {
+      try {
+        body[key] = JSON.parse(value);
+      } catch {
+        body[key] = raw;
+      }
+    } else if (key === 'amenities') {
+      if (value.startsWith('[')) {
+        try {
+          body[key] = JSON.parse(value);
+        } catch {
+          body[key] = raw;
+        }
+      } else {
+        body[key] = value === '' ? [] : value.split(',').map((item) => item.trim());
+      }
+    } else {
+      body[key] = raw;
+    }
+  }
+  return body;
+}
