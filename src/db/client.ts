@@ -28,7 +28,7 @@ export interface Database {
 
 export interface DatabaseOptions {
   /** Called for every SQL statement drizzle sends (query counting in tests, debug logging). */
-  onQuery?: (sql: string) => void;
+  onQuery?: (sql: string, params: unknown[]) => void;
   /** Where the pool reports errors of idle connections (which would otherwise crash the process). */
   onPoolError?: (error: Error) => void;
   poolMax?: number;
@@ -37,7 +37,7 @@ export interface DatabaseOptions {
 export const PGLITE_EXTENSIONS = { btree_gist };
 
 const logger = (options: DatabaseOptions) =>
-  options.onQuery ? { logQuery: (query: string) => options.onQuery!(query) } : undefined;
+  options.onQuery ? { logQuery: (query: string, params: unknown[]) => options.onQuery!(query, params) } : undefined;
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

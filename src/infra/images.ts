@@ -75,3 +75,8 @@ export async function processImage(input: Buffer, options: ProcessOptions): Prom
     throw notAnImage();
   }
 }
+
+/** Renders an SVG we wrote ourselves (demo data) to a JPEG. Uploaded SVGs never get here: sniffFormat refuses them. */
+export async function renderSvgToJpeg(svg: string): Promise<Buffer> {
+  return sharp(Buffer.from(svg)).jpeg({ quality: 85 }).toBuffer();
+}

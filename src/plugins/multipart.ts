@@ -18,6 +18,8 @@ export interface MultipartLimits {
   fileFields: readonly string[];
   maxFiles: number;
   maxFileBytes: number;
+  /** The error for more than `maxFiles` files, if the route has a better one than 413. */
+  tooManyFiles?: () => Error;
 }
 
 const MAX_FIELDS = 60;
@@ -40,17 +42,22 @@ export async function readMultipart(request: FastifyRequest, limits: MultipartLi
   const parts = request.parts({
     limits: { fileSize: limits.maxFileBytes, files: limits.maxFiles, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES, parts: limits.maxFiles + MAX_FIELDS },
   });
-  for await (const part of parts) {
-    if (part.type === 'file') {
-      if (!limits.fileFields.includes(part.fieldname)) {
-        part.file.resume();
-        throw validationError(part.fieldname, `is not a file field here (use ${limits.fileFields.join(' or ')})`);
+  try {
+    for await (const part of parts) {
+      if (part.type === 'file') {
+        if (!limits.fileFields.includes(part.fieldname)) {
+          part.file.resume();
+          throw validationError(part.fieldname, `is not a file field here (use ${limits.fileFields.join(' or ')})`);
+        }
+        form.files.push({ field: part.fieldname, data: await part.toBuffer() });
+      } else {
+        if (part.fieldnameTruncated || part.valueTruncated) throw validationError(part.fieldname, 'is too long');
+        form.fields[part.fieldname] = String(part.value);
       }
-      form.files.push({ field: part.fieldname, data: await part.toBuffer() });
-    } else {
-      if (part.fieldnameTruncated || part.valueTruncated) throw validationError(part.fieldname, 'is too long');
-      form.fields[part.fieldname] = String(part.value);
     }
+  } catch (error) {
+    if ((error as { code?: string }).code === 'FST_FILES_LIMIT') throw limits.tooManyFiles?.() ?? error;
+    throw error;
   }
   return form;
 }

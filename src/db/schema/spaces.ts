@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { bigint, boolean, check, customType, doublePrecision, index, integer, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, customType, doublePrecision, index, integer, jsonb, pgTable, smallint, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { createdAt, timestamptz, updatedAt } from './columns.ts';
 import { users } from './users.ts';
 
@@ -100,3 +100,10 @@ export const spaceImages = pgTable(
 );
 
 export type SpaceImageRow = typeof spaceImages.$inferSelect;
+
+/** Maintained by triggers (migration 0002); read-only for the application. */
+export const spaceCounters = pgTable('space_counters', {
+  id: smallint('id').primaryKey(),
+  live: integer('live').notNull(),
+  available: integer('available').notNull(),
+});

@@ -1,20 +1,14 @@
-import { and, asc, between, count, desc, eq, inArray, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
+import { and, asc, count, desc, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.ts';
-import { spaceImages, spaces, users, type SpaceImageRow, type SpaceRow } from '../../db/schema/index.ts';
+import { spaceCounters, spaceImages, spaces, users, type SpaceImageRow, type SpaceRow } from '../../db/schema/index.ts';
+import { spaceJson } from './spaces.json.ts';
 import type { SpaceSort } from './spaces.schemas.ts';
 import { boundingBox } from './spaces.rules.ts';
 
 export type NewSpace = typeof spaces.$inferInsert;
 export type SpaceChanges = Partial<Omit<NewSpace, 'id' | 'createdAt' | 'search'>>;
 
-/** A listing with what every response shows beside it. */
-export interface SpaceRecord {
-  space: SpaceRow;
-  ownerName: string;
-  distanceKm?: number;
-}
-
-const ownerName = sql<string>`trim(${users.firstName} || ' ' || ${users.lastName})`;
 const live = isNull(spaces.archivedAt);
 
 export async function insertSpace(db: DbOrTx, values: NewSpace): Promise<SpaceRow> {
@@ -24,24 +18,46 @@ export async function insertSpace(db: DbOrTx, values: NewSpace): Promise<SpaceRo
 
 function buildFindLive(db: Db) {
   return db
-    .select({ space: spaces, ownerName })
+    .select()
     .from(spaces)
-    .innerJoin(users, eq(users.id, spaces.ownerId))
     .where(and(eq(spaces.id, sql.placeholder('id')), live))
     .limit(1)
     .prepare('spaces_find_live');
 }
-const findLiveStatements = new WeakMap<Db, ReturnType<typeof buildFindLive>>();
 
-/** One live (not archived) listing with its owner's name; a prepared statement, as it serves every space page. */
-export async function findLive(db: Db, id: number): Promise<SpaceRecord | undefined> {
-  let statement = findLiveStatements.get(db);
-  if (!statement) {
-    statement = buildFindLive(db);
-    findLiveStatements.set(db, statement);
-  }
-  const [row] = await statement.execute({ id });
+function buildFindLiveJson(db: Db) {
+  return db
+    .select({ json: spaceJson() })
+    .from(spaces)
+    .innerJoin(users, eq(users.id, spaces.ownerId))
+    .where(and(eq(spaces.id, sql.placeholder('id')), live))
+    .limit(1)
+    .prepare('spaces_find_live_json');
+}
+
+/** Prepared once per database handle; `build` makes the statement the first time. */
+function statementCache<T>(build: (db: Db) => T) {
+  const statements = new WeakMap<Db, T>();
+  return (db: Db) => {
+    let statement = statements.get(db);
+    if (!statement) statements.set(db, (statement = build(db)));
+    return statement;
+  };
+}
+
+const findLiveStatement = statementCache(buildFindLive);
+const findLiveJsonStatement = statementCache(buildFindLiveJson);
+
+/** One live (not archived) listing's row. */
+export async function findLive(db: Db, id: number): Promise<SpaceRow | undefined> {
+  const [row] = await findLiveStatement(db).execute({ id });
   return row;
+}
+
+/** One live listing in the API's representation (JSON text); prepared, as it serves every space page. */
+export async function findLiveJson(db: Db, id: number): Promise<string | undefined> {
+  const [row] = await findLiveJsonStatement(db).execute({ id });
+  return row?.json;
 }
 
 /** Locks the listing for the rest of the transaction (image counts, archiving). */
@@ -86,42 +102,72 @@ export interface SpaceFilters {
   amenities?: string[];
   ownerId?: number;
   near?: { lat: number; lng: number; radiusKm: number };
-  /** Conditions other modules contribute (availability windows), over the `spaces` table. */
-  extra?: SQL[];
+  /** Conditions other modules contribute (availability windows), written with placeholders. */
+  extra?: ExtraCondition[];
 }
 
-const searchQuery = (q: string) => sql`websearch_to_tsquery('english', ${q})`;
+/** A condition from another module: its SQL uses `sql.placeholder(name)` for each of `values`. */
+export interface ExtraCondition {
+  /** Names the condition's shape, for the statement cache. */
+  key: string;
+  sql: SQL;
+  values: Record<string, unknown>;
+}
 
-/** Great-circle distance in km (haversine) from a point to the listing. */
-const distanceFrom = (point: { lat: number; lng: number }) =>
-  sql<number>`(2 * 6371 * asin(sqrt(
-    power(sin(radians(${spaces.latitude} - ${point.lat}) / 2), 2) +
-    cos(radians(${point.lat})) * cos(radians(${spaces.latitude})) * power(sin(radians(${spaces.longitude} - ${point.lng}) / 2), 2)
-  )))`;
+const p = (name: string) => sql.placeholder(name);
 
-function whereClause(filters: SpaceFilters): SQL {
+/** Great-circle distance in km (haversine) from the `lat`/`lng` placeholders to the listing. */
+const distance = sql<number>`(2 * 6371 * asin(sqrt(
+  power(sin(radians(${spaces.latitude} - ${p('lat')}::float8) / 2), 2) +
+  cos(radians(${p('lat')}::float8)) * cos(radians(${spaces.latitude})) * power(sin(radians(${spaces.longitude} - ${p('lng')}::float8) / 2), 2)
+)))`;
+
+const searchQuery = sql`websearch_to_tsquery('english', ${p('q')}::text)`;
+
+/**
+ * The statement's shape (which filters, which order) and the values for its placeholders. Lists
+ * of the same shape share one prepared statement, so PostgreSQL plans each shape once per
+ * connection instead of once per request.
+ */
+function shapeOf(filters: SpaceFilters, sort: SpaceSort) {
   const conditions: SQL[] = [live];
-  if (filters.isAvailable !== undefined) conditions.push(eq(spaces.isAvailable, filters.isAvailable));
-  if (filters.city) conditions.push(sql`lower(${spaces.city}) = ${filters.city.trim().toLowerCase()}`);
-  if (filters.q) conditions.push(sql`${spaces.search} @@ ${searchQuery(filters.q)}`);
-  if (filters.minPrice !== undefined) conditions.push(sql`${spaces.pricePerHour} >= ${filters.minPrice}`);
-  if (filters.maxPrice !== undefined) conditions.push(sql`${spaces.pricePerHour} <= ${filters.maxPrice}`);
-  if (filters.minCapacity !== undefined) conditions.push(sql`${spaces.capacity} >= ${filters.minCapacity}`);
-  if (filters.amenities && filters.amenities.length > 0) {
-    conditions.push(sql`${spaces.amenities} @> ${sql`array[${sql.join(filters.amenities.map((amenity) => sql`${amenity}`), sql`, `)}]::text[]`}`);
-  }
-  if (filters.ownerId !== undefined) conditions.push(eq(spaces.ownerId, filters.ownerId));
+  const values: Record<string, unknown> = {};
+  const keys: string[] = [sort];
+  const add = (key: string, condition: SQL, given: Record<string, unknown>) => {
+    keys.push(key);
+    conditions.push(condition);
+    Object.assign(values, given);
+  };
+  if (filters.isAvailable !== undefined) add('available', eq(spaces.isAvailable, p('isAvailable')), { isAvailable: filters.isAvailable });
+  if (filters.city) add('city', sql`lower(${spaces.city}) = ${p('city')}::text`, { city: filters.city.trim().toLowerCase() });
+  if (filters.q) add('q', sql`${spaces.search} @@ ${searchQuery}`, { q: filters.q });
+  if (filters.minPrice !== undefined) add('minPrice', sql`${spaces.pricePerHour} >= ${p('minPrice')}::bigint`, { minPrice: filters.minPrice });
+  if (filters.maxPrice !== undefined) add('maxPrice', sql`${spaces.pricePerHour} <= ${p('maxPrice')}::bigint`, { maxPrice: filters.maxPrice });
+  if (filters.minCapacity !== undefined) add('minCapacity', sql`${spaces.capacity} >= ${p('minCapacity')}::int`, { minCapacity: filters.minCapacity });
+  if (filters.amenities && filters.amenities.length > 0) add('amenities', sql`${spaces.amenities} @> ${p('amenities')}::text[]`, { amenities: filters.amenities });
+  if (filters.ownerId !== undefined) add('owner', eq(spaces.ownerId, p('ownerId')), { ownerId: filters.ownerId });
   if (filters.near) {
     // The box narrows the search with the location index; the exact distance decides.
     const box = boundingBox(filters.near, filters.near.radiusKm);
-    conditions.push(isNotNull(spaces.latitude), between(spaces.latitude, box.minLat, box.maxLat), between(spaces.longitude, box.minLng, box.maxLng));
-    conditions.push(sql`${distanceFrom(filters.near)} <= ${filters.near.radiusKm}`);
+    const centre = { lat: filters.near.lat, lng: filters.near.lng, radiusKm: filters.near.radiusKm, minLat: box.minLat, maxLat: box.maxLat };
+    // Near a pole or the 180th meridian the longitude range wraps; there the latitude band alone narrows.
+    if (box.minLng === undefined) {
+      add('near-band', sql`${spaces.latitude} between ${p('minLat')}::float8 and ${p('maxLat')}::float8 and ${distance} <= ${p('radiusKm')}::float8`, centre);
+    } else {
+      add(
+        'near',
+        sql`${spaces.latitude} between ${p('minLat')}::float8 and ${p('maxLat')}::float8
+          and ${spaces.longitude} between ${p('minLng')}::float8 and ${p('maxLng')}::float8
+          and ${distance} <= ${p('radiusKm')}::float8`,
+        { ...centre, minLng: box.minLng, maxLng: box.maxLng },
+      );
+    }
   }
-  if (filters.extra) conditions.push(...filters.extra);
-  return and(...conditions)!;
+  for (const extra of filters.extra ?? []) add(extra.key, extra.sql, extra.values);
+  return { key: keys.join('|'), where: and(...conditions)!, values };
 }
 
-function orderBy(sort: SpaceSort, filters: SpaceFilters): SQL[] {
+function orderBy(sort: SpaceSort): SQL[] {
   switch (sort) {
     case 'price_asc':
       return [asc(spaces.pricePerHour), asc(spaces.id)];
@@ -130,44 +176,67 @@ function orderBy(sort: SpaceSort, filters: SpaceFilters): SQL[] {
     case 'rating':
       return [sql`(${spaces.ratingSum}::numeric / nullif(${spaces.ratingCount}, 0)) desc nulls last`, desc(spaces.ratingCount), asc(spaces.id)];
     case 'relevance':
-      return [sql`ts_rank(${spaces.search}, ${searchQuery(filters.q!)}) desc`, asc(spaces.id)];
+      return [sql`ts_rank(${spaces.search}, ${searchQuery}) desc`, asc(spaces.id)];
     case 'distance':
-      return [sql`${distanceFrom(filters.near!)} asc`, asc(spaces.id)];
+      return [sql`${distance} asc`, asc(spaces.id)];
     case 'newest':
       return [desc(spaces.createdAt), desc(spaces.id)];
   }
 }
 
-/** One page of listings plus the total: two statements, whatever the page size. */
-export async function findMany(db: DbOrTx, filters: SpaceFilters, sort: SpaceSort, page: { limit: number; offset: number }) {
-  const where = whereClause(filters);
-  const rows = await db
-    .select({
-      space: spaces,
-      ownerName,
-      ...(filters.near ? { distanceKm: distanceFrom(filters.near) } : {}),
-    })
+/** Which number the total is: counted rows, or one of the trigger-kept counters. */
+type TotalSource = 'rows' | 'live' | 'available' | 'unavailable';
+
+function totalSource(filters: SpaceFilters): TotalSource {
+  const { isAvailable, ...others } = filters;
+  const filtered = Object.values(others).some((value) => value !== undefined);
+  if (filtered) return 'rows';
+  return isAvailable === undefined ? 'live' : isAvailable ? 'available' : 'unavailable';
+}
+
+const counterValue: Record<Exclude<TotalSource, 'rows'>, SQL<number>> = {
+  live: sql<number>`${spaceCounters.live}`,
+  available: sql<number>`${spaceCounters.available}`,
+  unavailable: sql<number>`${spaceCounters.live} - ${spaceCounters.available}`,
+};
+
+function buildList(db: Db, name: string, where: SQL, sort: SpaceSort, withDistance: boolean, source: TotalSource) {
+  const page = db
+    .select({ json: spaceJson(withDistance ? distance : undefined) })
     .from(spaces)
     .innerJoin(users, eq(users.id, spaces.ownerId))
     .where(where)
-    .orderBy(...orderBy(sort, filters))
-    .limit(page.limit)
-    .offset(page.offset);
-  const [total] = await db.select({ value: count() }).from(spaces).where(where);
-  return { rows: rows as SpaceRecord[], total: total?.value ?? 0 };
+    .orderBy(...orderBy(sort))
+    .limit(p('limit'))
+    .offset(p('offset'))
+    .prepare(`${name}_page`);
+  // Unfiltered (or filtered by availability only), the counters answer without counting rows.
+  const total =
+    source === 'rows'
+      ? db.select({ value: count() }).from(spaces).where(where).prepare(`${name}_count`)
+      : db.select({ value: counterValue[source] }).from(spaceCounters).prepare(`${name}_total`);
+  return { page, total };
 }
 
-/** Images of many listings in one statement, primary first. */
-export async function imagesOf(db: DbOrTx, spaceIds: number[]): Promise<Map<number, SpaceImageRow[]>> {
-  const bySpace = new Map<number, SpaceImageRow[]>(spaceIds.map((id) => [id, []]));
-  if (spaceIds.length === 0) return bySpace;
-  const rows = await db
-    .select()
-    .from(spaceImages)
-    .where(inArray(spaceImages.spaceId, spaceIds))
-    .orderBy(asc(spaceImages.spaceId), desc(spaceImages.isPrimary), asc(spaceImages.id));
-  for (const row of rows) bySpace.get(row.spaceId)?.push(row);
-  return bySpace;
+const listStatements = new WeakMap<Db, Map<string, ReturnType<typeof buildList>>>();
+
+/** One page of listings as JSON texts plus the total: two statements, whatever the page size. */
+export async function findManyJson(db: Db, filters: SpaceFilters, sort: SpaceSort, page: { limit: number; offset: number }) {
+  const shape = shapeOf(filters, sort);
+  const source = totalSource(filters);
+  // Available and unavailable lists share a statement shape but not a total.
+  const key = `${shape.key}|${source}`;
+  let cache = listStatements.get(db);
+  if (!cache) listStatements.set(db, (cache = new Map()));
+  let statements = cache.get(key);
+  if (!statements) {
+    const name = `spaces_list_${createHash('sha1').update(key).digest('hex').slice(0, 16)}`;
+    statements = buildList(db, name, shape.where, sort, filters.near !== undefined, source);
+    cache.set(key, statements);
+  }
+  const rows = await statements.page.execute({ ...shape.values, limit: page.limit, offset: page.offset });
+  const [total] = await statements.total.execute(shape.values);
+  return { items: rows.map((row) => row.json), total: Number(total?.value ?? 0) };
 }
 
 export async function countImages(db: DbOrTx, spaceId: number): Promise<number> {

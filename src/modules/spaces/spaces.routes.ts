@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { principalOf } from '../../plugins/auth.ts';
 import { readMultipart } from '../../plugins/multipart.ts';
@@ -20,7 +20,7 @@ import {
   SpaceStatsSchema,
   UpdateSpaceBody,
 } from './spaces.schemas.ts';
-import { MAX_IMAGES_PER_SPACE, type SpacesService } from './spaces.service.ts';
+import { MAX_IMAGES_PER_SPACE, tooManyImages, type SpacesService } from './spaces.service.ts';
 
 const tags = ['spaces'];
 const security = [{ bearerAuth: [] }];
@@ -30,8 +30,12 @@ const validateCreateForm = bodyValidator(CreateSpaceBody);
 
 const notMultipart = () => new AppError(415, 'unsupported_media_type', 'Send the images as multipart/form-data');
 
+/** Listings arrive as JSON text from the database (ADR 0008): sent as they are, not serialized again. */
+const sendJson = (reply: FastifyReply, json: string, status = 200) => reply.status(status).type('application/json; charset=utf-8').send(json);
+
 const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUploadBytes: number }> = async (app, { spaces, maxUploadBytes }) => {
-  const readImages = (request: FastifyRequest) => readMultipart(request, { fileFields: IMAGE_FIELDS, maxFiles: MAX_IMAGES_PER_SPACE, maxFileBytes: maxUploadBytes });
+  const readImages = (request: FastifyRequest) =>
+    readMultipart(request, { fileFields: IMAGE_FIELDS, maxFiles: MAX_IMAGES_PER_SPACE, maxFileBytes: maxUploadBytes, tooManyFiles: () => tooManyImages(0) });
   const manage = { onRequest: [app.authenticate] };
 
   app.get('/', {
@@ -43,7 +47,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
       querystring: SpaceListQuery,
       response: { 200: Page('spaces', Type.Ref('Space')), ...errorResponses(400) },
     },
-  }, async (request) => spaces.list(request.query));
+  }, async (request, reply) => sendJson(reply, await spaces.list(request.query)));
 
   app.get('/mine', {
     onRequest: [app.authenticate, app.requireRole('owner', 'admin')],
@@ -55,7 +59,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
       querystring: SpaceListQuery,
       response: { 200: Page('spaces', Type.Ref('Space')), ...errorResponses(400, 401, 403) },
     },
-  }, async (request) => spaces.mine(principalOf(request), request.query));
+  }, async (request, reply) => sendJson(reply, await spaces.mine(principalOf(request), request.query)));
 
   app.get('/stats', {
     onRequest: [app.authenticate, app.requireRole('owner', 'admin')],
@@ -76,7 +80,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
       params: IdParams,
       response: { 200: SpaceSchema, ...errorResponses(400, 404) },
     },
-  }, async (request) => spaces.getById(request.params.id));
+  }, async (request, reply) => sendJson(reply, await spaces.getById(request.params.id)));
 
   app.post('/', {
     onRequest: [app.authenticate, app.requireRole('owner', 'admin')],
@@ -95,10 +99,10 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
       const form = await readImages(request);
       created = await spaces.create(actor, validateCreateForm(fromFormFields(form.fields)), form.files.map((file) => file.data));
     } else {
-      created = await spaces.create(actor, request.body as CreateSpaceBody);
+      // Without a Content-Type there was nothing to validate; check it here like any other body.
+      created = await spaces.create(actor, validateCreateForm(request.body ?? {}));
     }
-    reply.status(201);
-    return created;
+    return sendJson(reply, created, 201);
   });
 
   for (const method of ['PUT', 'PATCH'] as const) {
@@ -115,7 +119,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
         body: UpdateSpaceBody,
         response: { 200: SpaceSchema, ...errorResponses(400, 401, 403, 404) },
       },
-      handler: async (request) => spaces.update(principalOf(request), request.params.id, request.body),
+      handler: async (request, reply) => sendJson(reply, await spaces.update(principalOf(request), request.params.id, request.body)),
     });
   }
 

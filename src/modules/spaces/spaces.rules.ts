@@ -57,12 +57,21 @@ export function parseNear(near: string): { lat: number; lng: number } | undefine
 
 const KM_PER_DEGREE = 111.045;
 
-/** A box that contains every point within `radiusKm` of the centre; used to narrow before the exact distance. */
-export function boundingBox(centre: { lat: number; lng: number }, radiusKm: number) {
+/**
+ * A box that contains every point within `radiusKm` of the centre, used to narrow before the
+ * exact distance. The longitude range is left out (undefined) where it would wrap: across the
+ * 180th meridian, or when the circle reaches a pole.
+ */
+export function boundingBox(centre: { lat: number; lng: number }, radiusKm: number): { minLat: number; maxLat: number; minLng?: number; maxLng?: number } {
   const dLat = radiusKm / KM_PER_DEGREE;
-  const cos = Math.cos((centre.lat * Math.PI) / 180);
-  const dLng = cos < 1e-6 ? 180 : Math.min(180, radiusKm / (KM_PER_DEGREE * cos));
-  return { minLat: centre.lat - dLat, maxLat: centre.lat + dLat, minLng: centre.lng - dLng, maxLng: centre.lng + dLng };
+  const minLat = centre.lat - dLat;
+  const maxLat = centre.lat + dLat;
+  if (minLat <= -90 || maxLat >= 90) return { minLat, maxLat };
+  // The widest longitude span of the circle is at the latitude of the box's edge nearer the pole.
+  const cos = Math.cos((Math.max(Math.abs(minLat), Math.abs(maxLat)) * Math.PI) / 180);
+  const dLng = radiusKm / (KM_PER_DEGREE * cos);
+  if (centre.lng - dLng < -180 || centre.lng + dLng > 180) return { minLat, maxLat };
+  return { minLat, maxLat, minLng: centre.lng - dLng, maxLng: centre.lng + dLng };
 }
 
 const NUMBER_FIELDS = ['price_per_hour', 'capacity', 'latitude', 'longitude', 'min_booking_hours', 'max_booking_hours', 'min_notice_hours', 'buffer_minutes', 'owner_id'];

@@ -134,7 +134,7 @@ export const SpaceListQuery = Type.Object({
   available_from: Type.Optional(Type.String({ format: 'date-time', description: 'With available_to: only spaces bookable for that whole window' })),
   available_to: Type.Optional(Type.String({ format: 'date-time' })),
   near: Type.Optional(Type.String({ pattern: '^\\s*-?\\d+(\\.\\d+)?\\s*,\\s*-?\\d+(\\.\\d+)?\\s*$', description: '"lat,lng"' })),
-  radius_km: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 10 })),
+  radius_km: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'With near; default 10' })),
   sort: Type.Optional(
     Type.Union([Type.Literal('newest'), Type.Literal('price_asc'), Type.Literal('price_desc'), Type.Literal('rating'), Type.Literal('relevance'), Type.Literal('distance')], {
       default: 'newest',

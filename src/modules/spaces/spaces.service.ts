@@ -1,14 +1,13 @@
-import type { SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client.ts';
 import type { OperatingHours, SpaceImageRow, SpaceRow } from '../../db/schema/index.ts';
 import { processImage, type ProcessedImage } from '../../infra/images.ts';
 import type { FileStorage, StoredFile } from '../../infra/storage/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { AppError, badRequest, forbidden, notFound, serviceUnavailable, validationError, type ErrorDetail } from '../../shared/errors.ts';
-import { pageOf, pageRequest } from '../../shared/pagination.ts';
+import { jsonPageOf, pageRequest } from '../../shared/pagination.ts';
 import type { Principal } from '../auth/auth.service.ts';
 import * as usersRepo from '../users/users.repository.ts';
-import { toImageResponse, toSpaceResponse } from './spaces.mapper.ts';
+import { toImageResponse } from './spaces.mapper.ts';
 import { canAssignOwner, canCreateSpaces, canManageSpace } from './spaces.policy.ts';
 import * as repo from './spaces.repository.ts';
 import { canonicalTimeZone, normalizeAmenities, normalizeOperatingHours, parseAmenityList, parseNear, toMinorUnits } from './spaces.rules.ts';
@@ -21,7 +20,7 @@ const IMAGE_BOX = 800;
 export type ArchiveGuard = (tx: Tx, space: SpaceRow, context: { force: boolean; actor: Principal; now: Date }) => Promise<void>;
 
 /** Extra list conditions other modules derive from the query (the availability window). */
-export type ListFilterContributor = (query: SpaceListQuery) => SQL[];
+export type ListFilterContributor = (query: SpaceListQuery) => repo.ExtraCondition[];
 
 /** Booking figures of the stats, contributed by the bookings module. */
 export type StatsContributor = (db: Db, ownerId: number | undefined) => Promise<Pick<SpaceStats, 'bookings_by_status' | 'revenue'>>;
@@ -76,7 +75,13 @@ function toColumns(input: SpaceInput, existing?: SpaceRow): repo.SpaceChanges {
   if (input.max_booking_hours !== undefined) values.maxBookingHours = input.max_booking_hours;
   const minHours = values.minBookingHours ?? existing?.minBookingHours ?? 1;
   const maxHours = values.maxBookingHours ?? existing?.maxBookingHours ?? 24;
-  if (minHours > maxHours) problems.push({ field: 'max_booking_hours', message: `must be at least min_booking_hours (${minHours})` });
+  if (minHours > maxHours) {
+    problems.push(
+      input.max_booking_hours === undefined
+        ? { field: 'min_booking_hours', message: `must not exceed max_booking_hours (${maxHours})` }
+        : { field: 'max_booking_hours', message: `must be at least min_booking_hours (${minHours})` },
+    );
+  }
   if (input.min_notice_hours !== undefined) values.minNoticeHours = input.min_notice_hours;
   if (input.buffer_minutes !== undefined) values.bufferMinutes = input.buffer_minutes;
   if (input.operating_hours !== undefined) {
@@ -95,7 +100,7 @@ function toColumns(input: SpaceInput, existing?: SpaceRow): repo.SpaceChanges {
   return values;
 }
 
-const tooManyImages = (existing: number) =>
+export const tooManyImages = (existing: number) =>
   badRequest('too_many_images', `A space holds at most ${MAX_IMAGES_PER_SPACE} images (it has ${existing})`, [{ field: 'images', message: `at most ${MAX_IMAGES_PER_SPACE} per space` }]);
 
 export function createSpacesService(deps: SpacesServiceDeps) {
@@ -142,16 +147,18 @@ export function createSpacesService(deps: SpacesServiceDeps) {
       createdAt: now,
     }));
 
-  async function present(record: repo.SpaceRecord) {
-    const images = await repo.imagesOf(db, [record.space.id]);
-    return toSpaceResponse(record, images.get(record.space.id) ?? []);
+  /** The listing as the API shows it: JSON text built by the database (ADR 0008). */
+  async function present(id: number): Promise<string> {
+    const json = await repo.findLiveJson(db, id);
+    if (!json) throw notFound('Space');
+    return json;
   }
 
   async function loadManageable(actor: Principal, id: number) {
-    const record = await repo.findLive(db, id);
-    if (!record) throw notFound('Space');
-    if (!canManageSpace(actor.user, record.space)) throw forbidden('Only the space\'s owner or an admin may change it');
-    return record;
+    const space = await repo.findLive(db, id);
+    if (!space) throw notFound('Space');
+    if (!canManageSpace(actor.user, space)) throw forbidden('Only the space\'s owner or an admin may change it');
+    return space;
   }
 
   async function create(actor: Principal, input: CreateSpaceBody, files: Buffer[] = []) {
@@ -172,7 +179,7 @@ export function createSpacesService(deps: SpacesServiceDeps) {
         await repo.insertImages(tx, imageRows(space.id, stored, images, true, now));
         return space.id;
       });
-      return present((await repo.findLive(db, id))!);
+      return present(id);
     } catch (error) {
       await discard(stored);
       throw error;
@@ -180,20 +187,21 @@ export function createSpacesService(deps: SpacesServiceDeps) {
   }
 
   async function update(actor: Principal, id: number, input: UpdateSpaceBody) {
-    const { space } = await loadManageable(actor, id);
+    const space = await loadManageable(actor, id);
+    const newOwner = input.owner_id !== undefined && input.owner_id !== space.ownerId ? input.owner_id : undefined;
+    if (newOwner !== undefined && actor.user.role !== 'admin') throw forbidden('Only an admin may change a space\'s owner');
     const columns = toColumns(input, space);
-    if (input.owner_id !== undefined && input.owner_id !== space.ownerId) {
-      if (actor.user.role !== 'admin') throw forbidden('Only an admin may change a space\'s owner');
-      await assertOwnerAccount(input.owner_id);
-      columns.ownerId = input.owner_id;
+    if (newOwner !== undefined) {
+      await assertOwnerAccount(newOwner);
+      columns.ownerId = newOwner;
     }
     const updated = await repo.updateSpace(db, id, columns, clock.now());
     if (!updated) throw notFound('Space');
-    return present((await repo.findLive(db, id))!);
+    return present(id);
   }
 
   async function remove(actor: Principal, id: number, force: boolean) {
-    const { space } = await loadManageable(actor, id);
+    const space = await loadManageable(actor, id);
     if (force && actor.user.role !== 'admin') throw forbidden('Only an admin may force the removal of a space');
     const now = clock.now();
     await db.transaction(async (tx) => {
@@ -204,11 +212,7 @@ export function createSpacesService(deps: SpacesServiceDeps) {
     });
   }
 
-  async function getById(id: number) {
-    const record = await repo.findLive(db, id);
-    if (!record) throw notFound('Space');
-    return present(record);
-  }
+  const getById = present;
 
   function filtersFrom(query: SpaceListQuery): repo.SpaceFilters {
     const filters: repo.SpaceFilters = {};
@@ -237,6 +241,7 @@ export function createSpacesService(deps: SpacesServiceDeps) {
       if (!centre) problems.push({ field: 'near', message: 'must be "lat,lng" within -90..90 and -180..180' });
       else filters.near = { ...centre, radiusKm: query.radius_km ?? 10 };
     }
+    if (query.radius_km !== undefined && query.near === undefined) problems.push({ field: 'radius_km', message: 'needs near' });
     const sort = query.sort ?? 'newest';
     if (sort === 'relevance' && !query.q) problems.push({ field: 'sort', message: 'relevance needs q' });
     if (sort === 'distance' && query.near === undefined) problems.push({ field: 'sort', message: 'distance needs near' });
@@ -255,9 +260,8 @@ export function createSpacesService(deps: SpacesServiceDeps) {
 
   async function list(query: SpaceListQuery) {
     const page = pageRequest(query);
-    const { rows, total } = await repo.findMany(db, filtersFrom(query), query.sort ?? 'newest', { limit: page.perPage, offset: page.offset });
-    const images = await repo.imagesOf(db, rows.map((row) => row.space.id));
-    return pageOf('spaces', rows.map((row) => toSpaceResponse(row, images.get(row.space.id) ?? [])), total, page);
+    const { items, total } = await repo.findManyJson(db, filtersFrom(query), query.sort ?? 'newest', { limit: page.perPage, offset: page.offset });
+    return jsonPageOf('spaces', items, total, page);
   }
 
   const mine = (actor: Principal, query: SpaceListQuery) => list({ ...query, owner_id: actor.user.id });
@@ -274,7 +278,7 @@ export function createSpacesService(deps: SpacesServiceDeps) {
   }
 
   async function addImages(actor: Principal, id: number, files: Buffer[]) {
-    const { space } = await loadManageable(actor, id);
+    const space = await loadManageable(actor, id);
     if (files.length === 0) throw validationError('images', 'at least one image file is required');
     const existing = await repo.countImages(db, space.id);
     if (existing + files.length > MAX_IMAGES_PER_SPACE) throw tooManyImages(existing);
@@ -299,9 +303,11 @@ export function createSpacesService(deps: SpacesServiceDeps) {
   }
 
   async function setPrimary(actor: Principal, id: number, imageId: number, isPrimary: boolean) {
-    const { space } = await loadManageable(actor, id);
+    const space = await loadManageable(actor, id);
     if (!isPrimary) throw validationError('is_primary', 'a space always has one primary image; make another one primary instead');
     const image = await db.transaction(async (tx) => {
+      // Image changes of one space take turns, so "exactly one primary" holds under concurrency.
+      if (!(await repo.lockLive(tx, space.id))) throw notFound('Space');
       if (!(await repo.findImage(tx, space.id, imageId))) throw notFound('Image');
       return repo.makePrimary(tx, space.id, imageId);
     });
@@ -309,8 +315,9 @@ export function createSpacesService(deps: SpacesServiceDeps) {
   }
 
   async function deleteImage(actor: Principal, id: number, imageId: number) {
-    const { space } = await loadManageable(actor, id);
+    const space = await loadManageable(actor, id);
     const deleted = await db.transaction(async (tx) => {
+      if (!(await repo.lockLive(tx, space.id))) throw notFound('Space');
       const row = await repo.deleteImage(tx, space.id, imageId);
       if (!row) throw notFound('Image');
       if (row.isPrimary) {

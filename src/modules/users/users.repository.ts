@@ -12,6 +12,12 @@ export async function findById(db: DbOrTx, id: number): Promise<UserRow | undefi
   return row;
 }
 
+/** Reads and locks the row for the rest of the transaction. */
+export async function lockById(db: DbOrTx, id: number): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.id, id)).for('update');
+  return row;
+}
+
 export async function findByEmail(db: DbOrTx, email: string): Promise<UserRow | undefined> {
   const [row] = await db
     .select()

@@ -39,9 +39,9 @@ export function createUsersService(deps: UsersServiceDeps) {
   const { db, clock, storage } = deps;
 
   /** Removes an avatar file we stored, once nothing points at it any more. */
-  async function forgetAvatar(user: Pick<UserRow, 'avatarKey'>) {
-    if (!user.avatarKey) return;
-    await storage.delete(user.avatarKey).catch((error: unknown) => deps.log.warn({ err: error, key: user.avatarKey }, 'could not delete a replaced avatar'));
+  async function forgetAvatar(key: string | null | undefined) {
+    if (!key) return;
+    await storage.delete(key).catch((error: unknown) => deps.log.warn({ err: error, key }, 'could not delete a replaced avatar'));
   }
 
   async function deactivate(tx: Tx, userId: number, now: Date) {
@@ -107,15 +107,20 @@ export function createUsersService(deps: UsersServiceDeps) {
     }
 
     const now = clock.now();
+    let replacedAvatarKey: string | null = null;
     const updated = await db.transaction(async (tx) => {
-      if (body.is_active === false && target.isActive) await deactivate(tx, id, now);
+      // Locked, so the avatar file this change replaces is the one really replaced.
+      const current = await usersRepo.lockById(tx, id);
+      if (!current) throw notFound('User');
+      if (changes.avatarKey === null) replacedAvatarKey = current.avatarKey;
+      if (body.is_active === false && current.isActive) await deactivate(tx, id, now);
       const row = await usersRepo.updateById(tx, id, changes, now);
       if (!row) throw notFound('User');
       if (emailChanged && !row.isVerified) await issueEmailVerification(tx, row, deps.frontendUrl, now);
       return row;
     });
     if (emailChanged) deps.mailQueued();
-    if (changes.avatarKey === null) await forgetAvatar(target);
+    await forgetAvatar(replacedAvatarKey);
     return updated;
   }
 
@@ -131,19 +136,20 @@ export function createUsersService(deps: UsersServiceDeps) {
       deps.log.warn({ err: error }, 'avatar upload failed');
       throw serviceUnavailable('Image storage is unavailable, please retry', 5);
     }
-    let updated: UserRow | undefined;
+    let result: { user: UserRow; replaced: string | null };
     try {
-      updated = await usersRepo.updateById(db, id, { avatarUrl: stored.url, avatarKey: stored.key }, clock.now());
+      result = await db.transaction(async (tx) => {
+        const current = await usersRepo.lockById(tx, id);
+        if (!current) throw notFound('User');
+        const user = await usersRepo.updateById(tx, id, { avatarUrl: stored.url, avatarKey: stored.key }, clock.now());
+        return { user: user!, replaced: current.avatarKey };
+      });
     } catch (error) {
-      await storage.delete(stored.key).catch(() => {});
+      await forgetAvatar(stored.key);
       throw error;
     }
-    if (!updated) {
-      await storage.delete(stored.key).catch(() => {});
-      throw notFound('User');
-    }
-    await forgetAvatar(target);
-    return updated;
+    await forgetAvatar(result.replaced);
+    return result.user;
   }
 
   async function remove(actor: Principal, id: number) {

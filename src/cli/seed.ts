@@ -1,0 +1,174 @@
+import { rm } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { sql } from 'drizzle-orm';
+import type { Config } from '../config.ts';
+import { queryRows, type Database } from '../db/client.ts';
+import { spaceImages, spaces, users, type UserRow } from '../db/schema/index.ts';
+import { processImage, renderSvgToJpeg } from '../infra/images.ts';
+import { createStorage, uploadsDir } from '../infra/storage/index.ts';
+import { createPasswordHasher } from '../modules/auth/passwords.ts';
+import * as usersRepo from '../modules/users/users.repository.ts';
+import { CliError, openForCli, runCli } from './context.ts';
+import { CITIES, HOURS, KINDS, PEOPLE, POLICIES, STREETS, random, sceneSvg, type Random } from './seed-data.ts';
+
+/**
+ * Demo data: an admin, 3 owners, 5 clients and 40 spaces with generated photos. Running it again
+ * changes nothing; `--reset` empties the database first. `--spaces N` generates a larger
+ * catalogue for benchmarks instead, in batches, its listings sharing six placeholder photos.
+ */
+
+const USAGE = 'Usage: npm run db:seed -- [--reset] [--spaces N]';
+const DEMO_PASSWORD = 'Spacer123';
+const DEMO_SPACES = 40;
+const BATCH = 1000;
+const ADMIN_EMAIL = 'admin@spacer.test';
+
+function progress(label: string, done: number, total: number) {
+  if (!process.stderr.isTTY && done !== total && done % (BATCH * 10) !== 0) return;
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${done === total ? '\n' : ''}`);
+}
+
+async function reset(database: Database, config: Config) {
+  const tables = await queryRows<{ tablename: string }>(database.db, sql`select tablename from pg_tables where schemaname = 'public'`);
+  const names = tables.map((row) => `"${row.tablename}"`);
+  if (names.length > 0) await database.db.execute(sql.raw(`truncate ${names.join(', ')} restart identity cascade`));
+  await rm(uploadsDir(config), { recursive: true, force: true });
+}
+
+async function createPeople(database: Database, passwordHash: string) {
+  const now = new Date();
+  const person = (email: string, name: { first: string; last: string }, role: UserRow['role']) =>
+    usersRepo.insert(database.db, { email, passwordHash, firstName: name.first, lastName: name.last, role, isVerified: true, createdAt: now, updatedAt: now });
+  await person(ADMIN_EMAIL, PEOPLE.admin, 'admin');
+  const owners = [];
+  for (const [index, name] of PEOPLE.owners.entries()) owners.push(await person(`owner${index + 1}@spacer.test`, name, 'owner'));
+  for (const [index, name] of PEOPLE.clients.entries()) await person(`client${index + 1}@spacer.test`, name, 'client');
+  return owners;
+}
+
+/** One listing's columns, drawn from the generator. */
+function listing(rng: Random, ownerId: number, createdAt: Date) {
+  const city = rng.pick(CITIES);
+  const kind = rng.pick(KINDS);
+  const area = rng.pick(city.areas);
+  const price = Math.round(rng.int(kind.price[0], kind.price[1]) / 50) * 50;
+  return {
+    kind,
+    values: {
+      ownerId,
+      name: `${area} ${rng.pick(kind.words)}`,
+      description: `${kind.description} In ${area}, ${city.name}.`,
+      address: `${rng.int(1, 250)} ${rng.pick(STREETS)}, ${area}`,
+      city: city.name,
+      latitude: Math.round((city.lat + (rng.next() - 0.5) * 0.08) * 1e6) / 1e6,
+      longitude: Math.round((city.lng + (rng.next() - 0.5) * 0.08) * 1e6) / 1e6,
+      timezone: 'Africa/Nairobi',
+      pricePerHour: price * 100,
+      currency: 'KES',
+      capacity: rng.int(kind.capacity[0], kind.capacity[1]),
+      amenities: rng.some(kind.amenities, 2, kind.amenities.length),
+      isAvailable: rng.next() > 0.1,
+      minBookingHours: rng.pick([1, 1, 2]),
+      maxBookingHours: rng.pick([8, 12, 24]),
+      minNoticeHours: rng.pick([0, 2, 24]),
+      bufferMinutes: rng.pick([0, 15, 30]),
+      operatingHours: rng.pick(HOURS),
+      cancellationPolicy: rng.pick(POLICIES),
+      createdAt,
+      updatedAt: createdAt,
+    },
+  };
+}
+
+async function createDemoSpaces(database: Database, config: Config, owners: UserRow[]) {
+  const rng = random(2026);
+  const storage = createStorage(config);
+  for (let index = 0; index < DEMO_SPACES; index++) {
+    const { kind, values } = listing(rng, owners[index % owners.length]!.id, new Date(Date.now() - (DEMO_SPACES - index) * 3_600_000));
+    const [space] = await database.db.insert(spaces).values(values).returning({ id: spaces.id });
+    const photos = rng.int(1, 4);
+    for (let photo = 0; photo < photos; photo++) {
+      const image = await processImage(await renderSvgToJpeg(sceneSvg(rng, kind.label)), { maxSide: 800 });
+      const stored = await storage.put(`spaces/${space!.id}`, image);
+      await database.db.insert(spaceImages).values({
+        spaceId: space!.id,
+        imageUrl: stored.url,
+        storageKey: stored.key,
+        storage: stored.kind,
+        isPrimary: photo === 0,
+        width: image.width,
+        height: image.height,
+      });
+    }
+    progress('spaces', index + 1, DEMO_SPACES);
+  }
+}
+
+/** Bulk listings share a handful of placeholder photos: the point is volume, not variety. */
+async function placeholderPhotos(config: Config, rng: Random) {
+  const storage = createStorage(config);
+  const photos = [];
+  for (let index = 0; index < 6; index++) {
+    const image = await processImage(await renderSvgToJpeg(sceneSvg(rng, 'placeholder')), { maxSide: 800 });
+    photos.push({ stored: await storage.put('placeholders', image), width: image.width, height: image.height });
+  }
+  return photos;
+}
+
+async function createBulkSpaces(database: Database, config: Config, owners: UserRow[], count: number) {
+  const rng = random(count);
+  const photos = await placeholderPhotos(config, rng);
+  const started = Date.now();
+  for (let done = 0; done < count; done += BATCH) {
+    const rows = Array.from({ length: Math.min(BATCH, count - done) }, (_, offset) => listing(rng, owners[(done + offset) % owners.length]!.id, new Date(started - (count - done - offset) * 60_000)).values);
+    await database.db.transaction(async (tx) => {
+      const inserted = await tx.insert(spaces).values(rows).returning({ id: spaces.id });
+      const images = inserted.flatMap(({ id }, index) =>
+        [0, 1].map((photo) => {
+          const { stored, width, height } = photos[(index + photo) % photos.length]!;
+          return { spaceId: id, imageUrl: stored.url, storageKey: stored.key, storage: stored.kind, isPrimary: photo === 0, width, height };
+        }),
+      );
+      await tx.insert(spaceImages).values(images);
+    });
+    progress('spaces', Math.min(done + BATCH, count), count);
+  }
+  // Fresh statistics and visibility maps, as autovacuum would leave them some minutes later.
+  await database.db.execute(sql`vacuum analyze spaces`);
+  await database.db.execute(sql`vacuum analyze space_images`);
+}
+
+await runCli(async () => {
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { reset: { type: 'boolean', default: false }, spaces: { type: 'string' } }, strict: true }));
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}. ${USAGE}`);
+  }
+  const bulk = values.spaces === undefined ? undefined : Number(values.spaces);
+  if (bulk !== undefined && (!Number.isSafeInteger(bulk) || bulk < 1 || bulk > 1_000_000)) throw new CliError(`--spaces must be a whole number from 1 to 1000000. ${USAGE}`);
+
+  const { config, database } = await openForCli();
+  const started = Date.now();
+  try {
+    if (values.reset) await reset(database, config);
+    if (await usersRepo.findByEmail(database.db, ADMIN_EMAIL)) {
+      console.log('Demo data is already present (use --reset to start over).');
+    } else {
+      const passwordHash = await createPasswordHasher(config.BCRYPT_ROUNDS).hash(DEMO_PASSWORD);
+      const owners = await createPeople(database, passwordHash);
+      if (bulk === undefined) await createDemoSpaces(database, config, owners);
+      else await createBulkSpaces(database, config, owners, bulk);
+      const [counts] = await queryRows<{ users: number; spaces: number }>(database.db, sql`select (select count(*) from ${users})::int as users, (select count(*) from ${spaces})::int as spaces`);
+      console.log(`Seeded ${counts?.users ?? 0} users and ${counts?.spaces ?? 0} spaces in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+    }
+    console.log(`\nLogins (password for all: ${DEMO_PASSWORD})`);
+    console.log(`  admin   ${ADMIN_EMAIL}`);
+    PEOPLE.owners.forEach((_, index) => console.log(`  owner   owner${index + 1}@spacer.test`));
+    PEOPLE.clients.forEach((_, index) => console.log(`  client  client${index + 1}@spacer.test`));
+  } finally {
+    await database.close();
+  }
+});
