@@ -12,6 +12,7 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export interface Service {
   url: string;
+  dataDir: string;
   child: ChildProcess;
   /** Peak resident set size of the server process so far (VmHWM), in MB. */
   peakRssMb(): number;
@@ -83,6 +84,7 @@ export async function startService(env: Record<string, string>): Promise<Service
   }
   return {
     url,
+    dataDir,
     child,
     peakRssMb: () => {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');

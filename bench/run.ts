@@ -6,9 +6,10 @@
  * `--db postgres` (the default) runs on a scratch database on BENCH_DATABASE_URL
  * (postgres://postgres@127.0.0.1:5432/postgres), dropped afterwards.
  */
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { api, figures, load, loadInOwnProcess, scratchDatabase, startService, type Figures, type Service } from './harness.ts';
+import { api, figures, load, loadInOwnProcess, ROOT, scratchDatabase, startService, type Figures, type Service } from './harness.ts';
+import { pgbench, statementsFor } from './pgbench.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -25,9 +26,32 @@ const duration = Number(values.duration);
 const rounds = values.rounds!;
 const repeat = Math.max(1, Number(values.repeat));
 
+interface Context {
+  service: Service;
+  /** Set on `--db postgres`. */
+  databaseUrl?: string;
+}
+
 interface Scenario {
   description: string;
-  run(service: Service): Promise<Figures[]>;
+  /** Listings to generate with `npm run db:seed -- --spaces N` before the run. */
+  spaces?: number;
+  run(context: Context): Promise<Figures[]>;
+}
+
+/**
+ * The API against PostgreSQL alone: the same path through autocannon, and the exact statements
+ * the API sends for it through pgbench, so the overhead of everything above the database shows.
+ */
+async function againstPgbench(context: Context, label: string, paths: string[], mode: 'extended' | 'prepared'): Promise<Figures[]> {
+  const { service, databaseUrl } = context;
+  const result = await load({ url: service.url, connections, duration, requests: paths.map((path) => ({ method: 'GET', path })) });
+  const api = figures(label, result, { peakRssMb: service.peakRssMb() });
+  if (!databaseUrl) return [api];
+  const statements = await statementsFor(databaseUrl, 'GET', paths[0]!);
+  const raw = await pgbench(databaseUrl, statements, { clients: connections, seconds: duration, mode });
+  api.note = `${Math.round((api.requestsPerSecond / raw.tps) * 100)} % of pgbench`;
+  return [api, { scenario: `  pgbench: its ${statements.length} statements (${mode})`, requestsPerSecond: Math.round(raw.tps), p50Ms: raw.latencyMs, p99Ms: NaN, non2xx: 0, errors: 0, note: 'latency column: average' }];
 }
 
 async function registerUser(url: string, label: string) {
@@ -49,11 +73,11 @@ async function bcryptLimit(cost: string): Promise<number> {
 const scenarios: Record<string, Scenario> = {
   health: {
     description: 'GET /health',
-    run: async (service) => [figures('GET /health', await load({ url: `${service.url}/health`, connections, duration }), { peakRssMb: service.peakRssMb() })],
+    run: async ({ service }) => [figures('GET /health', await load({ url: `${service.url}/health`, connections, duration }), { peakRssMb: service.peakRssMb() })],
   },
   me: {
     description: 'GET /api/auth/me with a token (JWT check + session and user from the database)',
-    run: async (service) => {
+    run: async ({ service }) => {
       const user = await registerUser(service.url, 'me');
       const result = await load({ url: `${service.url}/api/auth/me`, connections, duration, headers: { authorization: `Bearer ${user.token}` } });
       return [figures('GET /api/auth/me', result, { peakRssMb: service.peakRssMb() })];
@@ -61,7 +85,7 @@ const scenarios: Record<string, Scenario> = {
   },
   login: {
     description: `POST /api/auth/login at bcrypt cost ${rounds}, compared with the bcrypt limit of these cores; /health latency measured at the same time`,
-    run: async (service) => {
+    run: async ({ service }) => {
       const user = await registerUser(service.url, 'login');
       const limit = await bcryptLimit(rounds);
       const body = JSON.stringify({ email: user.email, password: user.password });
@@ -87,7 +111,38 @@ const scenarios: Record<string, Scenario> = {
       ];
     },
   },
+  'spaces-list': {
+    description: 'GET /api/spaces?page=1&per_page=20 over 10,000 listings, and its SQL through pgbench',
+    spaces: 10_000,
+    run: (context) => againstPgbench(context, 'GET /api/spaces (page 1, 20 per page)', ['/api/spaces?page=1&per_page=20'], 'prepared'),
+  },
+  'spaces-filtered': {
+    description: 'the list with city, price range and full-text filters',
+    spaces: 10_000,
+    run: (context) =>
+      againstPgbench(context, 'GET /api/spaces?city&min_price&max_price&q', ['/api/spaces?city=nairobi&min_price=1000&max_price=6000&q=studio&per_page=20'], 'prepared'),
+  },
+  'spaces-near': {
+    description: 'listings within 5 km of central Nairobi, nearest first',
+    spaces: 10_000,
+    run: (context) => againstPgbench(context, 'GET /api/spaces?near&radius_km=5&sort=distance', ['/api/spaces?near=-1.2864,36.8172&radius_km=5&sort=distance&per_page=20'], 'prepared'),
+  },
+  'space-by-id': {
+    description: 'GET /api/spaces/:id over 100 different listings',
+    spaces: 10_000,
+    run: (context) =>
+      againstPgbench(context, 'GET /api/spaces/:id', Array.from({ length: 100 }, (_, index) => `/api/spaces/${1 + ((index * 97) % 10_000)}`), 'prepared'),
+  },
 };
+
+/** Fills the scenario's database through the seed command, as an operator would. */
+function seed(env: Record<string, string>, count: number) {
+  execFileSync(process.execPath, ['src/cli/seed.ts', '--spaces', String(count)], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', BCRYPT_ROUNDS: '4', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
 
 async function main() {
   const names = positionals.length === 0 || positionals.includes('all') ? Object.keys(scenarios) : positionals;
@@ -99,9 +154,12 @@ async function main() {
     const database = values.db === 'postgres' ? await scratchDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres') : undefined;
     const service = await startService({ BCRYPT_ROUNDS: rounds, ...(process.env.DB_POOL_MAX ? { DB_POOL_MAX: process.env.DB_POOL_MAX } : {}), ...(database ? { DATABASE_URL: database.url } : {}) });
     try {
+      const wanted = scenarios[name]!.spaces;
+      // The embedded database belongs to the running server, so only PostgreSQL can be seeded beside it.
+      if (wanted && database) seed({ DATABASE_URL: database.url, DATA_DIR: service.dataDir }, wanted);
       console.error(`▶ ${name}: ${scenarios[name]!.description} (${values.db}, ${connections} connections, ${duration} s, ${repeat}×)`);
       const runs: Figures[][] = [];
-      for (let i = 0; i < repeat; i++) runs.push(await scenarios[name]!.run(service));
+      for (let i = 0; i < repeat; i++) runs.push(await scenarios[name]!.run({ service, databaseUrl: database?.url }));
       // This machine is shared and noisy: report the median run of each row, by requests/s.
       for (let row = 0; row < runs[0]!.length; row++) {
         const sorted = runs.map((run) => run[row]!).sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
@@ -117,7 +175,8 @@ async function main() {
   console.log(`\n| scenario | requests/s | p50 ms | p99 ms | non-2xx | errors | server peak RSS MB | note |`);
   console.log(`|---|---:|---:|---:|---:|---:|---:|---|`);
   for (const row of results) {
-    console.log(`| ${row.scenario} | ${row.requestsPerSecond} | ${row.p50Ms} | ${row.p99Ms} | ${row.non2xx} | ${row.errors} | ${row.peakRssMb ?? ''} | ${row.note ?? ''} |`);
+    const p99 = Number.isNaN(row.p99Ms) ? '–' : row.p99Ms;
+    console.log(`| ${row.scenario} | ${row.requestsPerSecond} | ${row.p50Ms} | ${p99} | ${row.non2xx} | ${row.errors} | ${row.peakRssMb ?? ''} | ${row.note ?? ''} |`);
   }
 }
 

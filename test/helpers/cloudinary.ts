@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { after } from 'node:test';
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import multipart from '@fastify/multipart';
-import Fastify from 'fastify';
+import Fastify, { type FastifyRequest } from 'fastify';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url), 'utf8');
 
@@ -53,7 +53,7 @@ export async function startFakeCloudinary(account = { cloudName: 'spacer-test', 
     return params.api_key === account.apiKey && fresh && given.length === expected.length && timingSafeEqual(given, expected);
   };
 
-  const readForm = async (request: Parameters<Parameters<typeof server.post>[1]>[0]) => {
+  const readForm = async (request: FastifyRequest) => {
     const params: Record<string, string> = {};
     let file: Buffer | undefined;
     for await (const part of request.parts()) {
