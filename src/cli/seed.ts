@@ -31,7 +31,8 @@ function progress(label: string, done: number, total: number) {
 }
 
 async function reset(database: Database, config: Config) {
-  const tables = await queryRows<{ tablename: string }>(database.db, sql`select tablename from pg_tables where schemaname = 'public'`);
+  // space_counters is kept by triggers, which reset it when spaces is truncated; its row must stay.
+  const tables = await queryRows<{ tablename: string }>(database.db, sql`select tablename from pg_tables where schemaname = 'public' and tablename <> 'space_counters'`);
   const names = tables.map((row) => `"${row.tablename}"`);
   if (names.length > 0) await database.db.execute(sql.raw(`truncate ${names.join(', ')} restart identity cascade`));
   await rm(uploadsDir(config), { recursive: true, force: true });
