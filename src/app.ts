@@ -13,6 +13,13 @@ import { createCounterFactory } from './infra/rate-limit.ts';
 import { createRedis } from './infra/redis.ts';
 import { createStorage, uploadsDir, type FileStorage } from './infra/storage/index.ts';
 import authRoutes from './modules/auth/auth.routes.ts';
+import { availabilityFilter } from './modules/bookings/availability-filter.ts';
+import bookingsRoutes from './modules/bookings/bookings.routes.ts';
+import { BookingSchema } from './modules/bookings/bookings.schemas.ts';
+import { createBookingsService, type BookingsService } from './modules/bookings/bookings.service.ts';
+import { createCalendarTokens } from './modules/bookings/calendar.ts';
+import { createCalendarService } from './modules/bookings/calendar.service.ts';
+import spaceBookingsRoutes from './modules/bookings/space-bookings.routes.ts';
 import { createAuthService, type AuthService } from './modules/auth/auth.service.ts';
 import { createPasswordHasher, type PasswordHasher } from './modules/auth/passwords.ts';
 import { createTokenService } from './modules/auth/tokens.ts';
@@ -53,6 +60,8 @@ export interface AppServices {
   passwords: PasswordHasher;
   mailWorker: PeriodicTask;
   spaces: SpacesService;
+  bookings: BookingsService;
+  sweeper: PeriodicTask;
   storage: FileStorage;
 }
 
@@ -132,14 +141,26 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     frontendUrl: config.FRONTEND_URL,
     mailQueued,
   });
+  const bookings = createBookingsService({ db, clock, frontendUrl: config.FRONTEND_URL, pendingTtlHours: config.BOOKING_PENDING_TTL_HOURS, mailQueued, afterCancel: [] });
+  const sweeper = periodic('bookings-sweep', config.SWEEP_INTERVAL_MS, bookings.sweep, app.log);
+  const calendars = createCalendarService({ db, clock, tokens: createCalendarTokens(config.JWT_SECRET_KEY), publicUrl: config.PUBLIC_URL });
+
   const storage = deps.storage ?? createStorage(config);
-  const spaces = createSpacesService({ db, clock, storage, log: app.log, archiveGuards: [], listFilters: [], statsContributors: [] });
+  const spaces = createSpacesService({
+    db,
+    clock,
+    storage,
+    log: app.log,
+    archiveGuards: [(tx, space, context) => bookings.beforeArchive(tx, space, context)],
+    listFilters: [availabilityFilter(clock)],
+    statsContributors: [bookings.stats],
+  });
 
   // What deactivating an account means for each module's data, inside the deactivation's transaction.
-  const deactivationHooks: DeactivationHook[] = [(tx, userId, now) => unlistOwnerSpaces(tx, userId, now)];
+  const deactivationHooks: DeactivationHook[] = [(tx, userId, now) => bookings.onDeactivated(tx, userId, now), (tx, userId, now) => unlistOwnerSpaces(tx, userId, now)];
   const users = createUsersService({ db, clock, passwords, storage, log: app.log, frontendUrl: config.FRONTEND_URL, deactivationHooks, mailQueued });
 
-  app.decorate('services', { database, clock, auth, passwords, mailWorker, spaces, storage } satisfies AppServices);
+  app.decorate('services', { database, clock, auth, passwords, mailWorker, spaces, bookings, sweeper, storage } satisfies AppServices);
 
   // An empty body sent as JSON counts as no body; anything else must be valid JSON.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -159,6 +180,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   app.addSchema(ErrorSchema);
   app.addSchema(ImageSchema);
   app.addSchema(SpaceSchema);
+  app.addSchema(BookingSchema);
 
   await app.register(validationPlugin);
   await app.register(errorsPlugin);
@@ -178,9 +200,17 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   });
   await app.register(usersRoutes, { prefix: '/api/users', users, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024 });
   await app.register(spacesRoutes, { prefix: '/api/spaces', spaces, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024 });
+  await app.register(spaceBookingsRoutes, { prefix: '/api/spaces', bookings, calendars });
+  await app.register(bookingsRoutes, { prefix: '/api/bookings', bookings });
 
-  if (config.BACKGROUND_JOBS) app.addHook('onReady', async () => mailWorker.start());
+  if (config.BACKGROUND_JOBS) {
+    app.addHook('onReady', async () => {
+      mailWorker.start();
+      sweeper.start();
+    });
+  }
   app.addHook('onClose', async () => {
+    await sweeper.stop();
     await mailWorker.stop();
     mailTransport.close();
     if (ownedRedis) await ownedRedis.quit().catch(() => ownedRedis.disconnect());

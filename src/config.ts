@@ -126,6 +126,8 @@ const settings = {
   CLOUDINARY_API_KEY: { description: 'Cloudinary API key', parse: text },
   CLOUDINARY_API_SECRET: { description: 'Cloudinary API secret', parse: text },
   CLOUDINARY_UPLOAD_PREFIX: { description: 'Base URL (https) of the Cloudinary upload API', default: 'https://api.cloudinary.com', parse: url(['https:']) },
+  BOOKING_PENDING_TTL_HOURS: { description: 'Hours a booking request may stay pending before it expires (it also expires at its start)', default: '24', parse: integer(1, 24 * 30) },
+  SWEEP_INTERVAL_MS: { description: 'How often pending bookings are expired and finished ones completed', default: '60000', parse: integer(100, 3_600_000) },
   BACKGROUND_JOBS: { description: 'Run background workers (mail, sweeps) in this process', default: 'true', parse: boolean },
   REDIS_URL: { description: 'Redis URL for rate-limit counters shared by several processes; unset = in memory', parse: url(['redis:', 'rediss:']) },
   RATE_LIMIT_PREFIX: { description: 'Key prefix of rate-limit counters in Redis', default: 'spacer:rl:', parse: text },

@@ -18,7 +18,8 @@ async function swaggerPlugin(app: FastifyInstance, options: { publicUrl: string;
         { name: 'service', description: 'Liveness, readiness and this document' },
         { name: 'auth', description: 'Accounts, tokens and sessions' },
         { name: 'users', description: 'User accounts' },
-        { name: 'spaces', description: 'Listings, their images and search' },
+        { name: 'spaces', description: 'Listings, their images, search, availability and calendars' },
+        { name: 'bookings', description: 'Booking requests and their workflow' },
       ],
       components: {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },

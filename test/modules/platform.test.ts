@@ -74,7 +74,7 @@ describe('GET /api', () => {
     assert.match(response.body.version, /^\d+\.\d+\.\d+/);
     assert.equal(response.body.docs, '/api/docs');
     assert.equal(response.body.openapi, '/api/openapi.json');
-    assert.deepEqual(response.body.sections, { auth: '/api/auth', users: '/api/users', spaces: '/api/spaces', health: '/health', ready: '/ready' });
+    assert.deepEqual(response.body.sections, { auth: '/api/auth', users: '/api/users', spaces: '/api/spaces', bookings: '/api/bookings', health: '/health', ready: '/ready' });
   });
 
   it('links only to pages that exist', async () => {

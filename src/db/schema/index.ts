@@ -3,3 +3,4 @@ export * from './sessions.ts';
 export * from './user-tokens.ts';
 export * from './mail-outbox.ts';
 export * from './spaces.ts';
+export * from './bookings.ts';

@@ -49,6 +49,8 @@ export const spaces = pgTable(
     /** Kept up to date by reviews; the average is sum / count. */
     ratingCount: integer('rating_count').notNull().default(0),
     ratingSum: integer('rating_sum').notNull().default(0),
+    /** Part of the secret calendar URL; raising it (rotate) invalidates every earlier URL. */
+    calendarVersion: integer('calendar_version').notNull().default(1),
     search: tsvector('search').generatedAlwaysAs((): SQL => searchDocument({ name: spaces.name, city: spaces.city, address: spaces.address, description: spaces.description })),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

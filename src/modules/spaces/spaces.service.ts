@@ -269,12 +269,12 @@ export function createSpacesService(deps: SpacesServiceDeps) {
   async function stats(actor: Principal): Promise<SpaceStats> {
     const ownerId = actor.user.role === 'admin' ? undefined : actor.user.id;
     const counts = await repo.countByAvailability(db, ownerId);
-    let bookings: Pick<SpaceStats, 'bookings_by_status' | 'revenue'> = {
+    const figures: Pick<SpaceStats, 'bookings_by_status' | 'revenue'> = {
       bookings_by_status: { pending: 0, confirmed: 0, cancelled: 0, completed: 0 },
       revenue: { total: 0, currency: 'KES' },
     };
-    for (const contribute of deps.statsContributors) bookings = await contribute(db, ownerId);
-    return { total: counts.total, available: counts.available, unavailable: counts.total - counts.available, ...bookings };
+    for (const contribute of deps.statsContributors) Object.assign(figures, await contribute(db, ownerId));
+    return { total: counts.total, available: counts.available, unavailable: counts.total - counts.available, ...figures };
   }
 
   async function addImages(actor: Principal, id: number, files: Buffer[]) {

@@ -48,7 +48,7 @@ const systemRoutes: FastifyPluginAsyncTypebox<{ database: Database; version: str
     version,
     docs: '/api/docs',
     openapi: '/api/openapi.json',
-    sections: { auth: '/api/auth', users: '/api/users', spaces: '/api/spaces', health: '/health', ready: '/ready' },
+    sections: { auth: '/api/auth', users: '/api/users', spaces: '/api/spaces', bookings: '/api/bookings', health: '/health', ready: '/ready' },
   }));
 };
 

@@ -1,0 +1,216 @@
+import { and, count, desc, eq, gt, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import type { DbOrTx } from '../../db/client.ts';
+import { bookings, spaces, users, type BookingRow, type BookingStatus, type Canceller, type SpaceRow } from '../../db/schema/index.ts';
+
+export type NewBooking = typeof bookings.$inferInsert;
+
+/** What a booking's answers and rules need of its space. */
+export interface BookingSpace {
+  id: number;
+  name: string;
+  city: string;
+  address: string;
+  ownerId: number;
+  cancellationPolicy: SpaceRow['cancellationPolicy'];
+}
+
+export interface BookingRecord {
+  booking: BookingRow;
+  space: BookingSpace;
+}
+
+const bookingSpace = {
+  id: spaces.id,
+  name: spaces.name,
+  city: spaces.city,
+  address: spaces.address,
+  ownerId: spaces.ownerId,
+  cancellationPolicy: spaces.cancellationPolicy,
+};
+
+const live = inArray(bookings.status, ['pending', 'confirmed']);
+
+/** The slot of a booking, as the exclusion constraint and its GiST index see it. */
+const slot = sql`tstzrange(${bookings.startTime}, ${bookings.blockedUntil}, '[)')`;
+
+/** A live (not archived) space with what booking it needs, and its owner's contact. */
+export async function findSpaceForBooking(db: DbOrTx, spaceId: number) {
+  const [row] = await db
+    .select({ space: spaces, owner: { id: users.id, email: users.email, firstName: users.firstName, isActive: users.isActive } })
+    .from(spaces)
+    .innerJoin(users, eq(users.id, spaces.ownerId))
+    .where(and(eq(spaces.id, spaceId), sql`${spaces.archivedAt} is null`));
+  return row;
+}
+
+export async function insertBooking(db: DbOrTx, values: NewBooking): Promise<BookingRow> {
+  const [row] = await db.insert(bookings).values(values).returning();
+  return row!;
+}
+
+export async function findById(db: DbOrTx, id: number): Promise<BookingRecord | undefined> {
+  const [row] = await db.select({ booking: bookings, space: bookingSpace }).from(bookings).innerJoin(spaces, eq(spaces.id, bookings.spaceId)).where(eq(bookings.id, id));
+  return row;
+}
+
+/** Whose bookings a caller sees: their own, those of their spaces, or all. */
+export type Visibility = { kind: 'booker'; userId: number } | { kind: 'owner'; ownerId: number } | { kind: 'all' };
+
+export interface BookingFilters {
+  status?: BookingStatus;
+  spaceId?: number;
+  /** Bookings overlapping [from, to). */
+  from?: Date;
+  to?: Date;
+}
+
+function whereOf(visibility: Visibility, filters: BookingFilters): SQL | undefined {
+  const conditions: SQL[] = [];
+  if (visibility.kind === 'booker') conditions.push(eq(bookings.userId, visibility.userId));
+  if (visibility.kind === 'owner') conditions.push(eq(spaces.ownerId, visibility.ownerId));
+  if (filters.status) conditions.push(eq(bookings.status, filters.status));
+  if (filters.spaceId !== undefined) conditions.push(eq(bookings.spaceId, filters.spaceId));
+  if (filters.from) conditions.push(gt(bookings.endTime, filters.from));
+  if (filters.to) conditions.push(lt(bookings.startTime, filters.to));
+  return conditions.length > 0 ? and(...conditions) : undefined;
+}
+
+export async function findMany(db: DbOrTx, visibility: Visibility, filters: BookingFilters, page: { limit: number; offset: number }) {
+  const where = whereOf(visibility, filters);
+  const rows = await db
+    .select({ booking: bookings, space: bookingSpace })
+    .from(bookings)
+    .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
+    .where(where)
+    .orderBy(desc(bookings.startTime), desc(bookings.id))
+    .limit(page.limit)
+    .offset(page.offset);
+  const [total] = await db.select({ value: count() }).from(bookings).innerJoin(spaces, eq(spaces.id, bookings.spaceId)).where(where);
+  return { rows, total: total?.value ?? 0 };
+}
+
+export interface Transition {
+  from: BookingStatus[];
+  to: BookingStatus;
+  /** Further conditions that must hold at the moment of the change (start not yet passed, …). */
+  when?: SQL;
+  set?: Partial<Pick<BookingRow, 'cancellationReason' | 'cancelledBy' | 'paymentStatus'>>;
+}
+
+/**
+ * Moves a booking between states in one conditional statement: of two concurrent transitions of
+ * one booking, only the first to commit finds it in the expected state.
+ */
+export async function transition(db: DbOrTx, id: number, change: Transition, now: Date): Promise<BookingRow | undefined> {
+  const conditions = [eq(bookings.id, id), inArray(bookings.status, change.from)];
+  if (change.when) conditions.push(change.when);
+  const [row] = await db
+    .update(bookings)
+    .set({ ...change.set, status: change.to, version: sql`${bookings.version} + 1`, updatedAt: now })
+    .where(and(...conditions))
+    .returning();
+  return row;
+}
+
+/** Live bookings whose slots overlap [from, until): what stands in the way of a new booking. */
+export async function overlapping(db: DbOrTx, spaceId: number, from: Date, until: Date) {
+  return db
+    .select({ startTime: bookings.startTime, endTime: bookings.endTime, blockedUntil: bookings.blockedUntil })
+    .from(bookings)
+    .where(and(eq(bookings.spaceId, spaceId), live, sql`${slot} && tstzrange(${from.toISOString()}::timestamptz, ${until.toISOString()}::timestamptz, '[)')`))
+    .orderBy(bookings.startTime);
+}
+
+export interface SweepRow {
+  booking: BookingRow;
+  spaceName: string;
+  clientEmail: string;
+  clientFirstName: string;
+}
+
+/**
+ * Changes every live booking matching `due` in one statement over rows locked with SKIP LOCKED,
+ * so sweepers in several processes never take the same booking, and a booking being approved
+ * right now is simply left for the next sweep.
+ */
+async function sweep(db: DbOrTx, due: SQL, change: { to: BookingStatus; reason?: string; by?: Canceller }, now: Date, limit: number): Promise<SweepRow[]> {
+  const claimed = db.select({ id: bookings.id }).from(bookings).where(due).orderBy(bookings.id).limit(limit).for('update', { skipLocked: true });
+  const changed = await db
+    .update(bookings)
+    .set({
+      status: change.to,
+      version: sql`${bookings.version} + 1`,
+      updatedAt: now,
+      ...(change.reason ? { cancellationReason: change.reason, cancelledBy: change.by } : {}),
+    })
+    .where(inArray(bookings.id, claimed))
+    .returning();
+  if (changed.length === 0) return [];
+  const details = await db
+    .select({ id: bookings.id, spaceName: spaces.name, clientEmail: users.email, clientFirstName: users.firstName })
+    .from(bookings)
+    .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
+    .innerJoin(users, eq(users.id, bookings.userId))
+    .where(inArray(bookings.id, changed.map((row) => row.id)));
+  const byId = new Map(details.map((row) => [row.id, row]));
+  return changed.map((booking) => ({ booking, spaceName: byId.get(booking.id)!.spaceName, clientEmail: byId.get(booking.id)!.clientEmail, clientFirstName: byId.get(booking.id)!.clientFirstName }));
+}
+
+/** Pending bookings not approved within the TTL or by their start: cancelled as expired. */
+export const expirePending = (db: DbOrTx, now: Date, ttlHours: number, limit = 500) =>
+  sweep(
+    db,
+    and(eq(bookings.status, 'pending'), or(lte(bookings.startTime, now), lte(bookings.createdAt, new Date(now.getTime() - ttlHours * 3_600_000))))!,
+    { to: 'cancelled', reason: 'expired', by: 'system' },
+    now,
+    limit,
+  );
+
+/** Confirmed bookings whose time is over: completed. */
+export const completeEnded = (db: DbOrTx, now: Date, limit = 500) => sweep(db, and(eq(bookings.status, 'confirmed'), lte(bookings.endTime, now))!, { to: 'completed' }, now, limit);
+
+/** Cancels the live bookings of a space (or of a user, or at a user's spaces) that have not ended. */
+export async function cancelUpcoming(
+  db: DbOrTx,
+  scope: { spaceId: number } | { userId: number } | { ownerId: number },
+  change: { reason: string; by: Canceller },
+  now: Date,
+): Promise<SweepRow[]> {
+  const where =
+    'spaceId' in scope
+      ? eq(bookings.spaceId, scope.spaceId)
+      : 'userId' in scope
+        ? eq(bookings.userId, scope.userId)
+        : inArray(bookings.spaceId, db.select({ id: spaces.id }).from(spaces).where(eq(spaces.ownerId, scope.ownerId)));
+  return sweep(db, and(where, live, gt(bookings.endTime, now))!, { to: 'cancelled', ...change }, now, 100_000);
+}
+
+export async function countUpcoming(db: DbOrTx, spaceId: number, now: Date): Promise<number> {
+  const [row] = await db.select({ value: count() }).from(bookings).where(and(eq(bookings.spaceId, spaceId), live, gt(bookings.endTime, now)));
+  return row?.value ?? 0;
+}
+
+/** Live bookings of a space overlapping a window, for its availability and calendar. */
+export async function liveInWindow(db: DbOrTx, spaceId: number, from: Date, to: Date) {
+  return db
+    .select()
+    .from(bookings)
+    .where(and(eq(bookings.spaceId, spaceId), live, lt(bookings.startTime, to), gt(bookings.blockedUntil, from)))
+    .orderBy(bookings.startTime, bookings.id);
+}
+
+export async function statsOf(db: DbOrTx, ownerId: number | undefined) {
+  const scope = ownerId === undefined ? undefined : eq(spaces.ownerId, ownerId);
+  const rows = await db
+    .select({ status: bookings.status, value: count() })
+    .from(bookings)
+    .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
+    .where(scope)
+    .groupBy(bookings.status);
+  const [revenue] = await db
+    .select({ total: sql<string>`coalesce(sum(${bookings.totalPrice}), 0)` })
+    .from(bookings)
+    .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
+    .where(and(eq(bookings.paymentStatus, 'paid'), scope));
+  return { byStatus: new Map(rows.map((row) => [row.status, row.value])), revenueMinor: Number(revenue?.total ?? 0) };
+}

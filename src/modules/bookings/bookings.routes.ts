@@ -1,0 +1,117 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { principalOf } from '../../plugins/auth.ts';
+import { errorResponses, IdParams, Page } from '../../shared/schemas.ts';
+import { BookingListQuery, BookingSchema, CheckAvailabilityQuery, CheckAvailabilityResponse, CreateBookingBody, IdempotencyHeaders, QuoteResponse, ReasonBody } from './bookings.schemas.ts';
+import type { BookingsService } from './bookings.service.ts';
+
+const tags = ['bookings'];
+const security = [{ bearerAuth: [] }];
+
+const bookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService }> = async (app, { bookings }) => {
+  const authenticated = { onRequest: [app.authenticate] };
+
+  app.get('/', {
+    ...authenticated,
+    schema: {
+      tags,
+      security,
+      operationId: 'listBookings',
+      summary: 'Bookings you may see: your own (client), those of your spaces (owner), all (admin)',
+      querystring: BookingListQuery,
+      response: { 200: Page('bookings', Type.Ref('Booking')), ...errorResponses(400, 401) },
+    },
+  }, async (request) => bookings.list(principalOf(request), request.query));
+
+  app.get('/check-availability', {
+    schema: {
+      tags,
+      operationId: 'checkAvailability',
+      summary: 'Whether a slot could be booked now, and what is in its way',
+      querystring: CheckAvailabilityQuery,
+      response: { 200: CheckAvailabilityResponse, ...errorResponses(400, 404) },
+    },
+  }, async (request) => bookings.checkAvailability(request.query));
+
+  app.get('/:id', {
+    ...authenticated,
+    schema: {
+      tags,
+      security,
+      operationId: 'getBooking',
+      summary: 'One booking (its booker, the space\'s owner, or an admin)',
+      params: IdParams,
+      response: { 200: BookingSchema, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => bookings.getById(principalOf(request), request.params.id));
+
+  app.post('/', {
+    ...authenticated,
+    schema: {
+      tags,
+      security,
+      operationId: 'createBooking',
+      summary: 'Request a booking (client or admin); it starts pending',
+      description:
+        'Rule violations are 400 with a code naming the rule: invalid_time_range, start_in_past, insufficient_notice, too_far_ahead, duration_too_short, duration_too_long, outside_operating_hours, capacity_exceeded. ' +
+        'A slot overlapping a pending or confirmed booking (or its buffer) is 409 booking_conflict. With Idempotency-Key, a repeat with the same body within 24 h returns the first answer (header Idempotent-Replayed: true).',
+      headers: IdempotencyHeaders,
+      body: CreateBookingBody,
+      response: { 201: BookingSchema, ...errorResponses(400, 401, 403, 404, 409) },
+    },
+  }, async (request, reply) => {
+    const result = await bookings.create(principalOf(request), request.body, request.headers['idempotency-key']);
+    if (result.replayed) {
+      // The stored answer byte for byte (a string, so Fastify sends it without serializing again).
+      return reply.status(201).header('idempotent-replayed', 'true').type('application/json; charset=utf-8').send(result.json as never);
+    }
+    return reply.status(201).send(result.booking);
+  });
+
+  const transitions = [
+    { name: 'approve', summary: 'Confirm a pending booking (the space\'s owner or an admin)', body: false, run: (request: { id: number; actor: ReturnType<typeof principalOf> }) => bookings.approve(request.actor, request.id) },
+    { name: 'reject', summary: 'Decline a pending booking (the space\'s owner or an admin)', body: true, run: (request: { id: number; actor: ReturnType<typeof principalOf>; reason?: string | null }) => bookings.reject(request.actor, request.id, request.reason) },
+    {
+      name: 'cancel',
+      summary: 'Cancel a pending or confirmed booking (the booker before the start; the owner or an admin any time); a paid booking is refunded by the cancellation policy',
+      body: true,
+      run: (request: { id: number; actor: ReturnType<typeof principalOf>; reason?: string | null }) => bookings.cancel(request.actor, request.id, request.reason),
+    },
+    { name: 'complete', summary: 'Mark a confirmed booking that has ended as completed (the space\'s owner or an admin)', body: false, run: (request: { id: number; actor: ReturnType<typeof principalOf> }) => bookings.complete(request.actor, request.id) },
+  ] as const;
+
+  for (const transition of transitions) {
+    for (const method of ['PUT', 'POST'] as const) {
+      app.route({
+        method,
+        url: `/:id/${transition.name}`,
+        ...authenticated,
+        schema: {
+          tags,
+          security,
+          operationId: `${transition.name}Booking${method === 'POST' ? 'Post' : ''}`,
+          summary: transition.summary,
+          params: IdParams,
+          ...(transition.body ? { body: ReasonBody } : {}),
+          response: { 200: BookingSchema, ...errorResponses(400, 401, 403, 404, 409) },
+        },
+        handler: async (request) =>
+          transition.run({ id: request.params.id, actor: principalOf(request), reason: (request.body as { reason?: string | null } | undefined)?.reason }),
+      });
+    }
+  }
+
+  app.get('/:id/cancellation-quote', {
+    ...authenticated,
+    schema: {
+      tags,
+      security,
+      operationId: 'cancellationQuote',
+      summary: 'What cancelling now would refund you',
+      params: IdParams,
+      response: { 200: QuoteResponse, ...errorResponses(400, 401, 403, 404, 409) },
+    },
+  }, async (request) => bookings.cancellationQuote(principalOf(request), request.params.id));
+};
+
+export default bookingsRoutes;
