@@ -63,3 +63,20 @@ export function fromDatabaseError(error: unknown): AppError | undefined {
       return undefined;
   }
 }
+
+/**
+ * Runs a transaction again when PostgreSQL aborted it to break a deadlock or a serialization
+ * conflict (40P01, 40001): such an abort says nothing about the request, and a second attempt
+ * sees the other transaction's outcome.
+ */
+export async function retryTransient<T>(work: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      const code = pgError(error)?.code;
+      if (attempt >= attempts || (code !== '40P01' && code !== '40001')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+    }
+  }
+}

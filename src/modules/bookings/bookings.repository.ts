@@ -43,6 +43,18 @@ export async function findSpaceForBooking(db: DbOrTx, spaceId: number) {
   return row;
 }
 
+/**
+ * Makes bookings of one space take turns for the rest of the transaction. The exclusion
+ * constraint alone is the guarantee; without this, two inserts that overlap each other would each
+ * wait for the other's check and PostgreSQL would break the deadlock after a second.
+ */
+export async function lockSpaceBookings(db: DbOrTx, spaceId: number): Promise<void> {
+  await db.execute(sql`select pg_advisory_xact_lock(${BOOKING_LOCK_CLASS}, ${spaceId})`);
+}
+
+/** The first key of the two-part advisory lock: which kind of thing is locked (bookings of a space). */
+const BOOKING_LOCK_CLASS = 4_242_001;
+
 export async function insertBooking(db: DbOrTx, values: NewBooking): Promise<BookingRow> {
   const [row] = await db.insert(bookings).values(values).returning();
   return row!;

@@ -4,6 +4,7 @@ import { bookings, type BookingRow, type Canceller, type SpaceRow } from '../../
 import { claimKey, purgeExpiredKeys, rememberAnswer } from '../../infra/idempotency.ts';
 import { enqueueMail, type MailMessage } from '../../infra/mail/outbox.ts';
 import type { Clock } from '../../shared/clock.ts';
+import { retryTransient } from '../../shared/db-errors.ts';
 import { badRequest, conflict, forbidden, notFound, type AppError } from '../../shared/errors.ts';
 import { pageOf, pageRequest } from '../../shared/pagination.ts';
 import type { Principal } from '../auth/auth.service.ts';
@@ -59,11 +60,12 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     const now = clock.now();
     const claim = idempotencyKey ? { userId: actor.user.id, scope: IDEMPOTENCY_SCOPE, key: idempotencyKey, body: input } : undefined;
 
-    const result = await db.transaction(async (tx): Promise<CreateResult> => {
+    const result = await retryTransient(() => db.transaction(async (tx): Promise<CreateResult> => {
       if (claim) {
         const stored = await claimKey(tx, claim, now);
         if (stored) return { replayed: true, json: stored.body };
       }
+      await repo.lockSpaceBookings(tx, input.space_id);
       const found = await repo.findSpaceForBooking(tx, input.space_id);
       if (!found) throw notFound('Space');
       const { space, owner } = found;
@@ -89,7 +91,7 @@ export function createBookingsService(deps: BookingsServiceDeps) {
       const response = toBookingResponse({ booking, space: { id: space.id, name: space.name, city: space.city, address: space.address, ownerId: space.ownerId, cancellationPolicy: space.cancellationPolicy } });
       if (claim) await rememberAnswer(tx, claim, { statusCode: 201, body: JSON.stringify(response) });
       return { replayed: false, booking: response };
-    });
+    }));
     if (!result.replayed) deps.mailQueued();
     return result;
   }
