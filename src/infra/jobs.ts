@@ -14,11 +14,13 @@ export interface PeriodicTask {
   runOnce(): Promise<void>;
 }
 
-export function periodic(name: string, intervalMs: number, task: () => Promise<unknown>, log: FastifyBaseLogger): PeriodicTask {
+/** `task` should return early once `signal` is aborted (the process is stopping), between units of work. */
+export function periodic(name: string, intervalMs: number, task: (signal: AbortSignal) => Promise<unknown>, log: FastifyBaseLogger): PeriodicTask {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let again = false;
   let started = false;
+  let stopping = new AbortController();
 
   const schedule = (delay: number) => {
     if (!started) return;
@@ -36,8 +38,8 @@ export function periodic(name: string, intervalMs: number, task: () => Promise<u
       try {
         do {
           again = false;
-          await task();
-        } while (again);
+          await task(stopping.signal);
+        } while (again && !stopping.signal.aborted);
       } catch (error) {
         log.error({ err: error, job: name }, 'background job failed');
       } finally {
@@ -56,11 +58,13 @@ export function periodic(name: string, intervalMs: number, task: () => Promise<u
     start() {
       if (started) return;
       started = true;
+      stopping = new AbortController();
       schedule(0);
     },
     async stop() {
       started = false;
       clearTimeout(timer);
+      stopping.abort();
       await running;
     },
     kick() {

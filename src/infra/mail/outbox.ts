@@ -90,18 +90,19 @@ export function createMailSender(db: Db, transport: MailTransport, clock: Clock,
     }
   }
 
-  /** Sends everything due now; returns how many were sent and how many failed this round. */
-  async function sendDue(): Promise<{ sent: number; failed: number }> {
+  /** Sends everything due now (or until `signal` aborts); returns how many were sent and how many failed. */
+  async function sendDue(signal?: AbortSignal): Promise<{ sent: number; failed: number }> {
     let sent = 0;
     let failed = 0;
-    for (;;) {
+    while (!signal?.aborted) {
       const batch = await claim();
       for (const row of batch) {
         if (await deliver(row)) sent++;
         else failed++;
       }
-      if (batch.length < batchSize) return { sent, failed };
+      if (batch.length < batchSize) break;
     }
+    return { sent, failed };
   }
 
   return { sendDue };
