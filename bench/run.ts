@@ -9,6 +9,7 @@
 import { execFileSync, fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { api, figures, load, loadInOwnProcess, ROOT, scratchDatabase, startService, type Figures, type Service } from './harness.ts';
+import pg from 'pg';
 import { pgbench, statementsFor } from './pgbench.ts';
 
 const { values, positionals } = parseArgs({
@@ -34,8 +35,9 @@ interface Context {
 
 interface Scenario {
   description: string;
-  /** Listings to generate with `npm run db:seed -- --spaces N` before the run. */
+  /** Listings (and bookings) to generate with `npm run db:seed -- --spaces N --bookings M` before the run. */
   spaces?: number;
+  bookings?: number;
   run(context: Context): Promise<Figures[]>;
 }
 
@@ -133,11 +135,155 @@ const scenarios: Record<string, Scenario> = {
     run: (context) =>
       againstPgbench(context, 'GET /api/spaces/:id', Array.from({ length: 100 }, (_, index) => `/api/spaces/${1 + ((index * 97) % 10_000)}`), 'prepared'),
   },
+  'bookings-create': {
+    description: 'POST /api/bookings, each request a different free slot of a different listing (no conflicts)',
+    spaces: 10_000,
+    run: async ({ service, databaseUrl }) => {
+      const open = await openListings(databaseUrl!);
+      const tokens = await Promise.all(Array.from({ length: 8 }, (_, index) => registerUser(service.url, `booker${index}`).then((user) => user.token)));
+      let next = 0;
+      const result = await load(
+        {
+          url: service.url,
+          connections,
+          duration,
+          requests: [
+            {
+              method: 'POST',
+              path: '/api/bookings',
+              setupRequest: (request: Record<string, unknown>) => {
+                const n = next++;
+                const day = 3 + Math.floor(n / open.length);
+                const start = new Date(Date.UTC(2026, 11, 1, 9) + day * 86_400_000);
+                return {
+                  ...request,
+                  headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[n % tokens.length]}` },
+                  body: JSON.stringify({ space_id: open[n % open.length], start_time: start.toISOString(), end_time: new Date(start.getTime() + 2 * 3_600_000).toISOString() }),
+                };
+              },
+            },
+          ],
+        },
+        0,
+      );
+      const overlapping = await overlapCount(databaseUrl!);
+      return [figures('POST /api/bookings (no conflicts)', result, { peakRssMb: service.peakRssMb(), note: `${overlapping} overlapping live bookings afterwards` })];
+    },
+  },
+  'bookings-race': {
+    description: 'POST /api/bookings with 32 connections racing for 10 slots of 2 listings',
+    spaces: 10_000,
+    run: async ({ service, databaseUrl }) => {
+      const open = (await openListings(databaseUrl!)).slice(0, 2);
+      const tokens = await Promise.all(Array.from({ length: 16 }, (_, index) => registerUser(service.url, `racer${index}`).then((user) => user.token)));
+      let next = 0;
+      const slots = open.flatMap((spaceId) => Array.from({ length: 5 }, (_, slot) => ({ spaceId, start: new Date(Date.UTC(2026, 11, 20, 8 + slot * 2)) })));
+      const result = await load(
+        {
+          url: service.url,
+          connections,
+          duration,
+          requests: [
+            {
+              method: 'POST',
+              path: '/api/bookings',
+              setupRequest: (request: Record<string, unknown>) => {
+                const n = next++;
+                const slot = slots[(n * 7) % slots.length]!;
+                return {
+                  ...request,
+                  headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[n % tokens.length]}` },
+                  body: JSON.stringify({ space_id: slot.spaceId, start_time: slot.start.toISOString(), end_time: new Date(slot.start.getTime() + 2 * 3_600_000).toISOString() }),
+                };
+              },
+            },
+          ],
+        },
+        0,
+      );
+      const overlapping = await overlapCount(databaseUrl!);
+      const [accepted] = await sqlRows<{ n: number }>(databaseUrl!, `select count(*)::int as n from bookings where space_id in (${open.join(',')})`);
+      return [
+        figures('POST /api/bookings (racing for 10 slots)', result, {
+          peakRssMb: service.peakRssMb(),
+          note: `${accepted!.n} accepted, ${result.non2xx} refused (409), ${overlapping} overlapping live bookings afterwards`,
+        }),
+      ];
+    },
+  },
+  'check-availability': {
+    description: 'GET /api/bookings/check-availability over listings with 100,000 bookings',
+    spaces: 10_000,
+    bookings: 100_000,
+    run: async (context) => {
+      const paths = Array.from({ length: 100 }, (_, index) => {
+        const start = new Date(Date.UTC(2026, 11, 1 + (index % 20), 10));
+        return `/api/bookings/check-availability?space_id=${1 + ((index * 97) % 10_000)}&start_time=${start.toISOString()}&end_time=${new Date(start.getTime() + 7_200_000).toISOString()}`;
+      });
+      const result = await load({ url: context.service.url, connections, duration, requests: paths.map((path) => ({ method: 'GET', path })) });
+      return [figures('GET /api/bookings/check-availability', result, { peakRssMb: context.service.peakRssMb() })];
+    },
+  },
+  'bookings-list': {
+    description: "GET /api/bookings?per_page=10 with a client's token (the client has 25 bookings; 100,000 in all)",
+    spaces: 10_000,
+    bookings: 100_000,
+    run: async ({ service, databaseUrl }) => {
+      const client = await registerUser(service.url, 'lister');
+      const open = await openListings(databaseUrl!);
+      for (let index = 0; index < 25; index++) {
+        const start = new Date(Date.UTC(2026, 11, 15, 8) + index * 86_400_000);
+        await api(service.url, 'POST', '/api/bookings', { space_id: open[index]!, start_time: start.toISOString(), end_time: new Date(start.getTime() + 7_200_000).toISOString() }, client.token);
+      }
+      const result = await load({ url: `${service.url}/api/bookings?per_page=10`, connections, duration, headers: { authorization: `Bearer ${client.token}` } });
+      return [figures('GET /api/bookings (client, 10 per page)', result, { peakRssMb: service.peakRssMb() })];
+    },
+  },
+  'spaces-available': {
+    description: 'GET /api/spaces?available_from&available_to over 10,000 listings and 100,000 bookings, and its SQL through pgbench',
+    spaces: 10_000,
+    bookings: 100_000,
+    run: (context) => {
+      const from = new Date(Date.now() + 2 * 86_400_000);
+      from.setUTCHours(10, 0, 0, 0);
+      const to = new Date(from.getTime() + 2 * 3_600_000);
+      return againstPgbench(context, 'GET /api/spaces?available_from&available_to', [`/api/spaces?available_from=${from.toISOString()}&available_to=${to.toISOString()}&per_page=20`], 'prepared');
+    },
+  },
 };
 
+/** Listings always open, available and fine with a 2-hour booking: targets that refuse nothing. */
+async function openListings(databaseUrl: string): Promise<number[]> {
+  const rows = await sqlRows<{ id: number }>(
+    databaseUrl,
+    'select id from spaces where operating_hours is null and is_available and min_booking_hours <= 2 and max_booking_hours >= 3 and min_notice_hours = 0 and archived_at is null order by id',
+  );
+  return rows.map((row) => row.id);
+}
+
+async function overlapCount(databaseUrl: string): Promise<number> {
+  const [row] = await sqlRows<{ n: number }>(
+    databaseUrl,
+    `select count(*)::int as n from bookings a join bookings b on a.space_id = b.space_id and a.id < b.id
+      where a.status in ('pending', 'confirmed') and b.status in ('pending', 'confirmed')
+        and tstzrange(a.start_time, a.blocked_until, '[)') && tstzrange(b.start_time, b.blocked_until, '[)')`,
+  );
+  return row!.n;
+}
+
+async function sqlRows<T>(databaseUrl: string, text: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query(text)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
 /** Fills the scenario's database through the seed command, as an operator would. */
-function seed(env: Record<string, string>, count: number) {
-  execFileSync(process.execPath, ['src/cli/seed.ts', '--spaces', String(count)], {
+function seed(env: Record<string, string>, count: number, bookings?: number) {
+  execFileSync(process.execPath, ['src/cli/seed.ts', '--spaces', String(count), ...(bookings ? ['--bookings', String(bookings)] : [])], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', BCRYPT_ROUNDS: '4', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -156,7 +302,7 @@ async function main() {
     try {
       const wanted = scenarios[name]!.spaces;
       // The embedded database belongs to the running server, so only PostgreSQL can be seeded beside it.
-      if (wanted && database) seed({ DATABASE_URL: database.url, DATA_DIR: service.dataDir }, wanted);
+      if (wanted && database) seed({ DATABASE_URL: database.url, DATA_DIR: service.dataDir }, wanted, scenarios[name]!.bookings);
       console.error(`▶ ${name}: ${scenarios[name]!.description} (${values.db}, ${connections} connections, ${duration} s, ${repeat}×)`);
       const runs: Figures[][] = [];
       for (let i = 0; i < repeat; i++) runs.push(await scenarios[name]!.run({ service, databaseUrl: database?.url }));

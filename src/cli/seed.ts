@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import { queryRows, type Database } from '../db/client.ts';
-import { spaceImages, spaces, users, type UserRow } from '../db/schema/index.ts';
+import { bookings, spaceImages, spaces, users, type BookingStatus, type UserRow } from '../db/schema/index.ts';
 import { processImage, renderSvgToJpeg } from '../infra/images.ts';
 import { createStorage, uploadsDir } from '../infra/storage/index.ts';
 import { createPasswordHasher } from '../modules/auth/passwords.ts';
@@ -14,10 +14,11 @@ import { CITIES, HOURS, KINDS, PEOPLE, POLICIES, STREETS, random, sceneSvg, type
 /**
  * Demo data: an admin, 3 owners, 5 clients and 40 spaces with generated photos. Running it again
  * changes nothing; `--reset` empties the database first. `--spaces N` generates a larger
- * catalogue for benchmarks instead, in batches, its listings sharing six placeholder photos.
+ * catalogue for benchmarks instead, in batches, its listings sharing six placeholder photos;
+ * `--bookings M` adds M bookings spread over those listings, none overlapping.
  */
 
-const USAGE = 'Usage: npm run db:seed -- [--reset] [--spaces N]';
+const USAGE = 'Usage: npm run db:seed -- [--reset] [--spaces N [--bookings M]]';
 const DEMO_PASSWORD = 'Spacer123';
 const DEMO_SPACES = 40;
 const BATCH = 1000;
@@ -45,8 +46,9 @@ async function createPeople(database: Database, passwordHash: string) {
   await person(ADMIN_EMAIL, PEOPLE.admin, 'admin');
   const owners = [];
   for (const [index, name] of PEOPLE.owners.entries()) owners.push(await person(`owner${index + 1}@spacer.test`, name, 'owner'));
-  for (const [index, name] of PEOPLE.clients.entries()) await person(`client${index + 1}@spacer.test`, name, 'client');
-  return owners;
+  const clients = [];
+  for (const [index, name] of PEOPLE.clients.entries()) clients.push(await person(`client${index + 1}@spacer.test`, name, 'client'));
+  return { owners, clients };
 }
 
 /** One listing's columns, drawn from the generator. */
@@ -141,15 +143,64 @@ async function createBulkSpaces(database: Database, config: Config, owners: User
   await database.db.execute(sql`vacuum analyze space_images`);
 }
 
+/**
+ * Bookings over the bulk listings: each listing gets its share on consecutive days at 10:00–12:00
+ * UTC, half of them ahead (pending or confirmed) and half behind (completed or cancelled), so
+ * the exclusion constraint never objects and every state is represented.
+ */
+async function createBulkBookings(database: Database, clients: UserRow[], count: number) {
+  const ids = (await database.db.select({ id: spaces.id, price: spaces.pricePerHour, currency: spaces.currency }).from(spaces)).sort((a, b) => a.id - b.id);
+  if (ids.length === 0) throw new CliError('--bookings needs listings: use it with --spaces');
+  const rng = random(count + 7);
+  const perSpace = Math.ceil(count / ids.length);
+  const today = new Date();
+  today.setUTCHours(10, 0, 0, 0);
+  for (let done = 0; done < count; done += BATCH) {
+    const rows = Array.from({ length: Math.min(BATCH, count - done) }, (_, offset) => {
+      const index = done + offset;
+      const space = ids[index % ids.length]!;
+      const slot = Math.floor(index / ids.length);
+      const dayOffset = slot - Math.floor(perSpace / 2);
+      const start = new Date(today.getTime() + dayOffset * 86_400_000 + 86_400_000);
+      const end = new Date(start.getTime() + 2 * 3_600_000);
+      const future = start.getTime() > Date.now();
+      const status: BookingStatus = future ? (rng.next() < 0.5 ? 'pending' : 'confirmed') : rng.next() < 0.8 ? 'completed' : 'cancelled';
+      const createdAt = new Date(Math.min(Date.now(), start.getTime()) - rng.int(1, 20) * 3_600_000);
+      return {
+        spaceId: space.id,
+        userId: clients[index % clients.length]!.id,
+        startTime: start,
+        endTime: end,
+        blockedUntil: end,
+        guests: rng.int(1, 4),
+        totalPrice: space.price * 2,
+        currency: space.currency,
+        status,
+        paymentStatus: status === 'completed' ? ('paid' as const) : ('unpaid' as const),
+        ...(status === 'cancelled' ? { cancellationReason: 'cancelled by the booker', cancelledBy: 'booker' as const } : {}),
+        createdAt,
+        updatedAt: createdAt,
+      };
+    });
+    await database.db.insert(bookings).values(rows);
+    progress('bookings', Math.min(done + BATCH, count), count);
+  }
+  await database.db.execute(sql`vacuum analyze bookings`);
+}
+
 await runCli(async () => {
   let values;
   try {
-    ({ values } = parseArgs({ options: { reset: { type: 'boolean', default: false }, spaces: { type: 'string' } }, strict: true }));
+    ({ values } = parseArgs({ options: { reset: { type: 'boolean', default: false }, spaces: { type: 'string' }, bookings: { type: 'string' } }, strict: true }));
   } catch (error) {
     throw new CliError(`${(error as Error).message}. ${USAGE}`);
   }
   const bulk = values.spaces === undefined ? undefined : Number(values.spaces);
   if (bulk !== undefined && (!Number.isSafeInteger(bulk) || bulk < 1 || bulk > 1_000_000)) throw new CliError(`--spaces must be a whole number from 1 to 1000000. ${USAGE}`);
+  const bulkBookings = values.bookings === undefined ? undefined : Number(values.bookings);
+  if (bulkBookings !== undefined && (bulk === undefined || !Number.isSafeInteger(bulkBookings) || bulkBookings < 1 || bulkBookings > 10_000_000)) {
+    throw new CliError(`--bookings must be a whole number from 1 to 10000000, with --spaces. ${USAGE}`);
+  }
 
   const { config, database } = await openForCli();
   const started = Date.now();
@@ -159,11 +210,15 @@ await runCli(async () => {
       console.log('Demo data is already present (use --reset to start over).');
     } else {
       const passwordHash = await createPasswordHasher(config.BCRYPT_ROUNDS).hash(DEMO_PASSWORD);
-      const owners = await createPeople(database, passwordHash);
+      const { owners, clients } = await createPeople(database, passwordHash);
       if (bulk === undefined) await createDemoSpaces(database, config, owners);
       else await createBulkSpaces(database, config, owners, bulk);
-      const [counts] = await queryRows<{ users: number; spaces: number }>(database.db, sql`select (select count(*) from ${users})::int as users, (select count(*) from ${spaces})::int as spaces`);
-      console.log(`Seeded ${counts?.users ?? 0} users and ${counts?.spaces ?? 0} spaces in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+      if (bulkBookings !== undefined) await createBulkBookings(database, clients, bulkBookings);
+      const [counts] = await queryRows<{ users: number; spaces: number; bookings: number }>(
+        database.db,
+        sql`select (select count(*) from ${users})::int as users, (select count(*) from ${spaces})::int as spaces, (select count(*) from ${bookings})::int as bookings`,
+      );
+      console.log(`Seeded ${counts?.users ?? 0} users, ${counts?.spaces ?? 0} spaces and ${counts?.bookings ?? 0} bookings in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
     }
     console.log(`\nLogins (password for all: ${DEMO_PASSWORD})`);
     console.log(`  admin   ${ADMIN_EMAIL}`);
