@@ -11,10 +11,22 @@ const addFormats = ajvFormats.default as unknown as ajvFormats.FormatsPlugin;
 
 const common: Options = { allErrors: true, useDefaults: true, removeAdditional: false, strict: false, allowUnionTypes: true };
 
-function strictAjv() {
-  const ajv = new Ajv({ ...common, coerceTypes: false });
+/**
+ * Request times: ISO 8601 with seconds optional, a Z or ±HH:MM offset (a bare local time is
+ * ambiguous), and a real instant (no leap seconds or month 13), so a time that passes validation
+ * always becomes a valid Date.
+ */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
+const dateTime = { type: 'string' as const, validate: (value: string) => ISO_INSTANT.test(value) && !Number.isNaN(Date.parse(value)) };
+
+function withFormats(ajv: Ajv) {
   addFormats(ajv);
+  ajv.addFormat('date-time', dateTime);
   return ajv;
+}
+
+function strictAjv() {
+  return withFormats(new Ajv({ ...common, coerceTypes: false }));
 }
 
 let formAjv: Ajv | undefined;
@@ -38,9 +50,8 @@ export function bodyValidator<T extends TSchema>(schema: T): (data: unknown) => 
  * are typed already and are held to their types ("5" is not a number).
  */
 async function validationPlugin(app: FastifyInstance) {
-  const lenient = new Ajv({ ...common, coerceTypes: 'array' });
+  const lenient = withFormats(new Ajv({ ...common, coerceTypes: 'array' }));
   const strict = strictAjv();
-  addFormats(lenient);
   app.setValidatorCompiler(({ schema, httpPart }) => {
     if (httpPart !== 'body') return lenient.compile(schema);
     const validate = strict.compile(schema);
