@@ -10,7 +10,7 @@ import { periodic, type PeriodicTask } from './infra/jobs.ts';
 import { createMailSender } from './infra/mail/outbox.ts';
 import { outboxFilesTransport, smtpTransport, type MailTransport } from './infra/mail/transports.ts';
 import { createCounterFactory } from './infra/rate-limit.ts';
-import { createRedis } from './infra/redis.ts';
+import { createRedis, redisReady } from './infra/redis.ts';
 import { createStorage, uploadsDir, type FileStorage } from './infra/storage/index.ts';
 import authRoutes from './modules/auth/auth.routes.ts';
 import { availabilityFilter } from './modules/bookings/availability-filter.ts';
@@ -203,6 +203,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(spaceBookingsRoutes, { prefix: '/api/spaces', bookings, calendars });
   await app.register(bookingsRoutes, { prefix: '/api/bookings', bookings });
 
+  if (ownedRedis) app.addHook('onReady', () => redisReady(ownedRedis, 2000));
   if (config.BACKGROUND_JOBS) {
     app.addHook('onReady', async () => {
       mailWorker.start();

@@ -17,3 +17,24 @@ export function createRedis(url: string, log: FastifyBaseLogger): Redis {
   });
   return redis;
 }
+
+/**
+ * Resolves once the connection is ready, fails, or `timeoutMs` passes. Waiting at
+ * start-up keeps the first requests from being counted in memory while their successors are
+ * counted in Redis, which would split one client's budget in two.
+ */
+export function redisReady(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      redis.off('error', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    redis.on('ready', done);
+    // A refused connection will not become ready in time; no point holding start-up for it.
+    redis.on('error', done);
+  });
+}
