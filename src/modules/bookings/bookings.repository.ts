@@ -219,10 +219,16 @@ export async function statsOf(db: DbOrTx, ownerId: number | undefined) {
     .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
     .where(scope)
     .groupBy(bookings.status);
-  const [revenue] = await db
-    .select({ total: sql<string>`coalesce(sum(${bookings.totalPrice}), 0)` })
+  // Amounts in different currencies are never added together.
+  const revenue = await db
+    .select({ currency: bookings.currency, total: sql<string>`sum(${bookings.totalPrice})` })
     .from(bookings)
     .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
-    .where(and(eq(bookings.paymentStatus, 'paid'), scope));
-  return { byStatus: new Map(rows.map((row) => [row.status, row.value])), revenueMinor: Number(revenue?.total ?? 0) };
+    .where(and(eq(bookings.paymentStatus, 'paid'), scope))
+    .groupBy(bookings.currency)
+    .orderBy(desc(sql`sum(${bookings.totalPrice})`), bookings.currency);
+  return {
+    byStatus: new Map(rows.map((row) => [row.status, row.value])),
+    revenueMinor: revenue.map((row) => ({ currency: row.currency, total: Number(row.total) })),
+  };
 }

@@ -16,6 +16,9 @@ const WEEKDAY_KEYS: Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'
  * zone, daylight-saving changes included. Walks from `start`: at each instant finds the opening
  * range of that local day containing it and jumps to its end, until past `end`. Ranges that touch
  * (18:00–24:00, then 00:00–02:00 the next day) join up. Mirrors SQL space_open_during().
+ *
+ * On a fall-back night a time in the repeated hour names two instants: a range opens at the first
+ * and closes at the last, so the space is open whenever its wall clock reads inside the range.
  */
 export function withinOperatingHours(hours: OperatingHours | null, timeZone: string, start: Date, end: Date): boolean {
   if (hours === null) return true;
@@ -26,8 +29,8 @@ export function withinOperatingHours(hours: OperatingHours | null, timeZone: str
     const ranges = hours[WEEKDAY_KEYS[day.weekday - 1]!] ?? [];
     let advanced = false;
     for (const [from, to] of ranges) {
-      const openAt = localTime(day, from);
-      const closeAt = localTime(day, to);
+      const openAt = localTime(day, from, 'first');
+      const closeAt = localTime(day, to, 'last');
       if (cursor >= openAt && cursor < closeAt) {
         cursor = closeAt;
         advanced = true;
@@ -39,12 +42,19 @@ export function withinOperatingHours(hours: OperatingHours | null, timeZone: str
   return true;
 }
 
-/** "HH:MM" on a local day as an instant; "24:00" is the next midnight; a time skipped by DST moves forward. */
-function localTime(day: DateTime, hhmm: string): number {
+/**
+ * "HH:MM" on a local day as an instant; "24:00" is the next midnight; a time skipped by DST moves
+ * forward; a time that happens twice (fall-back) is its first or last occurrence, as asked.
+ */
+function localTime(day: DateTime, hhmm: string, occurrence: 'first' | 'last'): number {
   const hour = Number(hhmm.slice(0, 2));
   const minute = Number(hhmm.slice(3, 5));
   if (hour === 24) return day.plus({ days: 1 }).startOf('day').toMillis();
-  return day.set({ hour, minute, second: 0, millisecond: 0 }).toMillis();
+  const instants = day
+    .set({ hour, minute, second: 0, millisecond: 0 })
+    .getPossibleOffsets()
+    .map((reading) => reading.toMillis());
+  return occurrence === 'first' ? Math.min(...instants) : Math.max(...instants);
 }
 
 /** Price of the exact duration, in minor units, rounded half up: price × minutes ÷ 60. */

@@ -7,6 +7,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { retryTransient } from '../../shared/db-errors.ts';
 import { badRequest, conflict, forbidden, notFound, type AppError } from '../../shared/errors.ts';
 import { pageOf, pageRequest } from '../../shared/pagination.ts';
+import { revenueFigures } from '../../shared/revenue.ts';
 import type { Principal } from '../auth/auth.service.ts';
 import * as usersRepo from '../users/users.repository.ts';
 import { toBookingResponse } from './bookings.mapper.ts';
@@ -304,7 +305,7 @@ export function createBookingsService(deps: BookingsServiceDeps) {
         cancelled: byStatus.get('cancelled') ?? 0,
         completed: byStatus.get('completed') ?? 0,
       },
-      revenue: { total: revenueMinor / 100, currency: 'KES' },
+      revenue: revenueFigures(revenueMinor),
     };
   }
 

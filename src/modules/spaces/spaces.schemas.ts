@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { DateTime, Id, Nullable, PageQuery } from '../../shared/schemas.ts';
+import { RevenueSchema } from '../../shared/revenue.ts';
 
 const HourRange = Type.Tuple([Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }), Type.String({ pattern: '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$' })], {
   description: '["HH:MM", "HH:MM"] local time; the end may be "24:00"',
@@ -152,6 +153,6 @@ export const SpaceStatsSchema = Type.Object({
   available: Type.Integer(),
   unavailable: Type.Integer(),
   bookings_by_status: Type.Object({ pending: Type.Integer(), confirmed: Type.Integer(), cancelled: Type.Integer(), completed: Type.Integer() }),
-  revenue: Type.Object({ total: Type.Number(), currency: Type.String() }),
+  revenue: RevenueSchema,
 });
 export type SpaceStats = Static<typeof SpaceStatsSchema>;

@@ -5,6 +5,7 @@ import type { FileStorage, StoredFile } from '../../infra/storage/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { AppError, badRequest, forbidden, notFound, serviceUnavailable, validationError, type ErrorDetail } from '../../shared/errors.ts';
 import { jsonPageOf, pageRequest } from '../../shared/pagination.ts';
+import { revenueFigures } from '../../shared/revenue.ts';
 import type { Principal } from '../auth/auth.service.ts';
 import * as usersRepo from '../users/users.repository.ts';
 import { toImageResponse } from './spaces.mapper.ts';
@@ -271,7 +272,7 @@ export function createSpacesService(deps: SpacesServiceDeps) {
     const counts = await repo.countByAvailability(db, ownerId);
     const figures: Pick<SpaceStats, 'bookings_by_status' | 'revenue'> = {
       bookings_by_status: { pending: 0, confirmed: 0, cancelled: 0, completed: 0 },
-      revenue: { total: 0, currency: 'KES' },
+      revenue: revenueFigures([]),
     };
     for (const contribute of deps.statsContributors) Object.assign(figures, await contribute(db, ownerId));
     return { total: counts.total, available: counts.available, unavailable: counts.total - counts.available, ...figures };
