@@ -296,9 +296,11 @@ async function main() {
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
 
   const results: Figures[] = [];
+  // Server settings to compare (DB_POOL_MAX=4 npm run bench -- …) are handed on when given.
+  const passThrough = (...names: string[]) => Object.fromEntries(names.flatMap((key) => (process.env[key] ? [[key, process.env[key]!]] : [])));
   for (const name of names) {
     const database = values.db === 'postgres' ? await scratchDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres') : undefined;
-    const service = await startService({ BCRYPT_ROUNDS: rounds, ...(process.env.DB_POOL_MAX ? { DB_POOL_MAX: process.env.DB_POOL_MAX } : {}), ...(database ? { DATABASE_URL: database.url } : {}) });
+    const service = await startService({ BCRYPT_ROUNDS: rounds, ...passThrough('DB_POOL_MAX', 'BACKGROUND_JOBS'), ...(database ? { DATABASE_URL: database.url } : {}) });
     try {
       const wanted = scenarios[name]!.spaces;
       // The embedded database belongs to the running server, so only PostgreSQL can be seeded beside it.

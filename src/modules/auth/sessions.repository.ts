@@ -1,5 +1,6 @@
 import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.ts';
+import { statementCache } from '../../db/prepared.ts';
 import { sessions, users, type UserRow } from '../../db/schema/index.ts';
 
 export async function insertSession(db: DbOrTx, session: { id: string; userId: number; refreshJti: string; expiresAt: Date; createdAt: Date }) {
@@ -23,17 +24,12 @@ function buildLiveSessionUser(db: Db) {
     .prepare('auth_live_session_user');
 }
 
-// Built once per database handle: this runs on every authenticated request, and a named statement
-// spares both drizzle's query building and PostgreSQL's parse and plan each time.
-const liveSessionUserStatements = new WeakMap<Db, ReturnType<typeof buildLiveSessionUser>>();
+// This runs on every authenticated request.
+const liveSessionUserStatement = statementCache(buildLiveSessionUser);
 
 /** The user behind a live session, in one round trip. */
 export async function findLiveSessionUser(db: Db, sessionId: string, userId: number, now: Date): Promise<UserRow | undefined> {
-  let statement = liveSessionUserStatements.get(db);
-  if (!statement) {
-    statement = buildLiveSessionUser(db);
-    liveSessionUserStatements.set(db, statement);
-  }
+  const statement = liveSessionUserStatement(db);
   const [row] = await statement.execute({ sessionId, userId, now: now.toISOString() });
   return row?.user;
 }

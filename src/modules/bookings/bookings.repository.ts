@@ -1,6 +1,8 @@
-import { and, count, desc, eq, gt, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import type { DbOrTx } from '../../db/client.ts';
-import { bookings, spaces, users, type BookingRow, type BookingStatus, type Canceller, type SpaceRow } from '../../db/schema/index.ts';
+import { and, count, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import type { Db, DbOrTx } from '../../db/client.ts';
+import { statementCache, preparedSql } from '../../db/prepared.ts';
+import { bookings, mailOutbox, spaces, users, type BookingRow, type BookingStatus, type Canceller, type SpaceRow } from '../../db/schema/index.ts';
+import type { MailMessage } from '../../infra/mail/outbox.ts';
 
 export type NewBooking = typeof bookings.$inferInsert;
 
@@ -33,31 +35,102 @@ const live = inArray(bookings.status, ['pending', 'confirmed']);
 /** The slot of a booking, as the exclusion constraint and its GiST index see it. */
 const slot = sql`tstzrange(${bookings.startTime}, ${bookings.blockedUntil}, '[)')`;
 
+const spaceForBookingFields = {
+  space: spaces,
+  owner: { id: users.id, email: users.email, firstName: users.firstName, isActive: users.isActive },
+};
+
+const ownerOfSpace = eq(users.id, spaces.ownerId);
+const liveSpaceById = and(eq(spaces.id, sql.placeholder('spaceId')), isNull(spaces.archivedAt));
+
+const spaceForBookingStatement = statementCache((db: Db) =>
+  db.select(spaceForBookingFields).from(spaces).innerJoin(users, ownerOfSpace).where(liveSpaceById).prepare('bookings_space_terms'),
+);
+
 /** A live (not archived) space with what booking it needs, and its owner's contact. */
-export async function findSpaceForBooking(db: DbOrTx, spaceId: number) {
-  const [row] = await db
-    .select({ space: spaces, owner: { id: users.id, email: users.email, firstName: users.firstName, isActive: users.isActive } })
-    .from(spaces)
-    .innerJoin(users, eq(users.id, spaces.ownerId))
-    .where(and(eq(spaces.id, spaceId), sql`${spaces.archivedAt} is null`));
+export async function findSpaceForBooking(db: Db, spaceId: number) {
+  const [row] = await spaceForBookingStatement(db).execute({ spaceId });
   return row;
 }
 
-/**
- * Makes bookings of one space take turns for the rest of the transaction. The exclusion
- * constraint alone is the guarantee; without this, two inserts that overlap each other would each
- * wait for the other's check and PostgreSQL would break the deadlock after a second.
- */
-export async function lockSpaceBookings(db: DbOrTx, spaceId: number): Promise<void> {
-  await db.execute(sql`select pg_advisory_xact_lock(${BOOKING_LOCK_CLASS}, ${spaceId})`);
+// The id is taken from the sequence up front, so the owner's notice, which links to the booking,
+// can be written by the same statement as the booking.
+const nextBookingId = sql<number>`nextval(pg_get_serial_sequence('bookings', 'id'))`.mapWith(Number);
+const spaceToBookStatement = statementCache((db: DbOrTx) =>
+  db
+    .select({ ...spaceForBookingFields, bookingId: nextBookingId })
+    .from(spaces)
+    .innerJoin(users, ownerOfSpace)
+    .where(liveSpaceById)
+    .prepare('bookings_space_to_book'),
+);
+
+/** findSpaceForBooking, plus the id the new booking will have. */
+export async function findSpaceToBook(db: DbOrTx, spaceId: number) {
+  const [row] = await spaceToBookStatement(db).execute({ spaceId });
+  return row;
 }
 
 /** The first key of the two-part advisory lock: which kind of thing is locked (bookings of a space). */
 const BOOKING_LOCK_CLASS = 4_242_001;
 
-export async function insertBooking(db: DbOrTx, values: NewBooking): Promise<BookingRow> {
-  const [row] = await db.insert(bookings).values(values).returning();
-  return row!;
+const p = (name: string) => sql.placeholder(name);
+
+/**
+ * The booking and the owner's notice in one statement, so in one round trip and atomically
+ * without a transaction of its own. It first takes the space's advisory lock: bookings of one
+ * space take turns, because two overlapping inserts would otherwise each wait on the other's
+ * exclusion check until PostgreSQL broke the deadlock. The exclusion constraint stays the
+ * guarantee (23P01). It inserts nothing, and answers no row, if the space was archived or stopped
+ * taking bookings since it was read.
+ */
+const insertWithNoticeSql = sql`
+  with "lock" as (select pg_advisory_xact_lock(${BOOKING_LOCK_CLASS}, ${p('spaceId')}::int)),
+  "booked" as (
+    insert into ${bookings} ("id", "space_id", "user_id", "start_time", "end_time", "blocked_until", "guests", "purpose",
+      "total_price", "currency", "status", "payment_status", "created_at", "updated_at")
+    overriding system value
+    select ${p('id')}::int, ${p('spaceId')}::int, ${p('userId')}::int, ${p('startTime')}::timestamptz, ${p('endTime')}::timestamptz,
+      ${p('blockedUntil')}::timestamptz, ${p('guests')}::int, ${p('purpose')}::text, ${p('totalPrice')}::bigint, ${p('currency')}::text,
+      ${p('status')}::text, ${p('paymentStatus')}::text, ${p('now')}::timestamptz, ${p('now')}::timestamptz
+    from "lock"
+    where exists (
+      select 1 from ${spaces} join ${users} on ${users.id} = ${spaces.ownerId}
+      where ${spaces.id} = ${p('spaceId')}::int and ${spaces.archivedAt} is null and ${spaces.isAvailable} and ${users.isActive}
+    )
+    returning "id"
+  ),
+  "notice" as (
+    insert into ${mailOutbox} ("to_address", "subject", "text_body", "html_body", "next_attempt_at", "created_at")
+    select ${p('mailTo')}::text, ${p('mailSubject')}::text, ${p('mailText')}::text, ${p('mailHtml')}::text, ${p('now')}::timestamptz, ${p('now')}::timestamptz
+    from "booked"
+  )
+  select "id" from "booked"`;
+
+const insertWithNoticeStatement = statementCache((db: DbOrTx) => preparedSql<{ id: number }>(db, 'bookings_insert_with_notice', insertWithNoticeSql));
+
+/** Writes a new booking (its id reserved by findSpaceToBook) and its notice; false if the space stopped taking bookings. */
+export async function insertBookingWithNotice(db: DbOrTx, booking: BookingRow, notice: MailMessage): Promise<boolean> {
+  const rows = await insertWithNoticeStatement(db).execute({
+    id: booking.id,
+    spaceId: booking.spaceId,
+    userId: booking.userId,
+    startTime: booking.startTime.toISOString(),
+    endTime: booking.endTime.toISOString(),
+    blockedUntil: booking.blockedUntil.toISOString(),
+    guests: booking.guests,
+    purpose: booking.purpose,
+    totalPrice: booking.totalPrice,
+    currency: booking.currency,
+    status: booking.status,
+    paymentStatus: booking.paymentStatus,
+    now: booking.createdAt.toISOString(),
+    mailTo: notice.to,
+    mailSubject: notice.subject,
+    mailText: notice.text,
+    mailHtml: notice.html ?? null,
+  });
+  return rows.length === 1;
 }
 
 export async function findById(db: DbOrTx, id: number): Promise<BookingRecord | undefined> {

@@ -37,6 +37,8 @@ export type CreateResult = { replayed: false; booking: ReturnType<typeof toBooki
 const invalidState = (booking: Pick<BookingRow, 'status'>, action: string) =>
   conflict('invalid_state', `This booking is ${booking.status}; it cannot be ${action}`);
 
+const spaceUnavailable = () => conflict('space_unavailable', 'This space is not taking bookings');
+
 export function createBookingsService(deps: BookingsServiceDeps) {
   const { db, clock } = deps;
   const ttlMs = deps.pendingTtlHours * 3_600_000;
@@ -53,46 +55,77 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     return record;
   }
 
-  async function create(actor: Principal, input: CreateBookingBody, idempotencyKey?: string): Promise<CreateResult> {
-    if (!canBook(actor.user)) throw forbidden('Only clients (and admins) book spaces', 'role_not_allowed');
+  /**
+   * Reads the space (reserving the booking's id), applies every rule, and builds the booking, its
+   * answer and the owner's notice, all before writing anything.
+   */
+  async function planBooking(handle: Db | Tx, actor: Principal, input: CreateBookingBody, now: Date) {
     const start = new Date(input.start_time);
     const end = new Date(input.end_time);
     const guests = input.guests ?? 1;
-    const now = clock.now();
-    const claim = idempotencyKey ? { userId: actor.user.id, scope: IDEMPOTENCY_SCOPE, key: idempotencyKey, body: input } : undefined;
+    const found = await repo.findSpaceToBook(handle, input.space_id);
+    if (!found) throw notFound('Space');
+    const { space, owner, bookingId } = found;
+    if (!space.isAvailable || !owner.isActive) throw spaceUnavailable();
+    const problem = bookingProblem(space, { start, end, guests }, now);
+    if (problem) throw problem;
 
-    const result = await retryTransient(() => db.transaction(async (tx): Promise<CreateResult> => {
-      if (claim) {
+    const booking: BookingRow = {
+      id: bookingId,
+      spaceId: space.id,
+      userId: actor.user.id,
+      startTime: start,
+      endTime: end,
+      blockedUntil: blockedUntil(end, space.bufferMinutes),
+      guests,
+      purpose: input.purpose ?? null,
+      totalPrice: totalPrice(space.pricePerHour, start, end),
+      currency: space.currency,
+      status: 'pending',
+      paymentStatus: 'unpaid',
+      cancellationReason: null,
+      cancelledBy: null,
+      version: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
+    const { id, name, city, address, ownerId, cancellationPolicy } = space;
+    return {
+      booking,
+      notice: newRequestMail(owner, booking, space.name, deps.frontendUrl),
+      response: toBookingResponse({ booking, space: { id, name, city, address, ownerId, cancellationPolicy } }),
+    };
+  }
+
+  /** Writes a planned booking; the exclusion constraint refuses an overlapping slot (23P01 → 409 booking_conflict). */
+  async function place(handle: Db | Tx, planned: Awaited<ReturnType<typeof planBooking>>) {
+    if (!(await repo.insertBookingWithNotice(handle, planned.booking, planned.notice))) throw spaceUnavailable();
+  }
+
+  async function create(actor: Principal, input: CreateBookingBody, idempotencyKey?: string): Promise<CreateResult> {
+    if (!canBook(actor.user)) throw forbidden('Only clients (and admins) book spaces', 'role_not_allowed');
+    const now = clock.now();
+
+    if (!idempotencyKey) {
+      // Two round trips and no transaction: the write is one statement.
+      const planned = await planBooking(db, actor, input, now);
+      await retryTransient(() => place(db, planned));
+      deps.mailQueued();
+      return { replayed: false, booking: planned.response };
+    }
+
+    const claim = { userId: actor.user.id, scope: IDEMPOTENCY_SCOPE, key: idempotencyKey, body: input };
+    const result = await retryTransient(() =>
+      db.transaction(async (tx): Promise<CreateResult> => {
+        // A stored answer is replayed whatever has changed since.
         const stored = await claimKey(tx, claim, now);
         if (stored) return { replayed: true, json: stored.body };
-      }
-      await repo.lockSpaceBookings(tx, input.space_id);
-      const found = await repo.findSpaceForBooking(tx, input.space_id);
-      if (!found) throw notFound('Space');
-      const { space, owner } = found;
-      if (!space.isAvailable || !owner.isActive) throw conflict('space_unavailable', 'This space is not taking bookings');
-      const problem = bookingProblem(space, { start, end, guests }, now);
-      if (problem) throw problem;
-
-      // The exclusion constraint refuses an overlapping slot here (23P01 → 409 booking_conflict).
-      const booking = await repo.insertBooking(tx, {
-        spaceId: space.id,
-        userId: actor.user.id,
-        startTime: start,
-        endTime: end,
-        blockedUntil: blockedUntil(end, space.bufferMinutes),
-        guests,
-        purpose: input.purpose ?? null,
-        totalPrice: totalPrice(space.pricePerHour, start, end),
-        currency: space.currency,
-        createdAt: now,
-        updatedAt: now,
-      });
-      await enqueueMail(tx, newRequestMail(owner, booking, space.name, deps.frontendUrl), now);
-      const response = toBookingResponse({ booking, space: { id: space.id, name: space.name, city: space.city, address: space.address, ownerId: space.ownerId, cancellationPolicy: space.cancellationPolicy } });
-      if (claim) await rememberAnswer(tx, claim, { statusCode: 201, body: JSON.stringify(response) });
-      return { replayed: false, booking: response };
-    }));
+        const planned = await planBooking(tx, actor, input, now);
+        await place(tx, planned);
+        await rememberAnswer(tx, claim, { statusCode: 201, body: JSON.stringify(planned.response) });
+        return { replayed: false, booking: planned.response };
+      }),
+    );
     if (!result.replayed) deps.mailQueued();
     return result;
   }
@@ -224,7 +257,7 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     if (end <= start) throw badRequest('invalid_time_range', 'end_time must be after start_time');
     const conflicts = await repo.overlapping(db, space.id, start, blockedUntil(end, space.bufferMinutes));
     const problem: AppError | undefined =
-      !space.isAvailable || !owner.isActive ? conflict('space_unavailable', 'not taking bookings') : bookingProblem(space, { start, end, guests: 1 }, clock.now());
+      !space.isAvailable || !owner.isActive ? spaceUnavailable() : bookingProblem(space, { start, end, guests: 1 }, clock.now());
     const reason = problem?.code ?? (conflicts.length > 0 ? 'booking_conflict' : undefined);
     return {
       space_id: space.id,

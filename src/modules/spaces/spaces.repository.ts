@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { and, asc, count, desc, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.ts';
+import { statementCache } from '../../db/prepared.ts';
 import { spaceCounters, spaceImages, spaces, users, type SpaceImageRow, type SpaceRow } from '../../db/schema/index.ts';
 import { spaceJson } from './spaces.json.ts';
 import type { SpaceSort } from './spaces.schemas.ts';
@@ -33,16 +34,6 @@ function buildFindLiveJson(db: Db) {
     .where(and(eq(spaces.id, sql.placeholder('id')), live))
     .limit(1)
     .prepare('spaces_find_live_json');
-}
-
-/** Prepared once per database handle; `build` makes the statement the first time. */
-function statementCache<T>(build: (db: Db) => T) {
-  const statements = new WeakMap<Db, T>();
-  return (db: Db) => {
-    let statement = statements.get(db);
-    if (!statement) statements.set(db, (statement = build(db)));
-    return statement;
-  };
 }
 
 const findLiveStatement = statementCache(buildFindLive);

@@ -1,0 +1,33 @@
+import type { SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import type { Db, DbOrTx } from './client.ts';
+
+/**
+ * Named statements for hot paths: built once per database handle, they spare drizzle's query
+ * building and PostgreSQL's parse and plan on every call (node-postgres parses a name once per
+ * connection). A transaction's handle gets its own, dropped with it.
+ */
+export function statementCache<T, Handle extends DbOrTx = Db>(build: (db: Handle) => T): (db: Handle) => T {
+  const statements = new WeakMap<Handle, T>();
+  return (db: Handle) => {
+    let statement = statements.get(db);
+    if (!statement) statements.set(db, (statement = build(db)));
+    return statement;
+  };
+}
+
+const dialect = new PgDialect();
+
+/**
+ * A named statement of hand-written SQL with `sql.placeholder`s, for what the query builder cannot
+ * say (data-modifying CTEs). Rows come as the driver gives them, with the SQL's column names.
+ */
+export function preparedSql<Row>(db: DbOrTx, name: string, query: SQL) {
+  const prepared = db._.session.prepareQuery(dialect.sqlToQuery(query), undefined, name, false);
+  return {
+    async execute(values: Record<string, unknown>): Promise<Row[]> {
+      const result = (await prepared.execute(values)) as { rows: Row[] };
+      return result.rows;
+    },
+  };
+}
