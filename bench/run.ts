@@ -72,6 +72,10 @@ async function bcryptLimit(cost: string): Promise<number> {
   });
 }
 
+// State carried between repeated runs on one database (--repeat).
+let repeatRun = 0;
+let slotsUsed = 0;
+
 const scenarios: Record<string, Scenario> = {
   health: {
     description: 'GET /health',
@@ -141,7 +145,8 @@ const scenarios: Record<string, Scenario> = {
     run: async ({ service, databaseUrl }) => {
       const open = await openListings(databaseUrl!);
       const tokens = await Promise.all(Array.from({ length: 8 }, (_, index) => registerUser(service.url, `booker${index}`).then((user) => user.token)));
-      let next = 0;
+      // Repeated runs go on to later days, so every request stays a free slot.
+      let next = slotsUsed;
       const result = await load(
         {
           url: service.url,
@@ -166,6 +171,7 @@ const scenarios: Record<string, Scenario> = {
         },
         0,
       );
+      slotsUsed = next;
       const overlapping = await overlapCount(databaseUrl!);
       return [figures('POST /api/bookings (no conflicts)', result, { peakRssMb: service.peakRssMb(), note: `${overlapping} overlapping live bookings afterwards` })];
     },
@@ -174,7 +180,9 @@ const scenarios: Record<string, Scenario> = {
     description: 'POST /api/bookings with 32 connections racing for 10 slots of 2 listings',
     spaces: 10_000,
     run: async ({ service, databaseUrl }) => {
-      const open = (await openListings(databaseUrl!)).slice(0, 2);
+      // Each repeated run races for slots of two listings of its own.
+      const run = repeatRun++;
+      const open = (await openListings(databaseUrl!)).slice(run * 2, run * 2 + 2);
       const tokens = await Promise.all(Array.from({ length: 16 }, (_, index) => registerUser(service.url, `racer${index}`).then((user) => user.token)));
       let next = 0;
       const slots = open.flatMap((spaceId) => Array.from({ length: 5 }, (_, slot) => ({ spaceId, start: new Date(Date.UTC(2026, 11, 20, 8 + slot * 2)) })));
@@ -229,8 +237,10 @@ const scenarios: Record<string, Scenario> = {
     spaces: 10_000,
     bookings: 100_000,
     run: async ({ service, databaseUrl }) => {
-      const client = await registerUser(service.url, 'lister');
-      const open = await openListings(databaseUrl!);
+      const run = repeatRun++;
+      const client = await registerUser(service.url, `lister${run}`);
+      // Each repeated run books its own listings.
+      const open = (await openListings(databaseUrl!)).slice(run * 25);
       for (let index = 0; index < 25; index++) {
         const start = new Date(Date.UTC(2026, 11, 15, 8) + index * 86_400_000);
         await api(service.url, 'POST', '/api/bookings', { space_id: open[index]!, start_time: start.toISOString(), end_time: new Date(start.getTime() + 7_200_000).toISOString() }, client.token);

@@ -33,6 +33,7 @@ import { UserSchema } from './modules/users/users.schemas.ts';
 import { createUsersService, type DeactivationHook } from './modules/users/users.service.ts';
 import authPlugin from './plugins/auth.ts';
 import errorsPlugin from './plugins/errors.ts';
+import { trackInFlight, type InFlight } from './plugins/in-flight.ts';
 import multipartPlugin from './plugins/multipart.ts';
 import securityPlugin from './plugins/security.ts';
 import swaggerPlugin from './plugins/swagger.ts';
@@ -63,6 +64,7 @@ export interface AppServices {
   bookings: BookingsService;
   sweeper: PeriodicTask;
   storage: FileStorage;
+  inFlight: InFlight;
 }
 
 declare module 'fastify' {
@@ -160,7 +162,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const deactivationHooks: DeactivationHook[] = [(tx, userId, now) => bookings.onDeactivated(tx, userId, now), (tx, userId, now) => unlistOwnerSpaces(tx, userId, now)];
   const users = createUsersService({ db, clock, passwords, storage, log: app.log, frontendUrl: config.FRONTEND_URL, deactivationHooks, mailQueued });
 
-  app.decorate('services', { database, clock, auth, passwords, mailWorker, spaces, bookings, sweeper, storage } satisfies AppServices);
+  const inFlight = trackInFlight(app);
+  app.decorate('services', { database, clock, auth, passwords, mailWorker, spaces, bookings, sweeper, storage, inFlight } satisfies AppServices);
 
   // An empty body sent as JSON counts as no body; anything else must be valid JSON.
   const parseJson = app.getDefaultJsonParser('error', 'error');

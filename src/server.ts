@@ -42,7 +42,12 @@ async function main() {
     const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
     sweep.unref();
     try {
-      await app.close();
+      const closed = app.close();
+      // A client that gave up mid-request can leave its connection open with nothing to answer,
+      // and its handler still running: once every handler is done, such connections are cut.
+      await app.services.inFlight.drained(SHUTDOWN_LIMIT_MS - 2000);
+      setTimeout(() => app.server.closeAllConnections(), 500).unref();
+      await closed;
       clearInterval(sweep);
       await database.close();
       process.exit(0);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
+import { openDatabase, queryRows } from '../../src/db/client.ts';
 import { tempDir } from '../helpers/app.ts';
 import { createScratchPostgres, usingPostgres } from '../helpers/database.ts';
 import { uniqueEmail } from '../helpers/factories.ts';
@@ -56,6 +58,39 @@ describe('npm start (src/server.ts)', () => {
     assert.deepEqual(exit, { code: 0, signal: null });
     assert.ok(Date.now() - started < 10_000);
     assert.match(server.output(), /shutting down/);
+  });
+
+  it('on SIGTERM, lets the handler of a client that hung up finish its database work before closing the pool', async () => {
+    const env: Record<string, string> = { ...(await storage()), BCRYPT_ROUNDS: '13' };
+    const server = await startServer(env);
+    const email = uniqueEmail('gone');
+    assert.equal((await postJson(`${server.url}/api/auth/register`, { email, password: 'Secret123', first_name: 'G', last_name: 'One' })).status, 201);
+
+    // The client gives up during bcrypt; its connection closes, so close() has nothing to wait for.
+    const abandoned = new AbortController();
+    const login = fetch(`${server.url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: 'Secret123' }),
+      signal: abandoned.signal,
+    }).catch((error: Error) => error.name);
+    await sleep(100);
+    abandoned.abort();
+    assert.equal(await login, 'AbortError');
+    server.child.kill('SIGTERM');
+    const started = Date.now();
+    assert.deepEqual(await server.exited, { code: 0, signal: null });
+    assert.ok(Date.now() - started < 5000, 'no waiting out the 10 s limit');
+    assert.doesNotMatch(server.output(), /Cannot use a pool|unhandled error/);
+
+    // The abandoned login still created its session: the handler ran to its end.
+    const database = await openDatabase({ DATA_DIR: env.DATA_DIR!, DATABASE_URL: env.DATABASE_URL });
+    after(() => database.close());
+    const rows = await queryRows<{ sessions: number }>(
+      database.db,
+      sql`select count(*)::int as sessions from sessions join users on users.id = sessions.user_id where users.email = ${email}`,
+    );
+    assert.equal(rows[0]!.sessions, 2, 'one session from registering, one from the abandoned login');
   });
 
   it('keeps passwords, tokens and Authorization headers out of its logs', async () => {
