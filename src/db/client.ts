@@ -7,6 +7,7 @@ import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
+import { isConnectionError } from '../shared/db-errors.ts';
 import { migratePgliteClient, migratePool } from './migrate.ts';
 import * as schema from './schema/index.ts';
 
@@ -81,8 +82,29 @@ export function fromPool(pool: pg.Pool, options: DatabaseOptions = {}): Database
   };
 }
 
+/**
+ * pg's Pool.query() discards the connection whenever a statement fails, so every refused
+ * booking (23P01) or taken email (23505) would cost a new PostgreSQL backend; under contention
+ * that turned 409s into one-second reconnect storms. A failed statement leaves a healthy
+ * connection ready for the next one; one whose error says the connection is lost is dropped.
+ */
+class KeepingPool extends pg.Pool {
+  override async query(config: unknown, values?: unknown): Promise<never> {
+    const client = await this.connect();
+    let broken: Error | undefined;
+    try {
+      return (await client.query(config as pg.QueryConfig, values as unknown[])) as never;
+    } catch (error) {
+      if (isConnectionError(error)) broken = error as Error;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
 export function createPool(url: string, options: DatabaseOptions = {}): pg.Pool {
-  const pool = new pg.Pool({
+  const pool = new KeepingPool({
     connectionString: url,
     max: options.poolMax ?? 10,
     connectionTimeoutMillis: 5000,

@@ -94,3 +94,22 @@ describe('migrations', { skip }, () => {
     assert.equal(tables!.n, 1);
   });
 });
+
+describe('the connection pool', { skip }, () => {
+  it('keeps a connection whose statement failed, and still drops one that broke', async () => {
+    const pool = createPool(process.env.TEST_DATABASE_URL!, { poolMax: 1 });
+    after(() => pool.end());
+    const backend = async () => (await pool.query('select pg_backend_pid() as pid')).rows[0].pid as number;
+    const first = await backend();
+
+    await assert.rejects(pool.query('select 1 / 0'), { code: '22012' });
+    await assert.rejects(pool.query('select * from no_such_table'), { code: '42P01' });
+    assert.equal(await backend(), first, 'the same backend serves on: no reconnect after a failed statement');
+
+    // A connection the server ends is not handed out again.
+    await assert.rejects(pool.query('select pg_terminate_backend(pg_backend_pid())'));
+    const next = await backend();
+    assert.notEqual(next, first);
+    assert.equal(pool.totalCount, 1);
+  });
+});
