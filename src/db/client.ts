@@ -92,12 +92,19 @@ class KeepingPool extends pg.Pool {
   override async query(config: unknown, values?: unknown): Promise<never> {
     const client = await this.connect();
     let broken: Error | undefined;
+    // A checked-out client that loses its connection also emits 'error'; the query rejects with
+    // it, so it is noted here rather than left unhandled (which would end the process).
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
     try {
       return (await client.query(config as pg.QueryConfig, values as unknown[])) as never;
     } catch (error) {
       if (isConnectionError(error)) broken = error as Error;
       throw error;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
