@@ -72,6 +72,35 @@ async function bcryptLimit(cost: string): Promise<number> {
   });
 }
 
+/** POST /api/bookings under load: request n books the 2-hour slot `slotFor(n)`, with the tokens in turn. */
+async function bookingLoad(url: string, tokens: string[], slotFor: (n: number) => { spaceId: number; start: Date }, first = 0) {
+  let next = first;
+  const result = await load(
+    {
+      url,
+      connections,
+      duration,
+      requests: [
+        {
+          method: 'POST',
+          path: '/api/bookings',
+          setupRequest: (request: Record<string, unknown>) => {
+            const n = next++;
+            const { spaceId, start } = slotFor(n);
+            return {
+              ...request,
+              headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[n % tokens.length]}` },
+              body: JSON.stringify({ space_id: spaceId, start_time: start.toISOString(), end_time: new Date(start.getTime() + 2 * 3_600_000).toISOString() }),
+            };
+          },
+        },
+      ],
+    },
+    0,
+  );
+  return { result, next };
+}
+
 // State carried between repeated runs on one database (--repeat).
 let repeatRun = 0;
 let slotsUsed = 0;
@@ -146,30 +175,11 @@ const scenarios: Record<string, Scenario> = {
       const open = await openListings(databaseUrl!);
       const tokens = await Promise.all(Array.from({ length: 8 }, (_, index) => registerUser(service.url, `booker${index}`).then((user) => user.token)));
       // Repeated runs go on to later days, so every request stays a free slot.
-      let next = slotsUsed;
-      const result = await load(
-        {
-          url: service.url,
-          connections,
-          duration,
-          requests: [
-            {
-              method: 'POST',
-              path: '/api/bookings',
-              setupRequest: (request: Record<string, unknown>) => {
-                const n = next++;
-                const day = 3 + Math.floor(n / open.length);
-                const start = new Date(Date.UTC(2026, 11, 1, 9) + day * 86_400_000);
-                return {
-                  ...request,
-                  headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[n % tokens.length]}` },
-                  body: JSON.stringify({ space_id: open[n % open.length], start_time: start.toISOString(), end_time: new Date(start.getTime() + 2 * 3_600_000).toISOString() }),
-                };
-              },
-            },
-          ],
-        },
-        0,
+      const { result, next } = await bookingLoad(
+        service.url,
+        tokens,
+        (n) => ({ spaceId: open[n % open.length]!, start: new Date(Date.UTC(2026, 11, 1, 9) + (3 + Math.floor(n / open.length)) * 86_400_000) }),
+        slotsUsed,
       );
       slotsUsed = next;
       const overlapping = await overlapCount(databaseUrl!);
@@ -184,31 +194,8 @@ const scenarios: Record<string, Scenario> = {
       const run = repeatRun++;
       const open = (await openListings(databaseUrl!)).slice(run * 2, run * 2 + 2);
       const tokens = await Promise.all(Array.from({ length: 16 }, (_, index) => registerUser(service.url, `racer${index}`).then((user) => user.token)));
-      let next = 0;
       const slots = open.flatMap((spaceId) => Array.from({ length: 5 }, (_, slot) => ({ spaceId, start: new Date(Date.UTC(2026, 11, 20, 8 + slot * 2)) })));
-      const result = await load(
-        {
-          url: service.url,
-          connections,
-          duration,
-          requests: [
-            {
-              method: 'POST',
-              path: '/api/bookings',
-              setupRequest: (request: Record<string, unknown>) => {
-                const n = next++;
-                const slot = slots[(n * 7) % slots.length]!;
-                return {
-                  ...request,
-                  headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[n % tokens.length]}` },
-                  body: JSON.stringify({ space_id: slot.spaceId, start_time: slot.start.toISOString(), end_time: new Date(slot.start.getTime() + 2 * 3_600_000).toISOString() }),
-                };
-              },
-            },
-          ],
-        },
-        0,
-      );
+      const { result } = await bookingLoad(service.url, tokens, (n) => slots[(n * 7) % slots.length]!);
       const overlapping = await overlapCount(databaseUrl!);
       const [accepted] = await sqlRows<{ n: number }>(databaseUrl!, `select count(*)::int as n from bookings where space_id in (${open.join(',')})`);
       return [

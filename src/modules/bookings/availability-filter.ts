@@ -11,8 +11,8 @@ const p = (name: string) => sql.placeholder(name);
  * `available_from` + `available_to` on the spaces list: only listings bookable for that whole
  * window — available, open by their own clock (space_open_during, the SQL twin of
  * withinOperatingHours), within their notice and the booking horizon, long enough for their
- * rules, and with no live booking whose slot touches the window plus the listing's buffer. The overlap test has the same shape as the
- * exclusion constraint, so its GiST index answers it.
+ * rules, and with no live booking whose slot touches the window plus the listing's buffer. The
+ * overlap test has the same shape as the exclusion constraint, so its GiST index answers it.
  */
 export function availabilityFilter(clock: Clock) {
   return (query: SpaceListQuery): ExtraCondition[] => {

@@ -4,8 +4,6 @@ import { statementCache, preparedSql } from '../../db/prepared.ts';
 import { bookings, mailOutbox, spaces, users, type BookingRow, type BookingStatus, type Canceller, type SpaceRow } from '../../db/schema/index.ts';
 import type { MailMessage } from '../../infra/mail/outbox.ts';
 
-export type NewBooking = typeof bookings.$inferInsert;
-
 /** What a booking's answers and rules need of its space. */
 export interface BookingSpace {
   id: number;
@@ -100,7 +98,7 @@ const insertWithNoticeSql = sql`
     )
     returning "id"
   ),
-  "notice" as (
+  "notice" as (  -- the row enqueueMail() writes, for the booking just inserted
     insert into ${mailOutbox} ("to_address", "subject", "text_body", "html_body", "next_attempt_at", "created_at")
     select ${p('mailTo')}::text, ${p('mailSubject')}::text, ${p('mailText')}::text, ${p('mailHtml')}::text, ${p('now')}::timestamptz, ${p('now')}::timestamptz
     from "booked"

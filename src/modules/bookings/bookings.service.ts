@@ -1,5 +1,5 @@
 import { and, gt, lte } from 'drizzle-orm';
-import type { Db, Tx } from '../../db/client.ts';
+import type { Db, DbOrTx, Tx } from '../../db/client.ts';
 import { bookings, type BookingRow, type Canceller, type SpaceRow } from '../../db/schema/index.ts';
 import { claimKey, purgeExpiredKeys, rememberAnswer } from '../../infra/idempotency.ts';
 import { enqueueMail, type MailMessage } from '../../infra/mail/outbox.ts';
@@ -59,7 +59,7 @@ export function createBookingsService(deps: BookingsServiceDeps) {
    * Reads the space (reserving the booking's id), applies every rule, and builds the booking, its
    * answer and the owner's notice, all before writing anything.
    */
-  async function planBooking(handle: Db | Tx, actor: Principal, input: CreateBookingBody, now: Date) {
+  async function planBooking(handle: DbOrTx, actor: Principal, input: CreateBookingBody, now: Date) {
     const start = new Date(input.start_time);
     const end = new Date(input.end_time);
     const guests = input.guests ?? 1;
@@ -98,7 +98,7 @@ export function createBookingsService(deps: BookingsServiceDeps) {
   }
 
   /** Writes a planned booking; the exclusion constraint refuses an overlapping slot (23P01 → 409 booking_conflict). */
-  async function place(handle: Db | Tx, planned: Awaited<ReturnType<typeof planBooking>>) {
+  async function place(handle: DbOrTx, planned: Awaited<ReturnType<typeof planBooking>>) {
     if (!(await repo.insertBookingWithNotice(handle, planned.booking, planned.notice))) throw spaceUnavailable();
   }
 
