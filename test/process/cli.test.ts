@@ -1,45 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { PGlite } from '@electric-sql/pglite';
-import { fromPglite, PGLITE_EXTENSIONS, type Database } from '../../src/db/client.ts';
+import { describe, it } from 'node:test';
 import * as usersRepo from '../../src/modules/users/users.repository.ts';
-import { tempDir, TEST_SECRETS } from '../helpers/app.ts';
-import { createScratchPostgres, usingPostgres } from '../helpers/database.ts';
+import { cliSandbox } from '../helpers/cli.ts';
 import { uniqueEmail } from '../helpers/factories.ts';
-import { ROOT } from '../helpers/server-process.ts';
 
-/**
- * The commands run as separate processes, exactly as `npm run …` runs them, on the embedded
- * database (a DATA_DIR) or on DATABASE_URL. The embedded database belongs to one process at a
- * time, so the test opens it only between commands.
- */
-const dataDir = tempDir();
-const env: Record<string, string> = { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, BCRYPT_ROUNDS: '4', ...TEST_SECRETS };
-let withDatabase: <T>(work: (database: Database) => Promise<T>) => Promise<T>;
-
-// At the top level, so the cleanup belongs to the file (an `after` inside a hook runs when the hook ends).
-if (usingPostgres()) {
-  const scratch = await createScratchPostgres({ migrate: false });
-  after(scratch.drop);
-  env.DATABASE_URL = scratch.url;
-  withDatabase = (work) => work(scratch.database);
-} else {
-  withDatabase = async (work) => {
-    const database = fromPglite(await PGlite.create(join(dataDir, 'pgdata'), { extensions: PGLITE_EXTENSIONS }));
-    try {
-      return await work(database);
-    } finally {
-      await database.close();
-    }
-  };
-}
-
-function run(script: string, args: string[]) {
-  const result = spawnSync(process.execPath, [script, ...args], { cwd: ROOT, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const { withDatabase, run } = await cliSandbox();
 
 const createAdmin = (...args: string[]) => run('src/cli/create-admin.ts', args);
 

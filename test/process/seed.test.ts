@@ -1,40 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { PGlite } from '@electric-sql/pglite';
+import { describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
-import { fromPglite, PGLITE_EXTENSIONS, queryRows, type Database } from '../../src/db/client.ts';
-import { tempDir, TEST_SECRETS } from '../helpers/app.ts';
-import { createScratchPostgres, usingPostgres } from '../helpers/database.ts';
-import { ROOT } from '../helpers/server-process.ts';
+import { queryRows } from '../../src/db/client.ts';
+import { cliSandbox } from '../helpers/cli.ts';
+import { usingPostgres } from '../helpers/database.ts';
 
 /** `npm run db:seed` as a process, on the embedded database (a DATA_DIR) or on DATABASE_URL. */
-const dataDir = tempDir();
-const env: Record<string, string> = { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, BCRYPT_ROUNDS: '4', ...TEST_SECRETS };
-let withDatabase: <T>(work: (database: Database) => Promise<T>) => Promise<T>;
-
-if (usingPostgres()) {
-  const scratch = await createScratchPostgres({ migrate: false });
-  after(scratch.drop);
-  env.DATABASE_URL = scratch.url;
-  withDatabase = (work) => work(scratch.database);
-} else {
-  withDatabase = async (work) => {
-    const database = fromPglite(await PGlite.create(join(dataDir, 'pgdata'), { extensions: PGLITE_EXTENSIONS }));
-    try {
-      return await work(database);
-    } finally {
-      await database.close();
-    }
-  };
-}
-
-const seed = (...args: string[]) => {
-  const result = spawnSync(process.execPath, ['src/cli/seed.ts', ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-};
+const { dataDir, withDatabase, run } = await cliSandbox();
+const seed = (...args: string[]) => run('src/cli/seed.ts', args, 120_000);
 
 const counts = () =>
   withDatabase(async ({ db }) => {
