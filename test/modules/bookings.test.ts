@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { bookings, idempotencyKeys, type BookingRow } from '../../src/db/schema/index.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { buildTestApp, call, type CallResult } from '../helpers/app.ts';
+import { assertError } from '../helpers/assertions.ts';
 import { createBooking, storedBooking } from '../helpers/bookings.ts';
 import { createUser, type TestUser } from '../helpers/factories.ts';
 import { queuedMails } from '../helpers/mail.ts';
@@ -89,14 +90,6 @@ const checkAvailability = (query: Record<string, string>, token?: string) => cal
 
 // --- assertions --------------------------------------------------------------------------------
 
-function assertError(response: CallResult, status: number, code: string) {
-  assert.equal(response.status, status, response.raw);
-  assert.equal(response.body.code, code, response.raw);
-  assert.equal(typeof response.body.error, 'string');
-  assert.ok(response.body.error.length > 0);
-  assert.equal(response.body.message, response.body.error);
-  assert.doesNotMatch(response.raw, /select |insert |update |\bat \/|node_modules/i);
-}
 
 // --- setup and database ------------------------------------------------------------------------
 

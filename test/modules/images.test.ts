@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { spaceImages, spaces, users } from '../../src/db/schema/index.ts';
 import { buildTestApp, call, tempDir, type CallResult } from '../helpers/app.ts';
+import { assertError } from '../helpers/assertions.ts';
 import { createUser, type TestUser } from '../helpers/factories.ts';
 import { noisePng, orientedJpeg, photoJpeg, pixelBomb, riffChunks, smallJpeg, svgImage, textFile, transparentPng, truncatedJpeg } from '../helpers/images.ts';
 
@@ -130,16 +131,6 @@ async function assertStoredWebp(url: string, width: number, height: number) {
 
 // --- assertions --------------------------------------------------------------------------------
 
-function assertError(response: CallResult, status: number, code?: string) {
-  assert.equal(response.status, status, response.raw);
-  assert.match(String(response.headers['content-type']), /^application\/json/);
-  if (code) assert.equal(response.body.code, code);
-  assert.equal(typeof response.body.code, 'string');
-  assert.equal(typeof response.body.error, 'string');
-  assert.ok(response.body.error.length > 0);
-  assert.equal(response.body.message, response.body.error);
-  assert.doesNotMatch(response.raw, /node_modules|\/work\/|\bat .+\.ts:\d+/, 'no stack traces or paths');
-}
 
 function assertImage(image: Record<string, any>, spaceId: number) {
   assert.deepEqual(Object.keys(image).sort(), IMAGE_KEYS);

@@ -6,6 +6,7 @@ import { queryRows } from '../../src/db/client.ts';
 import { bookings, spaces, users, type BookingRow, type BookingStatus, type PaymentStatus } from '../../src/db/schema/index.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { buildTestApp, call, type CallResult } from '../helpers/app.ts';
+import { assertError } from '../helpers/assertions.ts';
 import { createUser, type TestUser } from '../helpers/factories.ts';
 import { queuedMails } from '../helpers/mail.ts';
 import { createSpace } from '../helpers/spaces.ts';
@@ -93,11 +94,6 @@ async function spaceRow(id: number) {
   return row;
 }
 
-function assertError(response: CallResult, status: number, code?: string) {
-  assert.equal(response.status, status, response.raw);
-  if (code) assert.equal(response.body.code, code, response.raw);
-  assert.equal(typeof response.body.error, 'string');
-}
 
 // ================================================================================================
 describe('GET /api/spaces/:id/availability', () => {

@@ -6,6 +6,7 @@ import { buildApp } from '../../src/app.ts';
 import type { Database } from '../../src/db/client.ts';
 import { spaceImages, spaces } from '../../src/db/schema/index.ts';
 import { buildTestApp, call, testConfig, type CallResult } from '../helpers/app.ts';
+import { assertInvalidField } from '../helpers/assertions.ts';
 import { createPgliteDatabase, createScratchPostgres, usingPostgres } from '../helpers/database.ts';
 import { createUser } from '../helpers/factories.ts';
 import { createSpace } from '../helpers/spaces.ts';
@@ -44,20 +45,7 @@ function idsOf(response: CallResult): number[] {
 
 const listIds = async (query: Record<string, string>) => idsOf(await list(query));
 
-function assertError(response: CallResult, status: number, code: string) {
-  assert.equal(response.status, status, response.raw);
-  assert.equal(response.body.code, code);
-  assert.equal(response.body.message, response.body.error);
-}
 
-function assertInvalidField(response: CallResult, field: string) {
-  assertError(response, 400, 'validation_error');
-  assert.ok(Array.isArray(response.body.details), 'details is a list');
-  assert.ok(
-    response.body.details.some((detail: { field: string }) => detail.field === field),
-    `details name ${field}: ${JSON.stringify(response.body.details)}`,
-  );
-}
 
 async function setRating(id: number, count: number, sum: number) {
   await db.update(spaces).set({ ratingCount: count, ratingSum: sum }).where(eq(spaces.id, id));

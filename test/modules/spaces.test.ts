@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { eq } from 'drizzle-orm';
 import { spaces, type SpaceRow } from '../../src/db/schema/index.ts';
 import { buildTestApp, call, type CallResult } from '../helpers/app.ts';
+import { assertError, assertInvalidField } from '../helpers/assertions.ts';
 import { createUser, type TestUser } from '../helpers/factories.ts';
 import { createSpace, spaceInput } from '../helpers/spaces.ts';
 
@@ -78,24 +79,7 @@ async function postForm(token: string, fields: Record<string, string>): Promise<
 
 // --- assertions --------------------------------------------------------------------------------
 
-function assertError(response: CallResult, status: number, code: string) {
-  assert.equal(response.status, status, response.raw);
-  assert.equal(response.body.code, code);
-  assert.equal(typeof response.body.error, 'string');
-  assert.ok(response.body.error.length > 0);
-  assert.equal(response.body.message, response.body.error);
-  assert.doesNotMatch(response.raw, /select |insert |update |\bat \/|node_modules/i);
-}
 
-/** A 400 validation_error whose details name one of `fields`. */
-function assertInvalidField(response: CallResult, ...fields: string[]) {
-  assertError(response, 400, 'validation_error');
-  assert.ok(Array.isArray(response.body.details), 'details is a list');
-  assert.ok(
-    response.body.details.some((detail: { field: string }) => fields.includes(detail.field)),
-    `details name ${fields.join(' or ')}: ${JSON.stringify(response.body.details)}`,
-  );
-}
 
 function assertSpaceShape(space: Record<string, unknown>) {
   assert.deepEqual(Object.keys(space).sort(), SPACE_KEYS);

@@ -5,6 +5,7 @@ import { and, eq } from 'drizzle-orm';
 import { mailOutbox, sessions, userTokens, users, type Role, type UserRow } from '../../src/db/schema/index.ts';
 import * as usersRepo from '../../src/modules/users/users.repository.ts';
 import { buildTestApp, call, type CallResult } from '../helpers/app.ts';
+import { assertError, assertInvalidField } from '../helpers/assertions.ts';
 import { createUser, uniqueEmail, type TestUser } from '../helpers/factories.ts';
 
 const app = await buildTestApp();
@@ -38,24 +39,7 @@ const login = (email: string, password: string) => call(app, 'POST', '/api/auth/
 
 // --- assertions --------------------------------------------------------------------------------
 
-function assertError(response: CallResult, status: number, code: string) {
-  assert.equal(response.status, status, response.raw);
-  assert.equal(response.body.code, code);
-  assert.equal(typeof response.body.error, 'string');
-  assert.ok(response.body.error.length > 0);
-  assert.equal(response.body.message, response.body.error);
-  assert.doesNotMatch(response.raw, /password_hash|passwordHash|\$2[aby]\$/);
-}
 
-/** A 400 validation_error whose details name `field`. */
-function assertInvalidField(response: CallResult, field: string) {
-  assertError(response, 400, 'validation_error');
-  assert.ok(Array.isArray(response.body.details), 'details is a list');
-  assert.ok(
-    response.body.details.some((detail: { field: string }) => detail.field === field),
-    `details name ${field}: ${JSON.stringify(response.body.details)}`,
-  );
-}
 
 function assertPublicUser(user: Record<string, unknown>) {
   assert.deepEqual(Object.keys(user).sort(), USER_KEYS);
