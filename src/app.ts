@@ -12,25 +12,23 @@ import { outboxFilesTransport, smtpTransport, type MailTransport } from './infra
 import { createCounterFactory } from './infra/rate-limit.ts';
 import { createRedis, redisReady } from './infra/redis.ts';
 import { createStorage, uploadsDir, type FileStorage } from './infra/storage/index.ts';
+import { createPasswordHasher, type PasswordHasher } from './infra/passwords.ts';
 import authRoutes from './modules/auth/auth.routes.ts';
-import { availabilityFilter } from './modules/bookings/availability-filter.ts';
+import { createAuthService, type AuthService } from './modules/auth/auth.service.ts';
+import { createTokenService } from './modules/auth/tokens.service.ts';
 import bookingsRoutes from './modules/bookings/bookings.routes.ts';
 import { BookingSchema } from './modules/bookings/bookings.schemas.ts';
 import { createBookingsService, type BookingsService } from './modules/bookings/bookings.service.ts';
-import { createCalendarTokens } from './modules/bookings/calendar.ts';
+import { createCalendarTokens } from './modules/bookings/calendar.rules.ts';
 import { createCalendarService } from './modules/bookings/calendar.service.ts';
 import spaceBookingsRoutes from './modules/bookings/space-bookings.routes.ts';
-import { createAuthService, type AuthService } from './modules/auth/auth.service.ts';
-import { createPasswordHasher, type PasswordHasher } from './modules/auth/passwords.ts';
-import { createTokenService } from './modules/auth/tokens.ts';
 import spacesRoutes from './modules/spaces/spaces.routes.ts';
-import { unlistOwnerSpaces } from './modules/spaces/spaces.repository.ts';
 import { ImageSchema, SpaceSchema } from './modules/spaces/spaces.schemas.ts';
 import { createSpacesService, type SpacesService } from './modules/spaces/spaces.service.ts';
 import systemRoutes from './modules/system/system.routes.ts';
 import usersRoutes from './modules/users/users.routes.ts';
 import { UserSchema } from './modules/users/users.schemas.ts';
-import { createUsersService, type DeactivationHook } from './modules/users/users.service.ts';
+import { createUsersService } from './modules/users/users.service.ts';
 import authPlugin from './plugins/auth.ts';
 import errorsPlugin from './plugins/errors.ts';
 import { trackInFlight, type InFlight } from './plugins/in-flight.ts';
@@ -40,6 +38,7 @@ import swaggerPlugin from './plugins/swagger.ts';
 import uploadsPlugin from './plugins/uploads.ts';
 import validationPlugin from './plugins/validation.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
+import { createEventHub, type EventHub } from './shared/events.ts';
 import { ErrorSchema } from './shared/schemas.ts';
 
 export interface AppDependencies {
@@ -62,6 +61,7 @@ export interface AppServices {
   mailWorker: PeriodicTask;
   spaces: SpacesService;
   bookings: BookingsService;
+  events: EventHub;
   sweeper: PeriodicTask;
   storage: FileStorage;
   inFlight: InFlight;
@@ -124,6 +124,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const mailQueued = () => mailWorker.kick();
 
   const passwords = createPasswordHasher(config.BCRYPT_ROUNDS);
+  const storage = deps.storage ?? createStorage(config);
+  const events = createEventHub();
+
+  const users = createUsersService({ db, clock, passwords, storage, log: app.log, events, mailQueued });
   const tokens = createTokenService(
     {
       accessSecret: config.JWT_SECRET_KEY,
@@ -138,32 +142,36 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     clock,
     passwords,
     tokens,
+    accounts: users.accounts,
     counters: createCounterFactory({ redis, prefix: config.RATE_LIMIT_PREFIX }),
     limits: { loginFailuresPerEmail: config.RATE_LIMIT_LOGIN_PER_EMAIL, emailActionsPerHour: config.RATE_LIMIT_EMAIL_PER_HOUR },
     frontendUrl: config.FRONTEND_URL,
     mailQueued,
   });
-  const bookings = createBookingsService({ db, clock, frontendUrl: config.FRONTEND_URL, pendingTtlHours: config.BOOKING_PENDING_TTL_HOURS, mailQueued, afterCancel: [] });
+  const bookings = createBookingsService({ db, clock, frontendUrl: config.FRONTEND_URL, pendingTtlHours: config.BOOKING_PENDING_TTL_HOURS, mailQueued, events });
   const sweeper = periodic('bookings-sweep', config.SWEEP_INTERVAL_MS, bookings.sweep, app.log);
-  const calendars = createCalendarService({ db, clock, tokens: createCalendarTokens(config.JWT_SECRET_KEY), publicUrl: config.PUBLIC_URL });
-
-  const storage = deps.storage ?? createStorage(config);
   const spaces = createSpacesService({
     db,
     clock,
     storage,
     log: app.log,
-    archiveGuards: [(tx, space, context) => bookings.beforeArchive(tx, space, context)],
-    listFilters: [availabilityFilter(clock)],
-    statsContributors: [bookings.stats],
+    events,
+    accounts: users.accounts,
+    windowCondition: bookings.windowCondition,
+    bookingFigures: bookings.stats,
   });
+  const calendars = createCalendarService({ db, clock, tokens: createCalendarTokens(config.JWT_SECRET_KEY), publicUrl: config.PUBLIC_URL, spaces });
 
-  // What deactivating an account means for each module's data, inside the deactivation's transaction.
-  const deactivationHooks: DeactivationHook[] = [(tx, userId, now) => bookings.onDeactivated(tx, userId, now), (tx, userId, now) => unlistOwnerSpaces(tx, userId, now)];
-  const users = createUsersService({ db, clock, passwords, storage, log: app.log, frontendUrl: config.FRONTEND_URL, deactivationHooks, mailQueued });
+  // How one module's change reaches the others, each inside the transaction of the change.
+  events.on('user.deactivated', auth.onUserDeactivated);
+  events.on('user.deactivated', bookings.onUserDeactivated);
+  events.on('user.deactivated', spaces.onOwnerDeactivated);
+  events.on('user.email_changed', auth.onEmailChanged);
+  events.on('space.archiving', bookings.onSpaceArchiving);
+  // 'booking.cancelled' has no subscriber until payments exist to refund.
 
   const inFlight = trackInFlight(app);
-  app.decorate('services', { database, clock, auth, passwords, mailWorker, spaces, bookings, sweeper, storage, inFlight } satisfies AppServices);
+  app.decorate('services', { database, clock, auth, passwords, mailWorker, spaces, bookings, events, sweeper, storage, inFlight } satisfies AppServices);
 
   // An empty body sent as JSON counts as no body; anything else must be valid JSON.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -197,6 +205,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(authRoutes, {
     prefix: '/api/auth',
     auth,
+    users,
     perIpPerMinute: config.RATE_LIMIT_AUTH_PER_IP,
     redis,
     redisPrefix: config.RATE_LIMIT_PREFIX,

@@ -3,9 +3,9 @@ import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
 import { CliError, openForCli, runCli } from './context.ts';
 import { passwordProblem } from '../modules/auth/auth.rules.ts';
-import { createPasswordHasher } from '../modules/auth/passwords.ts';
+import { createPasswordHasher } from '../infra/passwords.ts';
 import * as usersRepo from '../modules/users/users.repository.ts';
-import { revokeUserSessions } from '../modules/auth/sessions.repository.ts';
+import * as sessionsRepo from '../modules/auth/sessions.repository.ts';
 
 const USAGE = 'Usage: npm run admin:create -- --email E [--password P] [--first-name F] [--last-name L]';
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -69,7 +69,7 @@ await runCli(async () => {
       await database.db.transaction(async (tx) => {
         await usersRepo.updateById(tx, existing.id, { role: 'admin', isActive: true, isVerified: true, ...(passwordHash ? { passwordHash } : {}) }, now);
         // Sessions opened with the old password should not outlive its replacement.
-        if (passwordHash) await revokeUserSessions(tx, { userId: existing.id, reason: 'password_changed', now });
+        if (passwordHash) await sessionsRepo.revokeByUserId(tx, { userId: existing.id, reason: 'password_changed', now });
       });
       console.log(`Promoted ${existing.email} (id ${existing.id}) to admin${passwordHash ? ' and set a new password' : ''}.`);
     } else {

@@ -6,7 +6,7 @@ import { queryRows, type Database } from '../db/client.ts';
 import { bookings, spaceImages, spaces, users, type BookingStatus, type UserRow } from '../db/schema/index.ts';
 import { processImage, renderSvgToJpeg } from '../infra/images.ts';
 import { createStorage, uploadsDir } from '../infra/storage/index.ts';
-import { createPasswordHasher } from '../modules/auth/passwords.ts';
+import { createPasswordHasher } from '../infra/passwords.ts';
 import * as usersRepo from '../modules/users/users.repository.ts';
 import { CliError, openForCli, runCli } from './context.ts';
 import { CITIES, HOURS, KINDS, PEOPLE, POLICIES, STREETS, random, sceneSvg, type Random } from './seed-data.ts';

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Role } from '../db/schema/index.ts';
 import { bearerToken } from '../modules/auth/auth.rules.ts';
-import type { AuthService, Principal } from '../modules/auth/auth.service.ts';
+import type { AuthService } from '../modules/auth/auth.service.ts';
+import type { Principal } from '../shared/principal.ts';
 import { AppError, forbidden, unauthorized } from '../shared/errors.ts';
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
@@ -17,8 +17,11 @@ declare module 'fastify' {
     authenticate: Hook;
     /** For routes anyone may call: a usable token identifies the caller; a bad one means anonymous. */
     identify: Hook;
-    /** After `authenticate`: the caller's current role must be one of these, else 403. */
-    requireRole: (...roles: Role[]) => Hook;
+    /**
+     * After `authenticate`: the module's policy must allow the caller (by current role), else 403
+     * before the body is read.
+     */
+    allow: (policy: (user: Principal['user']) => boolean, message: string) => Hook;
   }
 }
 
@@ -47,9 +50,8 @@ async function authPlugin(app: FastifyInstance, options: { auth: AuthService }) 
     }
   });
 
-  app.decorate('requireRole', (...roles: Role[]): Hook => async (request) => {
-    const principal = principalOf(request);
-    if (!roles.includes(principal.user.role)) throw forbidden(`This action needs one of these roles: ${roles.join(', ')}`);
+  app.decorate('allow', (policy: (user: Principal['user']) => boolean, message: string): Hook => async (request) => {
+    if (!policy(principalOf(request).user)) throw forbidden(message);
   });
 }
 

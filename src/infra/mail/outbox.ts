@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, lte, lt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lte, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.ts';
 import { mailOutbox, type MailRow } from '../../db/schema/index.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -11,16 +11,42 @@ export interface MailMessage {
   html?: string;
 }
 
-/** Queue a mail inside the caller's transaction: it exists exactly when the change that caused it commits. */
-export async function enqueueMail(db: DbOrTx, mail: MailMessage, now: Date): Promise<void> {
-  await db.insert(mailOutbox).values({
+/** The one mapping from a message to its queued row: every way of queueing mail writes exactly this. */
+function outboxRow(mail: MailMessage, now: Date) {
+  return {
     toAddress: mail.to,
     subject: mail.subject,
     textBody: mail.text,
     htmlBody: mail.html ?? null,
     nextAttemptAt: now,
     createdAt: now,
-  });
+  } satisfies typeof mailOutbox.$inferInsert;
+}
+
+type OutboxColumn = keyof ReturnType<typeof outboxRow>;
+const OUTBOX_COLUMNS = Object.keys(outboxRow({ to: '', subject: '', text: '' }, new Date(0))) as OutboxColumn[];
+const placeholderName = (column: OutboxColumn) => `mail_${column}`;
+
+/** Queue a mail inside the caller's transaction: it exists exactly when the change that caused it commits. */
+export async function enqueueMail(db: DbOrTx, mail: MailMessage, now: Date): Promise<void> {
+  await db.insert(mailOutbox).values(outboxRow(mail, now));
+}
+
+/**
+ * For SQL that queues a mail in the same statement as another write (the booking CTE):
+ * `insert into mail_outbox (…) select <placeholders> from <source>`, one row per row of `source`,
+ * with the columns enqueueMail writes. Fill the placeholders with `queuedMailValues`.
+ */
+export function insertQueuedMailFrom(source: SQL): SQL {
+  const columns = OUTBOX_COLUMNS.map((column) => sql.identifier(mailOutbox[column].name));
+  const values = OUTBOX_COLUMNS.map((column) => sql`${sql.placeholder(placeholderName(column))}::${sql.raw(mailOutbox[column].getSQLType())}`);
+  return sql`insert into ${mailOutbox} (${sql.join(columns, sql`, `)}) select ${sql.join(values, sql`, `)} from ${source}`;
+}
+
+/** The placeholder values of insertQueuedMailFrom for one message. */
+export function queuedMailValues(mail: MailMessage, now: Date): Record<string, unknown> {
+  const row = outboxRow(mail, now);
+  return Object.fromEntries(OUTBOX_COLUMNS.map((column) => [placeholderName(column), row[column] instanceof Date ? row[column].toISOString() : row[column]]));
 }
 
 export interface MailWorkerSettings {

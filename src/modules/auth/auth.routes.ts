@@ -4,7 +4,6 @@ import type { Redis } from 'ioredis';
 import { principalOf } from '../../plugins/auth.ts';
 import { rateLimited, unauthorized } from '../../shared/errors.ts';
 import { errorResponses, MessageSchema } from '../../shared/schemas.ts';
-import { toUserResponse } from '../users/users.schemas.ts';
 import {
   ChangePasswordBody,
   ForgotPasswordBody,
@@ -19,10 +18,13 @@ import {
   TokenPairSchema,
 } from './auth.schemas.ts';
 import { bearerToken } from './auth.rules.ts';
+import type { UsersService } from '../users/users.service.ts';
 import type { AuthService } from './auth.service.ts';
 
 export interface AuthRoutesOptions {
   auth: AuthService;
+  /** Answers carry the caller's account as the users module presents it. */
+  users: Pick<UsersService, 'present'>;
   perIpPerMinute: number;
   redis?: Redis;
   redisPrefix: string;
@@ -31,7 +33,8 @@ export interface AuthRoutesOptions {
 const tags = ['auth'];
 const bearer = [{ bearerAuth: [] }];
 
-const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { auth, perIpPerMinute, redis, redisPrefix }) => {
+const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { auth, users, perIpPerMinute, redis, redisPrefix }) => {
+  const toUserResponse = users.present;
   // Scoped to this plugin: every /api/auth route shares one per-IP budget.
   await app.register(rateLimit, {
     global: true,

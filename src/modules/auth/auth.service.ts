@@ -1,25 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../../db/client.ts';
+import type { Db, DbOrTx, Tx } from '../../db/client.ts';
 import type { Role, UserRow } from '../../db/schema/index.ts';
 import { enqueueMail } from '../../infra/mail/outbox.ts';
 import type { CounterFactory } from '../../infra/rate-limit.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { randomToken, sha256 } from '../../shared/crypto.ts';
 import { AppError, badRequest, forbidden, invalidCredentials, unauthorized, validationError } from '../../shared/errors.ts';
-import * as usersRepo from '../users/users.repository.ts';
-import { passwordResetMail } from './auth.mails.ts';
-import { passwordProblem, RESET_PASSWORD_TTL_MS } from './auth.rules.ts';
-import { issueEmailVerification } from './email-verification.ts';
-import type { PasswordHasher } from './passwords.ts';
+import type { Principal } from '../../shared/principal.ts';
+import type { UserAccounts } from '../users/users.service.ts';
+import { passwordResetMail, verificationMail } from './auth.mails.ts';
+import { canSelfRegisterAs } from './auth.policy.ts';
+import { passwordProblem, RESET_PASSWORD_TTL_MS, VERIFY_EMAIL_TTL_MS } from './auth.rules.ts';
+import type { PasswordHasher } from '../../infra/passwords.ts';
 import * as sessionsRepo from './sessions.repository.ts';
-import type { TokenService } from './tokens.ts';
+import type { TokenService } from './tokens.service.ts';
 import * as tokensRepo from './user-tokens.repository.ts';
-
-/** Who is calling: the user as stored now (current role and state) and the session in use. */
-export interface Principal {
-  user: UserRow;
-  sessionId: string;
-}
 
 export interface AuthLimits {
   loginFailuresPerEmail: number;
@@ -31,6 +26,8 @@ export interface AuthServiceDeps {
   clock: Clock;
   passwords: PasswordHasher;
   tokens: TokenService;
+  /** The users module's account rows. */
+  accounts: UserAccounts;
   counters: CounterFactory;
   limits: AuthLimits;
   frontendUrl: string;
@@ -47,8 +44,6 @@ export interface RegisterInput {
   phone?: string | null;
 }
 
-const emailKey = (email: string) => sha256(usersRepo.normalizeEmail(email)).slice(0, 32);
-
 function assertPassword(field: string, password: string) {
   const problem = passwordProblem(password);
   if (problem) throw validationError(field, problem);
@@ -57,10 +52,29 @@ function assertPassword(field: string, password: string) {
 const invalidToken = () => badRequest('invalid_token', 'This link is invalid, expired or already used');
 
 export function createAuthService(deps: AuthServiceDeps) {
-  const { db, clock, passwords, tokens } = deps;
+  const { db, clock, passwords, tokens, accounts } = deps;
+  const emailKey = (email: string) => sha256(accounts.normalizeEmail(email)).slice(0, 32);
   const loginFailures = deps.counters('login-fail', deps.limits.loginFailuresPerEmail, 15 * 60);
   const emailActions = deps.counters('email-action', deps.limits.emailActionsPerHour, 60 * 60);
   void passwords.warmUp();
+
+  /**
+   * A fresh verification link for the user's current address, inside the caller's transaction:
+   * registration, resend and email changes.
+   */
+  async function issueEmailVerification(handle: DbOrTx, user: Pick<UserRow, 'id' | 'email' | 'firstName'>, now: Date) {
+    const token = randomToken();
+    await tokensRepo.retireByUser(handle, user.id, 'verify_email', now);
+    await tokensRepo.insert(handle, {
+      userId: user.id,
+      purpose: 'verify_email',
+      tokenHash: sha256(token),
+      email: user.email,
+      expiresAt: new Date(now.getTime() + VERIFY_EMAIL_TTL_MS),
+      createdAt: now,
+    });
+    await enqueueMail(handle, verificationMail(user.email, user.firstName, deps.frontendUrl, token), now);
+  }
 
   /** A new session (refresh-token family) and its first pair of tokens. */
   function newSession(user: Pick<UserRow, 'id' | 'role'>) {
@@ -76,14 +90,14 @@ export function createAuthService(deps: AuthServiceDeps) {
 
   async function register(input: RegisterInput) {
     const role = input.role ?? 'client';
-    if (role === 'admin') throw forbidden('Admin accounts cannot be self-registered', 'role_not_allowed');
+    if (!canSelfRegisterAs(role)) throw forbidden('Admin accounts cannot be self-registered', 'role_not_allowed');
     assertPassword('password', input.password);
     await emailActions.hit(emailKey(input.email));
     const passwordHash = await passwords.hash(input.password);
     const now = clock.now();
 
     const result = await db.transaction(async (tx) => {
-      const user = await usersRepo.insert(tx, {
+      const user = await accounts.insert(tx, {
         email: input.email,
         passwordHash,
         firstName: input.first_name.trim(),
@@ -94,8 +108,8 @@ export function createAuthService(deps: AuthServiceDeps) {
         updatedAt: now,
       });
       const session = newSession(user);
-      await sessionsRepo.insertSession(tx, session.row);
-      await issueEmailVerification(tx, user, deps.frontendUrl, now);
+      await sessionsRepo.insert(tx, session.row);
+      await issueEmailVerification(tx, user, now);
       return { user, tokens: session.pair };
     });
     deps.mailQueued();
@@ -105,7 +119,7 @@ export function createAuthService(deps: AuthServiceDeps) {
   async function login(email: string, password: string) {
     const key = emailKey(email);
     await loginFailures.check(key);
-    const user = await usersRepo.findByEmail(db, email);
+    const user = await accounts.findByEmail(db, email);
     const matches = user ? await passwords.verify(password, user.passwordHash) : await passwords.verifyNothing(password);
     if (!user || !matches) {
       await loginFailures.penalize(key);
@@ -116,10 +130,10 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     const session = newSession(user);
     await db.transaction(async (tx) => {
-      await sessionsRepo.insertSession(tx, session.row);
+      await sessionsRepo.insert(tx, session.row);
       // A cost raised since this password was set takes effect at the next successful login.
       if (passwords.needsRehash(user.passwordHash)) {
-        await usersRepo.updateById(tx, user.id, { passwordHash: await passwords.hash(password) }, clock.now());
+        await accounts.updateById(tx, user.id, { passwordHash: await passwords.hash(password) }, clock.now());
       }
     });
     return { user, tokens: session.pair };
@@ -137,7 +151,7 @@ export function createAuthService(deps: AuthServiceDeps) {
   async function refresh(refreshToken: string) {
     const claims = tokens.verifyRefresh(refreshToken);
     const userId = Number(claims.sub);
-    const user = await usersRepo.findById(db, userId);
+    const user = await accounts.findById(db, userId);
     if (!user || !user.isActive) throw unauthorized('Session has ended, please log in again');
 
     const subject = { userId, role: user.role, sessionId: claims.sid };
@@ -146,7 +160,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     const rotated = await sessionsRepo.rotateRefresh(db, { sessionId: claims.sid, userId, spentJti: claims.jti, nextJti: next.jti, expiresAt: next.expiresAt, now });
     if (!rotated) {
       // A spent (or foreign) token: whoever holds it may have stolen it, so the whole family ends.
-      await sessionsRepo.revokeSession(db, { sessionId: claims.sid, userId, reason: 'refresh_token_reuse', now });
+      await sessionsRepo.revokeById(db, { sessionId: claims.sid, userId, reason: 'refresh_token_reuse', now });
       throw unauthorized('Refresh token is no longer valid, please log in again');
     }
     const access = tokens.signAccess(subject);
@@ -155,7 +169,7 @@ export function createAuthService(deps: AuthServiceDeps) {
 
   async function logout(principal: Principal, refreshToken?: string) {
     const now = clock.now();
-    await sessionsRepo.revokeSession(db, { sessionId: principal.sessionId, userId: principal.user.id, reason: 'logout', now });
+    await sessionsRepo.revokeById(db, { sessionId: principal.sessionId, userId: principal.user.id, reason: 'logout', now });
     if (refreshToken) {
       let other: ReturnType<TokenService['verifyRefresh']> | undefined;
       try {
@@ -164,7 +178,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         // An unusable refresh token has nothing left to revoke.
       }
       if (other && Number(other.sub) === principal.user.id) {
-        await sessionsRepo.revokeSession(db, { sessionId: other.sid, userId: principal.user.id, reason: 'logout', now });
+        await sessionsRepo.revokeById(db, { sessionId: other.sid, userId: principal.user.id, reason: 'logout', now });
       }
     }
   }
@@ -172,19 +186,19 @@ export function createAuthService(deps: AuthServiceDeps) {
   async function verifyEmail(token: string) {
     const now = clock.now();
     return db.transaction(async (tx) => {
-      const spent = await tokensRepo.consumeUserToken(tx, sha256(token), 'verify_email', now);
+      const spent = await tokensRepo.consume(tx, sha256(token), 'verify_email', now);
       if (!spent) throw invalidToken();
-      const user = await usersRepo.findById(tx, spent.userId);
+      const user = await accounts.findById(tx, spent.userId);
       // The link proves control of the address it was sent to, not of a newer one.
       if (!user || user.email !== spent.email) throw invalidToken();
-      return usersRepo.updateById(tx, user.id, { isVerified: true }, now);
+      return accounts.updateById(tx, user.id, { isVerified: true }, now);
     });
   }
 
   async function resendVerification(principal: Principal): Promise<{ sent: boolean }> {
     if (principal.user.isVerified) return { sent: false };
     await emailActions.hit(emailKey(principal.user.email));
-    await db.transaction((tx) => issueEmailVerification(tx, principal.user, deps.frontendUrl, clock.now()));
+    await db.transaction((tx) => issueEmailVerification(tx, principal.user, clock.now()));
     deps.mailQueued();
     return { sent: true };
   }
@@ -192,13 +206,13 @@ export function createAuthService(deps: AuthServiceDeps) {
   /** Answers the same whether or not the address exists; only an existing, active account gets mail. */
   async function forgotPassword(email: string) {
     await emailActions.hit(emailKey(email));
-    const user = await usersRepo.findByEmail(db, email);
+    const user = await accounts.findByEmail(db, email);
     if (!user || !user.isActive) return;
     const token = randomToken();
     const now = clock.now();
     await db.transaction(async (tx) => {
-      await tokensRepo.retireUserTokens(tx, user.id, 'reset_password', now);
-      await tokensRepo.insertUserToken(tx, {
+      await tokensRepo.retireByUser(tx, user.id, 'reset_password', now);
+      await tokensRepo.insert(tx, {
         userId: user.id,
         purpose: 'reset_password',
         tokenHash: sha256(token),
@@ -215,14 +229,14 @@ export function createAuthService(deps: AuthServiceDeps) {
     assertPassword('password', password);
     const tokenHash = sha256(token);
     // Look before hashing so that bad tokens cost no bcrypt work.
-    if (!(await tokensRepo.findUsableToken(db, tokenHash, 'reset_password', clock.now()))) throw invalidToken();
+    if (!(await tokensRepo.findUsable(db, tokenHash, 'reset_password', clock.now()))) throw invalidToken();
     const passwordHash = await passwords.hash(password);
     const now = clock.now();
     await db.transaction(async (tx) => {
-      const spent = await tokensRepo.consumeUserToken(tx, tokenHash, 'reset_password', now);
+      const spent = await tokensRepo.consume(tx, tokenHash, 'reset_password', now);
       if (!spent) throw invalidToken();
-      await usersRepo.updateById(tx, spent.userId, { passwordHash }, now);
-      await sessionsRepo.revokeUserSessions(tx, { userId: spent.userId, reason: 'password_reset', now });
+      await accounts.updateById(tx, spent.userId, { passwordHash }, now);
+      await sessionsRepo.revokeByUserId(tx, { userId: spent.userId, reason: 'password_reset', now });
     });
   }
 
@@ -234,12 +248,22 @@ export function createAuthService(deps: AuthServiceDeps) {
     const passwordHash = await passwords.hash(newPassword);
     const now = clock.now();
     await db.transaction(async (tx) => {
-      await usersRepo.updateById(tx, principal.user.id, { passwordHash }, now);
-      await sessionsRepo.revokeUserSessions(tx, { userId: principal.user.id, reason: 'password_changed', now, exceptSessionId: principal.sessionId });
+      await accounts.updateById(tx, principal.user.id, { passwordHash }, now);
+      await sessionsRepo.revokeByUserId(tx, { userId: principal.user.id, reason: 'password_changed', now, exceptSessionId: principal.sessionId });
     });
   }
 
-  return { register, login, authenticate, refresh, logout, verifyEmail, resendVerification, forgotPassword, resetPassword, changePassword };
+  /** 'user.deactivated': every session of the account ends. */
+  async function onUserDeactivated(tx: Tx, event: { userId: number; now: Date }) {
+    await sessionsRepo.revokeByUserId(tx, { userId: event.userId, reason: 'account_disabled', now: event.now });
+  }
+
+  /** 'user.email_changed': the new address gets a verification link. */
+  async function onEmailChanged(tx: Tx, event: { user: Pick<UserRow, 'id' | 'email' | 'firstName' | 'isVerified'>; now: Date }) {
+    if (!event.user.isVerified) await issueEmailVerification(tx, event.user, event.now);
+  }
+
+  return { register, login, authenticate, refresh, logout, verifyEmail, resendVerification, forgotPassword, resetPassword, changePassword, onUserDeactivated, onEmailChanged };
 }
 
 export type AuthService = ReturnType<typeof createAuthService>;

@@ -3,7 +3,7 @@ import type { Db, DbOrTx } from '../../db/client.ts';
 import { statementCache } from '../../db/prepared.ts';
 import { sessions, users, type UserRow } from '../../db/schema/index.ts';
 
-export async function insertSession(db: DbOrTx, session: { id: string; userId: number; refreshJti: string; expiresAt: Date; createdAt: Date }) {
+export async function insert(db: DbOrTx, session: { id: string; userId: number; refreshJti: string; expiresAt: Date; createdAt: Date }) {
   await db.insert(sessions).values(session);
 }
 
@@ -52,7 +52,7 @@ export async function rotateRefresh(db: DbOrTx, params: { sessionId: string; use
   return row !== undefined;
 }
 
-export async function revokeSession(db: DbOrTx, params: { sessionId: string; userId: number; reason: string; now: Date }) {
+export async function revokeById(db: DbOrTx, params: { sessionId: string; userId: number; reason: string; now: Date }) {
   await db
     .update(sessions)
     .set({ revokedAt: params.now, revokedReason: params.reason })
@@ -60,7 +60,7 @@ export async function revokeSession(db: DbOrTx, params: { sessionId: string; use
 }
 
 /** Ends every session of a user, optionally sparing the one making the request. */
-export async function revokeUserSessions(db: DbOrTx, params: { userId: number; reason: string; now: Date; exceptSessionId?: string }) {
+export async function revokeByUserId(db: DbOrTx, params: { userId: number; reason: string; now: Date; exceptSessionId?: string }) {
   const conditions = [eq(sessions.userId, params.userId), isNull(sessions.revokedAt)];
   if (params.exceptSessionId) conditions.push(ne(sessions.id, params.exceptSessionId));
   await db

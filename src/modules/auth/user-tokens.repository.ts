@@ -2,19 +2,19 @@ import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.ts';
 import { userTokens, type TokenPurpose } from '../../db/schema/index.ts';
 
-export async function insertUserToken(db: DbOrTx, token: { userId: number; purpose: TokenPurpose; tokenHash: string; email: string; expiresAt: Date; createdAt: Date }) {
+export async function insert(db: DbOrTx, token: { userId: number; purpose: TokenPurpose; tokenHash: string; email: string; expiresAt: Date; createdAt: Date }) {
   await db.insert(userTokens).values(token);
 }
 
 /** Marks a user's unused tokens of one purpose as spent, so only the newest link works. */
-export async function retireUserTokens(db: DbOrTx, userId: number, purpose: TokenPurpose, now: Date) {
+export async function retireByUser(db: DbOrTx, userId: number, purpose: TokenPurpose, now: Date) {
   await db
     .update(userTokens)
     .set({ usedAt: now })
     .where(and(eq(userTokens.userId, userId), eq(userTokens.purpose, purpose), isNull(userTokens.usedAt)));
 }
 
-export async function findUsableToken(db: DbOrTx, tokenHash: string, purpose: TokenPurpose, now: Date) {
+export async function findUsable(db: DbOrTx, tokenHash: string, purpose: TokenPurpose, now: Date) {
   const [row] = await db
     .select()
     .from(userTokens)
@@ -24,7 +24,7 @@ export async function findUsableToken(db: DbOrTx, tokenHash: string, purpose: To
 }
 
 /** Spends a token in one conditional statement, so it works exactly once even under races. */
-export async function consumeUserToken(db: DbOrTx, tokenHash: string, purpose: TokenPurpose, now: Date) {
+export async function consume(db: DbOrTx, tokenHash: string, purpose: TokenPurpose, now: Date) {
   const [row] = await db
     .update(userTokens)
     .set({ usedAt: now })

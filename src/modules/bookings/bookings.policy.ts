@@ -1,7 +1,7 @@
-import type { BookingRow, UserRow } from '../../db/schema/index.ts';
-import type { BookingSpace } from './bookings.repository.ts';
+import type { BookingRow, Canceller, UserRow } from '../../db/schema/index.ts';
+import type { BookingSpace, Visibility } from './bookings.repository.ts';
 
-/** Who may do what with a booking. */
+/** Who may do what with a booking, and who the record names. */
 
 type Actor = Pick<UserRow, 'id' | 'role'>;
 
@@ -16,9 +16,20 @@ export const canViewBooking = (actor: Actor, booking: Pick<BookingRow, 'userId'>
 /** Approving, rejecting and completing are the host's (owner's or an admin's). */
 export const canDecideBooking = isHost;
 
-/** The booker may cancel (before the start); the host may cancel any time. */
-export const canCancelBooking = canViewBooking;
+/** Whose bookings a list shows: all (admin), those of the caller's spaces (owner), or their own. */
+export const listScope = (actor: Actor): Visibility =>
+  actor.role === 'admin' ? { kind: 'all' } : actor.role === 'owner' ? { kind: 'owner', ownerId: actor.id } : { kind: 'booker', userId: actor.id };
 
 /** Who the record says cancelled: the host role wins when the actor is both. */
-export const cancellerOf = (actor: Actor, space: Pick<BookingSpace, 'ownerId'>) =>
-  actor.role === 'admin' ? ('admin' as const) : space.ownerId === actor.id ? ('owner' as const) : ('booker' as const);
+export const cancellerOf = (actor: Actor, space: Pick<BookingSpace, 'ownerId'>): Exclude<Canceller, 'system'> =>
+  actor.role === 'admin' ? 'admin' : space.ownerId === actor.id ? 'owner' : 'booker';
+
+export type CancellationDecision = { allowed: true; by: Exclude<Canceller, 'system'> } | { allowed: false; why: 'not_theirs' | 'started' };
+
+/** The booker may cancel before the start; the host (owner or admin) at any time. */
+export function cancellation(actor: Actor, booking: Pick<BookingRow, 'userId' | 'startTime'>, space: Pick<BookingSpace, 'ownerId'>, now: Date): CancellationDecision {
+  if (!canViewBooking(actor, booking, space)) return { allowed: false, why: 'not_theirs' };
+  const by = cancellerOf(actor, space);
+  if (by === 'booker' && booking.startTime <= now) return { allowed: false, why: 'started' };
+  return { allowed: true, by };
+}

@@ -1,8 +1,10 @@
 import { and, count, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.ts';
+import type { SqlFragment } from '../../db/fragments.ts';
 import { statementCache, preparedSql } from '../../db/prepared.ts';
-import { bookings, mailOutbox, spaces, users, type BookingRow, type BookingStatus, type Canceller, type SpaceRow } from '../../db/schema/index.ts';
-import type { MailMessage } from '../../infra/mail/outbox.ts';
+import { bookings, spaces, users, type BookingRow, type BookingStatus, type Canceller, type SpaceRow } from '../../db/schema/index.ts';
+import { insertQueuedMailFrom, queuedMailValues, type MailMessage } from '../../infra/mail/outbox.ts';
+import { LIVE_STATUSES, MAX_ADVANCE_DAYS } from './bookings.rules.ts';
 
 /** What a booking's answers and rules need of its space. */
 export interface BookingSpace {
@@ -19,6 +21,13 @@ export interface BookingRecord {
   space: BookingSpace;
 }
 
+/** Who booked, for the notices a change sends them. */
+export interface Booker {
+  email: string;
+  firstName: string;
+  isActive: boolean;
+}
+
 const bookingSpace = {
   id: spaces.id,
   name: spaces.name,
@@ -28,7 +37,7 @@ const bookingSpace = {
   cancellationPolicy: spaces.cancellationPolicy,
 };
 
-const live = inArray(bookings.status, ['pending', 'confirmed']);
+const live = inArray(bookings.status, [...LIVE_STATUSES]);
 
 /** The slot of a booking, as the exclusion constraint and its GiST index see it. */
 const slot = sql`tstzrange(${bookings.startTime}, ${bookings.blockedUntil}, '[)')`;
@@ -98,17 +107,13 @@ const insertWithNoticeSql = sql`
     )
     returning "id"
   ),
-  "notice" as (  -- the row enqueueMail() writes, for the booking just inserted
-    insert into ${mailOutbox} ("to_address", "subject", "text_body", "html_body", "next_attempt_at", "created_at")
-    select ${p('mailTo')}::text, ${p('mailSubject')}::text, ${p('mailText')}::text, ${p('mailHtml')}::text, ${p('now')}::timestamptz, ${p('now')}::timestamptz
-    from "booked"
-  )
+  "notice" as (${insertQueuedMailFrom(sql`"booked"`)})
   select "id" from "booked"`;
 
 const insertWithNoticeStatement = statementCache((db: DbOrTx) => preparedSql<{ id: number }>(db, 'bookings_insert_with_notice', insertWithNoticeSql));
 
 /** Writes a new booking (its id reserved by findSpaceToBook) and its notice; false if the space stopped taking bookings. */
-export async function insertBookingWithNotice(db: DbOrTx, booking: BookingRow, notice: MailMessage): Promise<boolean> {
+export async function insertWithNotice(db: DbOrTx, booking: BookingRow, notice: MailMessage): Promise<boolean> {
   const rows = await insertWithNoticeStatement(db).execute({
     id: booking.id,
     spaceId: booking.spaceId,
@@ -123,16 +128,24 @@ export async function insertBookingWithNotice(db: DbOrTx, booking: BookingRow, n
     status: booking.status,
     paymentStatus: booking.paymentStatus,
     now: booking.createdAt.toISOString(),
-    mailTo: notice.to,
-    mailSubject: notice.subject,
-    mailText: notice.text,
-    mailHtml: notice.html ?? null,
+    ...queuedMailValues(notice, booking.createdAt),
   });
   return rows.length === 1;
 }
 
 export async function findById(db: DbOrTx, id: number): Promise<BookingRecord | undefined> {
   const [row] = await db.select({ booking: bookings, space: bookingSpace }).from(bookings).innerJoin(spaces, eq(spaces.id, bookings.spaceId)).where(eq(bookings.id, id));
+  return row;
+}
+
+/** A booking with its space and its booker's contact: what a state change needs. */
+export async function findWithBooker(db: DbOrTx, id: number): Promise<(BookingRecord & { booker: Booker }) | undefined> {
+  const [row] = await db
+    .select({ booking: bookings, space: bookingSpace, booker: { email: users.email, firstName: users.firstName, isActive: users.isActive } })
+    .from(bookings)
+    .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
+    .innerJoin(users, eq(users.id, bookings.userId))
+    .where(eq(bookings.id, id));
   return row;
 }
 
@@ -175,8 +188,12 @@ export async function findMany(db: DbOrTx, visibility: Visibility, filters: Book
 export interface Transition {
   from: BookingStatus[];
   to: BookingStatus;
-  /** Further conditions that must hold at the moment of the change (start not yet passed, …). */
-  when?: SQL;
+  /** Only if the booking has not started by then (a booker's cancellation, an approval). */
+  startsAfter?: Date;
+  /** Only if it was requested after this (an approval within the pending time to live). */
+  createdAfter?: Date;
+  /** Only if it has ended by then (completion). */
+  endedBy?: Date;
   set?: Partial<Pick<BookingRow, 'cancellationReason' | 'cancelledBy' | 'paymentStatus'>>;
 }
 
@@ -186,7 +203,9 @@ export interface Transition {
  */
 export async function transition(db: DbOrTx, id: number, change: Transition, now: Date): Promise<BookingRow | undefined> {
   const conditions = [eq(bookings.id, id), inArray(bookings.status, change.from)];
-  if (change.when) conditions.push(change.when);
+  if (change.startsAfter) conditions.push(gt(bookings.startTime, change.startsAfter));
+  if (change.createdAfter) conditions.push(gt(bookings.createdAt, change.createdAfter));
+  if (change.endedBy) conditions.push(lte(bookings.endTime, change.endedBy));
   const [row] = await db
     .update(bookings)
     .set({ ...change.set, status: change.to, version: sql`${bookings.version} + 1`, updatedAt: now })
@@ -196,7 +215,7 @@ export async function transition(db: DbOrTx, id: number, change: Transition, now
 }
 
 /** Live bookings whose slots overlap [from, until): what stands in the way of a new booking. */
-export async function overlapping(db: DbOrTx, spaceId: number, from: Date, until: Date) {
+export async function findOverlapping(db: DbOrTx, spaceId: number, from: Date, until: Date) {
   return db
     .select({ startTime: bookings.startTime, endTime: bookings.endTime, blockedUntil: bookings.blockedUntil })
     .from(bookings)
@@ -207,6 +226,7 @@ export async function overlapping(db: DbOrTx, spaceId: number, from: Date, until
 export interface SweepRow {
   booking: BookingRow;
   spaceName: string;
+  cancellationPolicy: SpaceRow['cancellationPolicy'];
   clientEmail: string;
   clientFirstName: string;
 }
@@ -230,13 +250,13 @@ async function sweep(db: DbOrTx, due: SQL, change: { to: BookingStatus; reason?:
     .returning();
   if (changed.length === 0) return [];
   const details = await db
-    .select({ id: bookings.id, spaceName: spaces.name, clientEmail: users.email, clientFirstName: users.firstName })
+    .select({ id: bookings.id, spaceName: spaces.name, cancellationPolicy: spaces.cancellationPolicy, clientEmail: users.email, clientFirstName: users.firstName })
     .from(bookings)
     .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
     .innerJoin(users, eq(users.id, bookings.userId))
     .where(inArray(bookings.id, changed.map((row) => row.id)));
-  const byId = new Map(details.map((row) => [row.id, row]));
-  return changed.map((booking) => ({ booking, spaceName: byId.get(booking.id)!.spaceName, clientEmail: byId.get(booking.id)!.clientEmail, clientFirstName: byId.get(booking.id)!.clientFirstName }));
+  const byId = new Map(details.map(({ id, ...detail }) => [id, detail]));
+  return changed.map((booking) => ({ booking, ...byId.get(booking.id)! }));
 }
 
 /** Pending bookings not approved within the TTL or by their start: cancelled as expired. */
@@ -273,8 +293,47 @@ export async function countUpcoming(db: DbOrTx, spaceId: number, now: Date): Pro
   return row?.value ?? 0;
 }
 
+/** A space's live bookings ending after `since`, for its calendar feed. */
+export async function findLiveForFeed(db: DbOrTx, spaceId: number, since: Date, limit: number): Promise<BookingRow[]> {
+  return db
+    .select()
+    .from(bookings)
+    .where(and(eq(bookings.spaceId, spaceId), live, gt(bookings.endTime, since)))
+    .orderBy(bookings.startTime, bookings.id)
+    .limit(limit);
+}
+
+/**
+ * The spaces list's `available_from` + `available_to`: only listings bookable for that whole
+ * window — available, open by their own clock (space_open_during, the SQL twin of
+ * withinOperatingHours), within their notice and the booking horizon, long enough for their
+ * rules, and with no live booking whose slot touches the window plus the listing's buffer. The
+ * overlap test has the same shape as the exclusion constraint, so its GiST index answers it.
+ */
+export function bookableWindow(window: { from: Date; to: Date; now: Date }): SqlFragment {
+  const from = p('windowFrom');
+  const to = p('windowTo');
+  const now = p('windowNow');
+  return {
+    key: 'window',
+    values: { windowFrom: window.from.toISOString(), windowTo: window.to.toISOString(), windowNow: window.now.toISOString() },
+    sql: sql`${spaces.isAvailable}
+      and ${from}::timestamptz > ${now}::timestamptz
+      and ${from}::timestamptz >= ${now}::timestamptz + make_interval(hours => ${spaces.minNoticeHours})
+      and ${from}::timestamptz <= ${now}::timestamptz + make_interval(days => ${MAX_ADVANCE_DAYS})
+      and ${to}::timestamptz - ${from}::timestamptz between make_interval(hours => ${spaces.minBookingHours}) and make_interval(hours => ${spaces.maxBookingHours})
+      and space_open_during(${spaces.operatingHours}, ${spaces.timezone}, ${from}::timestamptz, ${to}::timestamptz)
+      and not exists (
+        select 1 from ${bookings}
+        where ${bookings.spaceId} = ${spaces.id}
+          and ${live}
+          and ${slot} && tstzrange(${from}::timestamptz, ${to}::timestamptz + make_interval(mins => ${spaces.bufferMinutes}), '[)')
+      )`,
+  };
+}
+
 /** Live bookings of a space overlapping a window, for its availability and calendar. */
-export async function liveInWindow(db: DbOrTx, spaceId: number, from: Date, to: Date) {
+export async function findLiveInWindow(db: DbOrTx, spaceId: number, from: Date, to: Date) {
   return db
     .select()
     .from(bookings)
@@ -282,7 +341,7 @@ export async function liveInWindow(db: DbOrTx, spaceId: number, from: Date, to: 
     .orderBy(bookings.startTime, bookings.id);
 }
 
-export async function statsOf(db: DbOrTx, ownerId: number | undefined) {
+export async function findStats(db: DbOrTx, ownerId: number | undefined) {
   const scope = ownerId === undefined ? undefined : eq(spaces.ownerId, ownerId);
   const rows = await db
     .select({ status: bookings.status, value: count() })

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import { principalOf } from '../../plugins/auth.ts';
 import { errorResponses, IdParams, Page } from '../../shared/schemas.ts';
 import { BookingListQuery, BookingSchema, CheckAvailabilityQuery, CheckAvailabilityResponse, CreateBookingBody, IdempotencyHeaders, QuoteResponse, ReasonBody } from './bookings.schemas.ts';
@@ -68,37 +68,47 @@ const bookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService }> =
     return reply.status(201).send(result.booking);
   });
 
-  const transitions = [
-    { name: 'approve', summary: 'Confirm a pending booking (the space\'s owner or an admin)', body: false, run: (request: { id: number; actor: ReturnType<typeof principalOf> }) => bookings.approve(request.actor, request.id) },
-    { name: 'reject', summary: 'Decline a pending booking (the space\'s owner or an admin)', body: true, run: (request: { id: number; actor: ReturnType<typeof principalOf>; reason?: string | null }) => bookings.reject(request.actor, request.id, request.reason) },
-    {
-      name: 'cancel',
-      summary: 'Cancel a pending or confirmed booking (the booker before the start; the owner or an admin any time); a paid booking is refunded by the cancellation policy',
-      body: true,
-      run: (request: { id: number; actor: ReturnType<typeof principalOf>; reason?: string | null }) => bookings.cancel(request.actor, request.id, request.reason),
+  /** A state change answers the booking; POST is accepted as well as PUT. */
+  const transition = (operationId: string, summary: string, withReason: boolean) => ({
+    ...authenticated,
+    schema: {
+      tags,
+      security,
+      operationId,
+      summary,
+      params: IdParams,
+      ...(withReason ? { body: ReasonBody } : {}),
+      response: { 200: BookingSchema, ...errorResponses(400, 401, 403, 404, 409) },
     },
-    { name: 'complete', summary: 'Mark a confirmed booking that has ended as completed (the space\'s owner or an admin)', body: false, run: (request: { id: number; actor: ReturnType<typeof principalOf> }) => bookings.complete(request.actor, request.id) },
-  ] as const;
+  });
+  const reasonOf = (body: unknown) => (body as Static<typeof ReasonBody> | undefined)?.reason;
 
-  for (const transition of transitions) {
-    for (const method of ['PUT', 'POST'] as const) {
-      app.route({
-        method,
-        url: `/:id/${transition.name}`,
-        ...authenticated,
-        schema: {
-          tags,
-          security,
-          operationId: `${transition.name}Booking${method === 'POST' ? 'Post' : ''}`,
-          summary: transition.summary,
-          params: IdParams,
-          ...(transition.body ? { body: ReasonBody } : {}),
-          response: { 200: BookingSchema, ...errorResponses(400, 401, 403, 404, 409) },
-        },
-        handler: async (request) =>
-          transition.run({ id: request.params.id, actor: principalOf(request), reason: (request.body as { reason?: string | null } | undefined)?.reason }),
-      });
-    }
+  for (const method of ['PUT', 'POST'] as const) {
+    const suffix = method === 'POST' ? 'Post' : '';
+    app.route({
+      method,
+      url: '/:id/approve',
+      ...transition(`approveBooking${suffix}`, "Confirm a pending booking (the space's owner or an admin)", false),
+      handler: async (request) => bookings.approve(principalOf(request), request.params.id),
+    });
+    app.route({
+      method,
+      url: '/:id/reject',
+      ...transition(`rejectBooking${suffix}`, "Decline a pending booking (the space's owner or an admin)", true),
+      handler: async (request) => bookings.reject(principalOf(request), request.params.id, reasonOf(request.body)),
+    });
+    app.route({
+      method,
+      url: '/:id/cancel',
+      ...transition(`cancelBooking${suffix}`, 'Cancel a pending or confirmed booking (the booker before the start; the owner or an admin any time)', true),
+      handler: async (request) => bookings.cancel(principalOf(request), request.params.id, reasonOf(request.body)),
+    });
+    app.route({
+      method,
+      url: '/:id/complete',
+      ...transition(`completeBooking${suffix}`, "Mark a confirmed booking that has ended as completed (the space's owner or an admin)", false),
+      handler: async (request) => bookings.complete(principalOf(request), request.params.id),
+    });
   }
 
   app.get('/:id/cancellation-quote', {
@@ -107,7 +117,8 @@ const bookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService }> =
       tags,
       security,
       operationId: 'cancellationQuote',
-      summary: 'What cancelling now would refund you',
+      summary: 'What the space\'s cancellation policy would refund you if you cancelled now',
+      description: 'Payments are not taken yet, so nothing has been paid and the refund is 0; the rule says what the policy would give back.',
       params: IdParams,
       response: { 200: QuoteResponse, ...errorResponses(400, 401, 403, 404, 409) },
     },

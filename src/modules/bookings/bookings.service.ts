@@ -1,24 +1,20 @@
-import { and, gt, lte } from 'drizzle-orm';
 import type { Db, DbOrTx, Tx } from '../../db/client.ts';
-import { bookings, type BookingRow, type Canceller, type SpaceRow } from '../../db/schema/index.ts';
+import type { BookingRow } from '../../db/schema/index.ts';
 import { claimKey, purgeExpiredKeys, rememberAnswer } from '../../infra/idempotency.ts';
 import { enqueueMail, type MailMessage } from '../../infra/mail/outbox.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { retryTransient } from '../../shared/db-errors.ts';
 import { badRequest, conflict, forbidden, notFound, type AppError } from '../../shared/errors.ts';
+import type { DomainEvents, EventHub } from '../../shared/events.ts';
 import { pageOf, pageRequest } from '../../shared/pagination.ts';
+import type { Principal } from '../../shared/principal.ts';
 import { revenueFigures } from '../../shared/revenue.ts';
-import type { Principal } from '../auth/auth.service.ts';
-import * as usersRepo from '../users/users.repository.ts';
 import { toBookingResponse } from './bookings.mapper.ts';
 import { approvedMail, cancelledMail, expiredMail, newRequestMail, rejectedMail } from './bookings.mails.ts';
-import { canBook, canCancelBooking, canDecideBooking, canViewBooking, cancellerOf } from './bookings.policy.ts';
+import { canBook, canDecideBooking, canViewBooking, cancellation, cancellerOf, listScope } from './bookings.policy.ts';
 import * as repo from './bookings.repository.ts';
 import { blockedUntil, bookingProblem, refundQuote, totalPrice } from './bookings.rules.ts';
 import type { BookingListQuery, CreateBookingBody } from './bookings.schemas.ts';
-
-/** What happens to money when a booking is cancelled (the payments module refunds); runs in the cancellation's transaction. */
-export type CancellationHook = (tx: Tx, booking: BookingRow, context: { byBooker: boolean; now: Date; policy: SpaceRow['cancellationPolicy'] }) => Promise<void>;
 
 export interface BookingsServiceDeps {
   db: Db;
@@ -26,7 +22,8 @@ export interface BookingsServiceDeps {
   frontendUrl: string;
   pendingTtlHours: number;
   mailQueued: () => void;
-  afterCancel: CancellationHook[];
+  /** Cancellations and rejections are announced here ('booking.cancelled'), for refunds. */
+  events: EventHub;
 }
 
 export const AVAILABILITY_WINDOW_DAYS = 92;
@@ -39,21 +36,36 @@ const invalidState = (booking: Pick<BookingRow, 'status'>, action: string) =>
 
 const spaceUnavailable = () => conflict('space_unavailable', 'This space is not taking bookings');
 
+type Loaded = NonNullable<Awaited<ReturnType<typeof repo.findWithBooker>>>;
+type Notice = (to: { email: string; firstName: string }, booking: BookingRow, spaceName: string, frontendUrl: string) => MailMessage;
+
 export function createBookingsService(deps: BookingsServiceDeps) {
   const { db, clock } = deps;
   const ttlMs = deps.pendingTtlHours * 3_600_000;
 
-  async function mailClient(tx: Tx, booking: BookingRow, spaceName: string, build: typeof approvedMail, now: Date) {
-    const client = await usersRepo.findById(tx, booking.userId);
-    if (client?.isActive) await enqueueMail(tx, build(client, booking, spaceName, deps.frontendUrl), now);
-  }
-
-  async function loadVisible(actor: Principal, id: number) {
-    const record = await repo.findById(db, id);
+  /** A booking the caller may see, with its space and booker; else 404 or 403. */
+  async function load(actor: Principal, id: number): Promise<Loaded> {
+    const record = await repo.findWithBooker(db, id);
     if (!record) throw notFound('Booking');
     if (!canViewBooking(actor.user, record.booking, record.space)) throw forbidden('This booking is not yours to see');
     return record;
   }
+
+  const respond = (record: Loaded, booking: BookingRow) => toBookingResponse({ booking, space: record.space });
+
+  /** The conditional update of a transition; a booking no longer in the expected state is a 409. */
+  async function changeState(tx: Tx, record: Loaded, action: string, change: repo.Transition, now: Date): Promise<BookingRow> {
+    const row = await repo.transition(tx, record.booking.id, change, now);
+    if (row) return row;
+    const current = await repo.findById(tx, record.booking.id);
+    throw invalidState(current?.booking ?? record.booking, action);
+  }
+
+  async function mailBooker(tx: Tx, record: Loaded, booking: BookingRow, build: Notice, now: Date) {
+    if (record.booker.isActive) await enqueueMail(tx, build(record.booker, booking, record.space.name, deps.frontendUrl), now);
+  }
+
+  const announceCancelled = (tx: Tx, event: DomainEvents['booking.cancelled']) => deps.events.emit(tx, 'booking.cancelled', event);
 
   /**
    * Reads the space (reserving the booking's id), applies every rule, and builds the booking, its
@@ -99,7 +111,7 @@ export function createBookingsService(deps: BookingsServiceDeps) {
 
   /** Writes a planned booking; the exclusion constraint refuses an overlapping slot (23P01 → 409 booking_conflict). */
   async function place(handle: DbOrTx, planned: Awaited<ReturnType<typeof planBooking>>) {
-    if (!(await repo.insertBookingWithNotice(handle, planned.booking, planned.notice))) throw spaceUnavailable();
+    if (!(await repo.insertWithNotice(handle, planned.booking, planned.notice))) throw spaceUnavailable();
   }
 
   async function create(actor: Principal, input: CreateBookingBody, idempotencyKey?: string): Promise<CreateResult> {
@@ -132,113 +144,95 @@ export function createBookingsService(deps: BookingsServiceDeps) {
 
   async function list(actor: Principal, query: BookingListQuery) {
     const page = pageRequest(query);
-    const visibility: repo.Visibility =
-      actor.user.role === 'admin' ? { kind: 'all' } : actor.user.role === 'owner' ? { kind: 'owner', ownerId: actor.user.id } : { kind: 'booker', userId: actor.user.id };
     const filters: repo.BookingFilters = {};
     if (query.status) filters.status = query.status;
     if (query.space_id !== undefined) filters.spaceId = query.space_id;
     if (query.from) filters.from = new Date(query.from);
     if (query.to) filters.to = new Date(query.to);
     if (filters.from && filters.to && filters.to <= filters.from) throw badRequest('validation_error', 'to must be after from', [{ field: 'to', message: 'must be after from' }]);
-    const { rows, total } = await repo.findMany(db, visibility, filters, { limit: page.perPage, offset: page.offset });
+    const { rows, total } = await repo.findMany(db, listScope(actor.user), filters, { limit: page.perPage, offset: page.offset });
     return pageOf('bookings', rows.map(toBookingResponse), total, page);
   }
 
   async function getById(actor: Principal, id: number) {
-    return toBookingResponse(await loadVisible(actor, id));
+    const record = await load(actor, id);
+    return respond(record, record.booking);
   }
 
-  /** One state change: authorize, a conditional update, its notices and hooks, all in one transaction. */
-  async function decide(
-    actor: Principal,
-    id: number,
-    action: string,
-    authorize: (record: repo.BookingRecord) => void,
-    change: (record: repo.BookingRecord, now: Date) => repo.Transition,
-    after?: (tx: Tx, booking: BookingRow, record: repo.BookingRecord, now: Date) => Promise<void>,
-  ) {
-    const record = await loadVisible(actor, id);
-    authorize(record);
+  /** pending → confirmed, by the host, while the request is still within its time to live and before its start. */
+  async function approve(actor: Principal, id: number) {
+    const record = await load(actor, id);
+    if (!canDecideBooking(actor.user, record.space)) throw forbidden("Only the space's owner or an admin may approve bookings");
     const now = clock.now();
-    const updated = await db.transaction(async (tx) => {
-      const row = await repo.transition(tx, id, change(record, now), now);
-      if (!row) {
-        const current = await repo.findById(tx, id);
-        throw invalidState(current?.booking ?? record.booking, action);
-      }
-      await after?.(tx, row, record, now);
+    const booking = await db.transaction(async (tx) => {
+      // A request past its start or its time to live has expired, even before the sweeper says so.
+      const row = await changeState(tx, record, 'approved', { from: ['pending'], to: 'confirmed', startsAfter: now, createdAfter: new Date(now.getTime() - ttlMs) }, now);
+      await mailBooker(tx, record, row, approvedMail, now);
       return row;
     });
     deps.mailQueued();
-    return toBookingResponse({ booking: updated, space: record.space });
+    return respond(record, booking);
   }
 
-  const requireHost = (actor: Principal, verb: string) => (record: repo.BookingRecord) => {
-    if (!canDecideBooking(actor.user, record.space)) throw forbidden(`Only the space's owner or an admin may ${verb} bookings`);
-  };
-
-  const approve = (actor: Principal, id: number) =>
-    decide(
-      actor,
-      id,
-      'approved',
-      requireHost(actor, 'approve'),
-      (_record, now) => ({
-        from: ['pending'],
-        to: 'confirmed',
-        // A request past its start or its time to live has expired, even before the sweeper says so.
-        when: and(gt(bookings.startTime, now), gt(bookings.createdAt, new Date(now.getTime() - ttlMs))),
-      }),
-      (tx, booking, record, now) => mailClient(tx, booking, record.space.name, approvedMail, now),
-    );
-
-  const reject = (actor: Principal, id: number, reason?: string | null) =>
-    decide(
-      actor,
-      id,
-      'rejected',
-      requireHost(actor, 'reject'),
-      (record) => ({ from: ['pending'], to: 'cancelled', set: { cancellationReason: reason ?? 'rejected', cancelledBy: cancellerOf(actor.user, record.space) } }),
-      async (tx, booking, record, now) => {
-        await refund(tx, booking, record, false, now);
-        await mailClient(tx, booking, record.space.name, rejectedMail, now);
-      },
-    );
-
-  async function refund(tx: Tx, booking: BookingRow, record: repo.BookingRecord, byBooker: boolean, now: Date) {
-    for (const hook of deps.afterCancel) await hook(tx, booking, { byBooker, now, policy: record.space.cancellationPolicy });
+  /** pending → cancelled, by the host, with the reason. */
+  async function reject(actor: Principal, id: number, reason?: string | null) {
+    const record = await load(actor, id);
+    if (!canDecideBooking(actor.user, record.space)) throw forbidden("Only the space's owner or an admin may reject bookings");
+    const by = cancellerOf(actor.user, record.space);
+    const now = clock.now();
+    const booking = await db.transaction(async (tx) => {
+      const row = await changeState(tx, record, 'rejected', { from: ['pending'], to: 'cancelled', set: { cancellationReason: reason ?? 'rejected', cancelledBy: by } }, now);
+      await announceCancelled(tx, { booking: row, policy: record.space.cancellationPolicy, byBooker: false, now });
+      await mailBooker(tx, record, row, rejectedMail, now);
+      return row;
+    });
+    deps.mailQueued();
+    return respond(record, booking);
   }
 
-  function cancel(actor: Principal, id: number, reason?: string | null) {
-    let by: Canceller = 'booker';
-    return decide(
-      actor,
-      id,
-      'cancelled',
-      (record) => {
-        if (!canCancelBooking(actor.user, record.booking, record.space)) throw forbidden('This booking is not yours to cancel');
-        by = cancellerOf(actor.user, record.space);
-        if (by === 'booker' && record.booking.startTime <= clock.now()) throw conflict('invalid_state', 'This booking has started; only the host can cancel it now');
-      },
-      (_record, now) => ({
-        from: ['pending', 'confirmed'],
-        to: 'cancelled',
-        // The booker may cancel only before the start; the host at any time.
-        when: by === 'booker' ? gt(bookings.startTime, now) : undefined,
-        set: { cancellationReason: reason ?? (by === 'booker' ? 'cancelled by the booker' : 'cancelled by the host'), cancelledBy: by },
-      }),
-      async (tx, booking, record, now) => {
-        await refund(tx, booking, record, by === 'booker', now);
-        if (by !== 'booker') await mailClient(tx, booking, record.space.name, cancelledMail, now);
-      },
-    );
+  /** pending or confirmed → cancelled: by the booker before the start, by the host at any time. */
+  async function cancel(actor: Principal, id: number, reason?: string | null) {
+    const record = await load(actor, id);
+    const now = clock.now();
+    const decision = cancellation(actor.user, record.booking, record.space, now);
+    if (!decision.allowed) {
+      if (decision.why === 'started') throw conflict('invalid_state', 'This booking has started; only the host can cancel it now');
+      throw forbidden('This booking is not yours to cancel');
+    }
+    const byBooker = decision.by === 'booker';
+    const booking = await db.transaction(async (tx) => {
+      const row = await changeState(
+        tx,
+        record,
+        'cancelled',
+        {
+          from: ['pending', 'confirmed'],
+          to: 'cancelled',
+          // The booker's right ends at the start, even if that passes while this request runs.
+          ...(byBooker ? { startsAfter: now } : {}),
+          set: { cancellationReason: reason ?? (byBooker ? 'cancelled by the booker' : 'cancelled by the host'), cancelledBy: decision.by },
+        },
+        now,
+      );
+      await announceCancelled(tx, { booking: row, policy: record.space.cancellationPolicy, byBooker, now });
+      if (!byBooker) await mailBooker(tx, record, row, cancelledMail, now);
+      return row;
+    });
+    deps.mailQueued();
+    return respond(record, booking);
   }
 
-  const complete = (actor: Principal, id: number) =>
-    decide(actor, id, 'completed', requireHost(actor, 'complete'), (_record, now) => ({ from: ['confirmed'], to: 'completed', when: lte(bookings.endTime, now) }));
+  /** confirmed → completed, by the host, once it has ended. */
+  async function complete(actor: Principal, id: number) {
+    const record = await load(actor, id);
+    if (!canDecideBooking(actor.user, record.space)) throw forbidden("Only the space's owner or an admin may complete bookings");
+    const now = clock.now();
+    const booking = await db.transaction((tx) => changeState(tx, record, 'completed', { from: ['confirmed'], to: 'completed', endedBy: now }, now));
+    return respond(record, booking);
+  }
 
   async function cancellationQuote(actor: Principal, id: number) {
-    const record = await loadVisible(actor, id);
+    const record = await load(actor, id);
     const { booking, space } = record;
     if (booking.status !== 'pending' && booking.status !== 'confirmed') throw invalidState(booking, 'cancelled');
     const byBooker = cancellerOf(actor.user, space) === 'booker';
@@ -255,7 +249,7 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     const start = new Date(query.start_time);
     const end = new Date(query.end_time);
     if (end <= start) throw badRequest('invalid_time_range', 'end_time must be after start_time');
-    const conflicts = await repo.overlapping(db, space.id, start, blockedUntil(end, space.bufferMinutes));
+    const conflicts = await repo.findOverlapping(db, space.id, start, blockedUntil(end, space.bufferMinutes));
     const problem: AppError | undefined =
       !space.isAvailable || !owner.isActive ? spaceUnavailable() : bookingProblem(space, { start, end, guests: 1 }, clock.now());
     const reason = problem?.code ?? (conflicts.length > 0 ? 'booking_conflict' : undefined);
@@ -279,7 +273,7 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     if (to.getTime() - from.getTime() > AVAILABILITY_WINDOW_DAYS * 86_400_000) {
       throw badRequest('window_too_long', `The window may span at most ${AVAILABILITY_WINDOW_DAYS} days`, [{ field: 'to', message: `at most ${AVAILABILITY_WINDOW_DAYS} days after from` }]);
     }
-    const busy = await repo.liveInWindow(db, spaceId, from, to);
+    const busy = await repo.findLiveInWindow(db, spaceId, from, to);
     return {
       space_id: spaceId,
       from: from.toISOString(),
@@ -289,8 +283,13 @@ export function createBookingsService(deps: BookingsServiceDeps) {
   }
 
   /** Queues the notices for bookings a sweep or a mass cancellation changed. */
-  async function notify(tx: Tx, rows: repo.SweepRow[], build: (to: { email: string; firstName: string }, booking: BookingRow, spaceName: string, frontendUrl: string) => MailMessage, now: Date) {
+  async function notify(tx: Tx, rows: repo.SweepRow[], build: Notice, now: Date) {
     for (const row of rows) await enqueueMail(tx, build({ email: row.clientEmail, firstName: row.clientFirstName }, row.booking, row.spaceName, deps.frontendUrl), now);
+  }
+
+  /** Mass cancellations are the host side's: announced as not by the booker. */
+  async function announceAll(tx: Tx, rows: repo.SweepRow[], now: Date) {
+    for (const row of rows) await announceCancelled(tx, { booking: row.booking, policy: row.cancellationPolicy, byBooker: false, now });
   }
 
   /** Expires unanswered requests, completes finished bookings, forgets old idempotency keys. */
@@ -307,30 +306,31 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     return { expired, completed };
   }
 
-  /** Space archiving: upcoming bookings block it, unless an admin forces it (they are cancelled and refunded). */
-  async function beforeArchive(tx: Tx, space: SpaceRow, context: { force: boolean; now: Date }) {
-    const upcoming = await repo.countUpcoming(tx, space.id, context.now);
+  /** 'space.archiving': upcoming bookings block it, unless an admin forces it (they are cancelled). */
+  async function onSpaceArchiving(tx: Tx, event: DomainEvents['space.archiving']) {
+    const upcoming = await repo.countUpcoming(tx, event.space.id, event.now);
     if (upcoming === 0) return;
-    if (!context.force) throw conflict('invalid_state', `This space has ${upcoming} upcoming booking${upcoming === 1 ? '' : 's'}; an admin may remove it with force=true, cancelling them`);
-    const cancelled = await repo.cancelUpcoming(tx, { spaceId: space.id }, { reason: 'The space was removed', by: 'admin' }, context.now);
-    for (const row of cancelled) await refund(tx, row.booking, { booking: row.booking, space: { ...space, ownerId: space.ownerId } }, false, context.now);
-    await notify(tx, cancelled, cancelledMail, context.now);
+    if (!event.force) throw conflict('invalid_state', `This space has ${upcoming} upcoming booking${upcoming === 1 ? '' : 's'}; an admin may remove it with force=true, cancelling them`);
+    const cancelled = await repo.cancelUpcoming(tx, { spaceId: event.space.id }, { reason: 'The space was removed', by: 'admin' }, event.now);
+    await announceAll(tx, cancelled, event.now);
+    await notify(tx, cancelled, cancelledMail, event.now);
   }
 
-  /** Account deactivation: the user's upcoming bookings, and those at their spaces, are cancelled. */
-  async function onDeactivated(tx: Tx, userId: number, now: Date) {
+  /** 'user.deactivated': the user's upcoming bookings, and those at their spaces, are cancelled. */
+  async function onUserDeactivated(tx: Tx, { userId, now }: DomainEvents['user.deactivated']) {
     const change = { reason: 'The account was deactivated', by: 'admin' as const };
     const own = await repo.cancelUpcoming(tx, { userId }, change, now);
     const atTheirSpaces = await repo.cancelUpcoming(tx, { ownerId: userId }, change, now);
-    for (const row of [...own, ...atTheirSpaces]) {
-      const record = await repo.findById(tx, row.booking.id);
-      if (record) await refund(tx, row.booking, record, false, now);
-    }
+    await announceAll(tx, [...own, ...atTheirSpaces], now);
     await notify(tx, atTheirSpaces, cancelledMail, now);
   }
 
-  async function stats(db: Db, ownerId: number | undefined) {
-    const { byStatus, revenueMinor } = await repo.statsOf(db, ownerId);
+  /** The spaces list's available-window condition, judged now. */
+  const windowCondition = (window: { from: Date; to: Date }) => repo.bookableWindow({ ...window, now: clock.now() });
+
+  /** Booking counts and revenue over one owner's spaces (or all), for the spaces stats. */
+  async function stats(ownerId: number | undefined) {
+    const { byStatus, revenueMinor } = await repo.findStats(db, ownerId);
     return {
       bookings_by_status: {
         pending: byStatus.get('pending') ?? 0,
@@ -342,7 +342,7 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     };
   }
 
-  return { create, list, getById, approve, reject, cancel, complete, cancellationQuote, checkAvailability, availability, sweep, beforeArchive, onDeactivated, stats };
+  return { create, list, getById, approve, reject, cancel, complete, cancellationQuote, checkAvailability, availability, sweep, onSpaceArchiving, onUserDeactivated, windowCondition, stats };
 }
 
 export type BookingsService = ReturnType<typeof createBookingsService>;

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { and, asc, count, desc, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.ts';
 import { statementCache } from '../../db/prepared.ts';
+import type { SqlFragment } from '../../db/fragments.ts';
 import { spaceCounters, spaceImages, spaces, users, type SpaceImageRow, type SpaceRow } from '../../db/schema/index.ts';
-import { spaceJson } from './spaces.json.ts';
 import type { SpaceSort } from './spaces.schemas.ts';
 import { boundingBox } from './spaces.rules.ts';
 
@@ -12,7 +12,61 @@ export type SpaceChanges = Partial<Omit<NewSpace, 'id' | 'createdAt' | 'search'>
 
 const live = isNull(spaces.archivedAt);
 
-export async function insertSpace(db: DbOrTx, values: NewSpace): Promise<SpaceRow> {
+/**
+ * The Space representation of the API, built by PostgreSQL as JSON text (ADR 0008). Listing
+ * reads are the hottest path of the service; answering them straight from the database spares
+ * parsing every column into JavaScript values and serializing them back. `SpaceSchema` in
+ * spaces.schemas.ts documents this shape, and the tests hold the two together.
+ */
+
+/** A listing's images, primary first. */
+const imagesJson = sql`(
+  select coalesce(json_agg(json_build_object(
+    'id', i.id, 'space_id', i.space_id, 'image_url', i.image_url, 'is_primary', i.is_primary,
+    'width', i.width, 'height', i.height, 'created_at', iso_utc(i.created_at)
+  ) order by i.is_primary desc, i.id), '[]'::json)
+  from ${spaceImages} i where i.space_id = ${spaces.id}
+)`;
+
+/**
+ * One listing as JSON text; the query must join `users` as the owner. `distanceKm`, when given,
+ * adds `distance_km` (rounded to metres).
+ */
+function spaceJson(distanceKm?: SQL): SQL<string> {
+  const distance = distanceKm ? sql`, 'distance_km', round((${distanceKm})::numeric, 3)` : sql``;
+  return sql<string>`json_build_object(
+    'id', ${spaces.id},
+    'name', ${spaces.name},
+    'description', ${spaces.description},
+    'address', ${spaces.address},
+    'city', ${spaces.city},
+    'latitude', ${spaces.latitude},
+    'longitude', ${spaces.longitude},
+    'timezone', ${spaces.timezone},
+    'price_per_hour', ${spaces.pricePerHour}::float8 / 100,
+    'currency', ${spaces.currency},
+    'capacity', ${spaces.capacity},
+    'amenities', ${spaces.amenities},
+    'is_available', ${spaces.isAvailable},
+    'status', case when ${spaces.isAvailable} then 'available' else 'unavailable' end,
+    'min_booking_hours', ${spaces.minBookingHours},
+    'max_booking_hours', ${spaces.maxBookingHours},
+    'min_notice_hours', ${spaces.minNoticeHours},
+    'buffer_minutes', ${spaces.bufferMinutes},
+    'operating_hours', ${spaces.operatingHours},
+    'cancellation_policy', ${spaces.cancellationPolicy},
+    'owner_id', ${spaces.ownerId},
+    'owner', json_build_object('id', ${users.id}, 'name', trim(${users.firstName} || ' ' || ${users.lastName})),
+    'images', ${imagesJson},
+    'rating', json_build_object('average', round(${spaces.ratingSum}::numeric / nullif(${spaces.ratingCount}, 0), 2)::float8, 'count', ${spaces.ratingCount}),
+    'created_at', iso_utc(${spaces.createdAt}),
+    'updated_at', iso_utc(${spaces.updatedAt})
+    ${distance}
+  )::text`;
+}
+
+
+export async function insert(db: DbOrTx, values: NewSpace): Promise<SpaceRow> {
   const [row] = await db.insert(spaces).values(values).returning();
   return row!;
 }
@@ -57,7 +111,7 @@ export async function lockLive(db: DbOrTx, id: number): Promise<SpaceRow | undef
   return row;
 }
 
-export async function updateSpace(db: DbOrTx, id: number, changes: SpaceChanges, now: Date): Promise<SpaceRow | undefined> {
+export async function updateById(db: DbOrTx, id: number, changes: SpaceChanges, now: Date): Promise<SpaceRow | undefined> {
   const [row] = await db
     .update(spaces)
     .set({ ...changes, updatedAt: now })
@@ -66,7 +120,7 @@ export async function updateSpace(db: DbOrTx, id: number, changes: SpaceChanges,
   return row;
 }
 
-export async function archiveSpace(db: DbOrTx, id: number, now: Date): Promise<boolean> {
+export async function archiveById(db: DbOrTx, id: number, now: Date): Promise<boolean> {
   const rows = await db
     .update(spaces)
     .set({ archivedAt: now, isAvailable: false, updatedAt: now })
@@ -75,8 +129,18 @@ export async function archiveSpace(db: DbOrTx, id: number, now: Date): Promise<b
   return rows.length > 0;
 }
 
+/** Raises the calendar version of a live listing (rotating its feed URL). */
+export async function bumpCalendarVersion(db: DbOrTx, id: number): Promise<SpaceRow | undefined> {
+  const [row] = await db
+    .update(spaces)
+    .set({ calendarVersion: sql`${spaces.calendarVersion} + 1` })
+    .where(and(eq(spaces.id, id), live))
+    .returning();
+  return row;
+}
+
 /** Unlists every live space of an owner (when the account is deactivated). */
-export async function unlistOwnerSpaces(db: DbOrTx, ownerId: number, now: Date): Promise<void> {
+export async function unlistByOwner(db: DbOrTx, ownerId: number, now: Date): Promise<void> {
   await db
     .update(spaces)
     .set({ isAvailable: false, updatedAt: now })
@@ -93,16 +157,8 @@ export interface SpaceFilters {
   amenities?: string[];
   ownerId?: number;
   near?: { lat: number; lng: number; radiusKm: number };
-  /** Conditions other modules contribute (availability windows), written with placeholders. */
-  extra?: ExtraCondition[];
-}
-
-/** A condition from another module: its SQL uses `sql.placeholder(name)` for each of `values`. */
-export interface ExtraCondition {
-  /** Names the condition's shape, for the statement cache. */
-  key: string;
-  sql: SQL;
-  values: Record<string, unknown>;
+  /** Conditions other modules' repositories lend (the availability window). */
+  extra?: SqlFragment[];
 }
 
 const p = (name: string) => sql.placeholder(name);

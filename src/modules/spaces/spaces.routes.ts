@@ -6,6 +6,7 @@ import { readMultipart } from '../../plugins/multipart.ts';
 import { bodyValidator } from '../../plugins/validation.ts';
 import { AppError } from '../../shared/errors.ts';
 import { errorResponses, IdParams, MessageSchema, Page } from '../../shared/schemas.ts';
+import { canCreateSpaces, OWNERS_ONLY } from './spaces.policy.ts';
 import { fromFormFields } from './spaces.rules.ts';
 import {
   CreateSpaceBody,
@@ -50,7 +51,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
   }, async (request, reply) => sendJson(reply, await spaces.list(request.query)));
 
   app.get('/mine', {
-    onRequest: [app.authenticate, app.requireRole('owner', 'admin')],
+    onRequest: [app.authenticate, app.allow(canCreateSpaces, OWNERS_ONLY)],
     schema: {
       tags,
       security,
@@ -62,7 +63,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
   }, async (request, reply) => sendJson(reply, await spaces.mine(principalOf(request), request.query)));
 
   app.get('/stats', {
-    onRequest: [app.authenticate, app.requireRole('owner', 'admin')],
+    onRequest: [app.authenticate, app.allow(canCreateSpaces, OWNERS_ONLY)],
     schema: {
       tags,
       security,
@@ -83,7 +84,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
   }, async (request, reply) => sendJson(reply, await spaces.getById(request.params.id)));
 
   app.post('/', {
-    onRequest: [app.authenticate, app.requireRole('owner', 'admin')],
+    onRequest: [app.authenticate, app.allow(canCreateSpaces, OWNERS_ONLY)],
     schema: {
       tags,
       security,
@@ -130,7 +131,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
       security,
       operationId: 'deleteSpace',
       summary: 'Archive a listing (its owner or an admin); history is kept',
-      description: 'With future pending or confirmed bookings: 409 invalid_state, unless an admin passes `force=true`, which cancels (and refunds) them.',
+      description: 'With future pending or confirmed bookings: 409 invalid_state, unless an admin passes `force=true`, which cancels them.',
       params: IdParams,
       querystring: ForceQuery,
       response: { 200: MessageSchema, ...errorResponses(400, 401, 403, 404, 409) },

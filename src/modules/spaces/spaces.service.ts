@@ -1,30 +1,22 @@
 import type { Db, Tx } from '../../db/client.ts';
+import type { SqlFragment } from '../../db/fragments.ts';
 import type { OperatingHours, SpaceImageRow, SpaceRow } from '../../db/schema/index.ts';
 import { processImage, type ProcessedImage } from '../../infra/images.ts';
 import type { FileStorage, StoredFile } from '../../infra/storage/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { AppError, badRequest, forbidden, notFound, serviceUnavailable, validationError, type ErrorDetail } from '../../shared/errors.ts';
+import type { EventHub } from '../../shared/events.ts';
 import { jsonPageOf, pageRequest } from '../../shared/pagination.ts';
-import { revenueFigures } from '../../shared/revenue.ts';
-import type { Principal } from '../auth/auth.service.ts';
-import * as usersRepo from '../users/users.repository.ts';
+import type { Principal } from '../../shared/principal.ts';
+import type { UserAccounts } from '../users/users.service.ts';
 import { toImageResponse } from './spaces.mapper.ts';
-import { canAssignOwner, canCreateSpaces, canManageSpace } from './spaces.policy.ts';
+import { canAssignOwner, canChangeOwner, canOwnSpaces, canCreateSpaces, canForceRemoval, canManageSpace, OWNERS_ONLY, statsOwnerScope } from './spaces.policy.ts';
 import * as repo from './spaces.repository.ts';
 import { canonicalTimeZone, normalizeAmenities, normalizeOperatingHours, parseAmenityList, parseNear, toMinorUnits } from './spaces.rules.ts';
 import type { CreateSpaceBody, SpaceListQuery, SpaceStats, UpdateSpaceBody } from './spaces.schemas.ts';
 
 export const MAX_IMAGES_PER_SPACE = 10;
 const IMAGE_BOX = 800;
-
-/** What other modules check before a listing is archived (future bookings); may throw or act in the transaction. */
-export type ArchiveGuard = (tx: Tx, space: SpaceRow, context: { force: boolean; actor: Principal; now: Date }) => Promise<void>;
-
-/** Extra list conditions other modules derive from the query (the availability window). */
-export type ListFilterContributor = (query: SpaceListQuery) => repo.ExtraCondition[];
-
-/** Booking figures of the stats, contributed by the bookings module. */
-export type StatsContributor = (db: Db, ownerId: number | undefined) => Promise<Pick<SpaceStats, 'bookings_by_status' | 'revenue'>>;
 
 export interface Logger {
   warn(details: object, message: string): void;
@@ -35,9 +27,14 @@ export interface SpacesServiceDeps {
   clock: Clock;
   storage: FileStorage;
   log: Logger;
-  archiveGuards: ArchiveGuard[];
-  listFilters: ListFilterContributor[];
-  statsContributors: StatsContributor[];
+  /** Archiving is announced here ('space.archiving'), so the bookings module may refuse or cancel. */
+  events: EventHub;
+  /** Who may own a listing is the users module's to say. */
+  accounts: Pick<UserAccounts, 'findById'>;
+  /** The bookings module's "bookable for this whole window" condition, for available_from/available_to. */
+  windowCondition: (window: { from: Date; to: Date }) => SqlFragment;
+  /** Booking counts and revenue of the stats, from the modules that own them. */
+  bookingFigures: (ownerId: number | undefined) => Promise<Pick<SpaceStats, 'bookings_by_status' | 'revenue'>>;
 }
 
 type SpaceInput = CreateSpaceBody | UpdateSpaceBody;
@@ -108,8 +105,8 @@ export function createSpacesService(deps: SpacesServiceDeps) {
   const { db, clock, storage, log } = deps;
 
   async function assertOwnerAccount(ownerId: number) {
-    const owner = await usersRepo.findById(db, ownerId);
-    if (!owner || owner.role !== 'owner' || !owner.isActive) throw validationError('owner_id', 'must be the id of an active owner account');
+    const owner = await deps.accounts.findById(db, ownerId);
+    if (!owner || !canOwnSpaces(owner)) throw validationError('owner_id', 'must be the id of an active owner account');
   }
 
   /** Decodes and resizes every file before anything is stored, so one bad file stores nothing. */
@@ -155,15 +152,8 @@ export function createSpacesService(deps: SpacesServiceDeps) {
     return json;
   }
 
-  async function loadManageable(actor: Principal, id: number) {
-    const space = await repo.findLive(db, id);
-    if (!space) throw notFound('Space');
-    if (!canManageSpace(actor.user, space)) throw forbidden('Only the space\'s owner or an admin may change it');
-    return space;
-  }
-
   async function create(actor: Principal, input: CreateSpaceBody, files: Buffer[] = []) {
-    if (!canCreateSpaces(actor.user)) throw forbidden('Only owners and admins list spaces', 'role_not_allowed');
+    if (!canCreateSpaces(actor.user)) throw forbidden(OWNERS_ONLY, 'role_not_allowed');
     const ownerId = input.owner_id ?? actor.user.id;
     if (!canAssignOwner(actor.user, ownerId)) throw forbidden('Only an admin may list a space for another owner');
     if (ownerId !== actor.user.id) await assertOwnerAccount(ownerId);
@@ -174,7 +164,7 @@ export function createSpacesService(deps: SpacesServiceDeps) {
     const stored: StoredFile[] = [];
     try {
       const id = await db.transaction(async (tx) => {
-        const space = await repo.insertSpace(tx, { ...(columns as repo.NewSpace), ownerId, createdAt: now, updatedAt: now });
+        const space = await repo.insert(tx, { ...(columns as repo.NewSpace), ownerId, createdAt: now, updatedAt: now });
         // The folder is named after the new id, so the upload happens inside the transaction; a failure undoes both.
         await store(`spaces/${space.id}`, images, stored);
         await repo.insertImages(tx, imageRows(space.id, stored, images, true, now));
@@ -188,28 +178,28 @@ export function createSpacesService(deps: SpacesServiceDeps) {
   }
 
   async function update(actor: Principal, id: number, input: UpdateSpaceBody) {
-    const space = await loadManageable(actor, id);
+    const space = await manageable(actor, id);
     const newOwner = input.owner_id !== undefined && input.owner_id !== space.ownerId ? input.owner_id : undefined;
-    if (newOwner !== undefined && actor.user.role !== 'admin') throw forbidden('Only an admin may change a space\'s owner');
+    if (newOwner !== undefined && !canChangeOwner(actor.user)) throw forbidden('Only an admin may change a space\'s owner');
     const columns = toColumns(input, space);
     if (newOwner !== undefined) {
       await assertOwnerAccount(newOwner);
       columns.ownerId = newOwner;
     }
-    const updated = await repo.updateSpace(db, id, columns, clock.now());
+    const updated = await repo.updateById(db, id, columns, clock.now());
     if (!updated) throw notFound('Space');
     return present(id);
   }
 
   async function remove(actor: Principal, id: number, force: boolean) {
-    const space = await loadManageable(actor, id);
-    if (force && actor.user.role !== 'admin') throw forbidden('Only an admin may force the removal of a space');
+    const space = await manageable(actor, id);
+    if (force && !canForceRemoval(actor.user)) throw forbidden('Only an admin may force the removal of a space');
     const now = clock.now();
     await db.transaction(async (tx) => {
       const locked = await repo.lockLive(tx, space.id);
       if (!locked) throw notFound('Space');
-      for (const guard of deps.archiveGuards) await guard(tx, locked, { force, actor, now });
-      await repo.archiveSpace(tx, space.id, now);
+      await deps.events.emit(tx, 'space.archiving', { space: locked, force, actor, now });
+      await repo.archiveById(tx, space.id, now);
     });
   }
 
@@ -254,8 +244,9 @@ export function createSpacesService(deps: SpacesServiceDeps) {
     if (problems.length > 0) {
       throw new AppError(400, 'validation_error', `Invalid request: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`, { details: problems });
     }
-    const extra = deps.listFilters.flatMap((contribute) => contribute(query));
-    if (extra.length > 0) filters.extra = extra;
+    if (query.available_from !== undefined && query.available_to !== undefined) {
+      filters.extra = [deps.windowCondition({ from: new Date(query.available_from), to: new Date(query.available_to) })];
+    }
     return filters;
   }
 
@@ -265,21 +256,21 @@ export function createSpacesService(deps: SpacesServiceDeps) {
     return jsonPageOf('spaces', items, total, page);
   }
 
-  const mine = (actor: Principal, query: SpaceListQuery) => list({ ...query, owner_id: actor.user.id });
+  function mine(actor: Principal, query: SpaceListQuery) {
+    if (!canCreateSpaces(actor.user)) throw forbidden(OWNERS_ONLY);
+    return list({ ...query, owner_id: actor.user.id });
+  }
 
   async function stats(actor: Principal): Promise<SpaceStats> {
-    const ownerId = actor.user.role === 'admin' ? undefined : actor.user.id;
+    if (!canCreateSpaces(actor.user)) throw forbidden(OWNERS_ONLY);
+    const ownerId = statsOwnerScope(actor.user);
     const counts = await repo.countByAvailability(db, ownerId);
-    const figures: Pick<SpaceStats, 'bookings_by_status' | 'revenue'> = {
-      bookings_by_status: { pending: 0, confirmed: 0, cancelled: 0, completed: 0 },
-      revenue: revenueFigures([]),
-    };
-    for (const contribute of deps.statsContributors) Object.assign(figures, await contribute(db, ownerId));
+    const figures = await deps.bookingFigures(ownerId);
     return { total: counts.total, available: counts.available, unavailable: counts.total - counts.available, ...figures };
   }
 
   async function addImages(actor: Principal, id: number, files: Buffer[]) {
-    const space = await loadManageable(actor, id);
+    const space = await manageable(actor, id);
     if (files.length === 0) throw validationError('images', 'at least one image file is required');
     const existing = await repo.countImages(db, space.id);
     if (existing + files.length > MAX_IMAGES_PER_SPACE) throw tooManyImages(existing);
@@ -304,7 +295,7 @@ export function createSpacesService(deps: SpacesServiceDeps) {
   }
 
   async function setPrimary(actor: Principal, id: number, imageId: number, isPrimary: boolean) {
-    const space = await loadManageable(actor, id);
+    const space = await manageable(actor, id);
     if (!isPrimary) throw validationError('is_primary', 'a space always has one primary image; make another one primary instead');
     const image = await db.transaction(async (tx) => {
       // Image changes of one space take turns, so "exactly one primary" holds under concurrency.
@@ -316,7 +307,7 @@ export function createSpacesService(deps: SpacesServiceDeps) {
   }
 
   async function deleteImage(actor: Principal, id: number, imageId: number) {
-    const space = await loadManageable(actor, id);
+    const space = await manageable(actor, id);
     const deleted = await db.transaction(async (tx) => {
       if (!(await repo.lockLive(tx, space.id))) throw notFound('Space');
       const row = await repo.deleteImage(tx, space.id, imageId);
@@ -335,7 +326,35 @@ export function createSpacesService(deps: SpacesServiceDeps) {
     }
   }
 
-  return { create, update, remove, getById, list, mine, stats, addImages, setPrimary, deleteImage };
+  /** A live listing the caller manages (its owner, or an admin): else 404 or 403. */
+  async function manageable(actor: Principal, id: number, refusal = "Only the space's owner or an admin may change it") {
+    const space = await repo.findLive(db, id);
+    if (!space) throw notFound('Space');
+    if (!canManageSpace(actor.user, space)) throw forbidden(refusal);
+    return space;
+  }
+
+  /** A live listing's row, for modules that answer about it (calendar feeds); else 404. */
+  async function findLive(id: number) {
+    const space = await repo.findLive(db, id);
+    if (!space) throw notFound('Space');
+    return space;
+  }
+
+  /** Raises the calendar version: every earlier feed URL stops working. */
+  async function rotateCalendar(actor: Principal, id: number, refusal: string) {
+    await manageable(actor, id, refusal);
+    const space = await repo.bumpCalendarVersion(db, id);
+    if (!space) throw notFound('Space');
+    return space;
+  }
+
+  /** An owner's deactivation unlists their spaces, inside the deactivation's transaction. */
+  async function onOwnerDeactivated(tx: Tx, event: { userId: number; now: Date }) {
+    await repo.unlistByOwner(tx, event.userId, event.now);
+  }
+
+  return { create, update, remove, getById, list, mine, stats, addImages, setPrimary, deleteImage, manageable, findLive, rotateCalendar, onOwnerDeactivated };
 }
 
 export type SpacesService = ReturnType<typeof createSpacesService>;

@@ -8,5 +8,9 @@ export const canReadUser = (actor: Pick<UserRow, 'id' | 'role'>, targetId: numbe
 
 export const canUpdateUser = canReadUser;
 
+/** Listing and deactivating accounts are an admin's. */
+export const canListUsers = isAdmin;
+export const canDeactivateUsers = isAdmin;
+
 /** Fields only an admin may set, on anyone. */
 export const ADMIN_ONLY_FIELDS = ['role', 'is_verified', 'is_active'] as const;

@@ -4,15 +4,17 @@ import { principalOf } from '../../plugins/auth.ts';
 import { readMultipart } from '../../plugins/multipart.ts';
 import { AppError, validationError } from '../../shared/errors.ts';
 import { errorResponses, IdParams, MessageSchema, Page } from '../../shared/schemas.ts';
-import { toUserResponse, UpdateUserBody, UserListQuery, UserSchema } from './users.schemas.ts';
-import type { UsersService } from './users.service.ts';
+import { toUserResponse } from './users.mapper.ts';
+import { UpdateUserBody, UserListQuery, UserSchema } from './users.schemas.ts';
+import { canDeactivateUsers, canListUsers } from './users.policy.ts';
+import { ADMIN_ONLY, type UsersService } from './users.service.ts';
 
 const tags = ['users'];
 const security = [{ bearerAuth: [] }];
 
 const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; maxUploadBytes: number }> = async (app, { users, maxUploadBytes }) => {
   app.get('/', {
-    onRequest: [app.authenticate, app.requireRole('admin')],
+    onRequest: [app.authenticate, app.allow(canListUsers, ADMIN_ONLY)],
     schema: {
       tags,
       security,
@@ -22,7 +24,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; maxUploadByt
       response: { 200: Page('users', UserSchema), ...errorResponses(400, 401, 403) },
     },
   }, async (request) => {
-    const page = await users.list(request.query);
+    const page = await users.list(principalOf(request), request.query);
     return { ...page, users: page.users.map(toUserResponse) };
   });
 
@@ -72,7 +74,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; maxUploadByt
   });
 
   app.delete('/:id', {
-    onRequest: [app.authenticate, app.requireRole('admin')],
+    onRequest: [app.authenticate, app.allow(canDeactivateUsers, ADMIN_ONLY)],
     schema: {
       tags,
       security,

@@ -1,5 +1,4 @@
 import { Type, type Static } from 'typebox';
-import type { UserRow } from '../../db/schema/index.ts';
 import { DateTime, Email, Nullable, PageQuery } from '../../shared/schemas.ts';
 
 export const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('owner'), Type.Literal('client')]);
@@ -54,21 +53,3 @@ export const UpdateUserBody = Type.Object({
   is_active: Type.Optional(Type.Boolean()),
 });
 export type UpdateUserBody = Static<typeof UpdateUserBody>;
-
-export function toUserResponse(user: UserRow): UserResponse {
-  return {
-    id: user.id,
-    email: user.email,
-    first_name: user.firstName,
-    last_name: user.lastName,
-    name: `${user.firstName} ${user.lastName}`.trim(),
-    role: user.role,
-    phone: user.phone,
-    bio: user.bio,
-    avatar_url: user.avatarUrl,
-    is_verified: user.isVerified,
-    is_active: user.isActive,
-    created_at: user.createdAt.toISOString(),
-    updated_at: user.updatedAt.toISOString(),
-  };
-}

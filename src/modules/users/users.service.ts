@@ -1,23 +1,17 @@
-import type { Db, Tx } from '../../db/client.ts';
+import type { Db, DbOrTx, Tx } from '../../db/client.ts';
 import type { Role, UserRow } from '../../db/schema/index.ts';
 import { processImage } from '../../infra/images.ts';
+import type { PasswordHasher } from '../../infra/passwords.ts';
 import type { FileStorage, StoredFile } from '../../infra/storage/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { AppError, badRequest, forbidden, notFound, serviceUnavailable, validationError } from '../../shared/errors.ts';
+import type { EventHub } from '../../shared/events.ts';
 import { pageOf, pageRequest } from '../../shared/pagination.ts';
-import type { Principal } from '../auth/auth.service.ts';
-import { issueEmailVerification } from '../auth/email-verification.ts';
-import type { PasswordHasher } from '../auth/passwords.ts';
-import { revokeUserSessions } from '../auth/sessions.repository.ts';
-import { ADMIN_ONLY_FIELDS, canReadUser, canUpdateUser, isAdmin } from './users.policy.ts';
+import type { Principal } from '../../shared/principal.ts';
+import { toUserResponse } from './users.mapper.ts';
+import { ADMIN_ONLY_FIELDS, canDeactivateUsers, canListUsers, canReadUser, canUpdateUser, isAdmin } from './users.policy.ts';
 import * as usersRepo from './users.repository.ts';
 import type { UpdateUserBody, UserListQuery } from './users.schemas.ts';
-
-/**
- * What other modules do when an account is deactivated (cancel its future bookings, unlist its
- * spaces). Each runs inside the deactivation's transaction.
- */
-export type DeactivationHook = (tx: Tx, userId: number, now: Date) => Promise<void>;
 
 export interface UsersServiceDeps {
   db: Db;
@@ -25,10 +19,12 @@ export interface UsersServiceDeps {
   passwords: PasswordHasher;
   storage: FileStorage;
   log: { warn(details: object, message: string): void };
-  frontendUrl: string;
-  deactivationHooks: DeactivationHook[];
+  /** Deactivation and email changes are announced here ('user.deactivated', 'user.email_changed'). */
+  events: EventHub;
   mailQueued: () => void;
 }
+
+export const ADMIN_ONLY = 'This action needs one of these roles: admin';
 
 const cannotModifySelf = (message: string) => badRequest('cannot_modify_self', message);
 
@@ -46,11 +42,11 @@ export function createUsersService(deps: UsersServiceDeps) {
 
   async function deactivate(tx: Tx, userId: number, now: Date) {
     await usersRepo.updateById(tx, userId, { isActive: false }, now);
-    await revokeUserSessions(tx, { userId, reason: 'account_disabled', now });
-    for (const hook of deps.deactivationHooks) await hook(tx, userId, now);
+    await deps.events.emit(tx, 'user.deactivated', { userId, now });
   }
 
-  async function list(query: UserListQuery) {
+  async function list(actor: Principal, query: UserListQuery) {
+    if (!canListUsers(actor.user)) throw forbidden(ADMIN_ONLY);
     const page = pageRequest(query);
     const filters: usersRepo.UserFilters = {};
     if (query.role) filters.role = query.role;
@@ -116,7 +112,7 @@ export function createUsersService(deps: UsersServiceDeps) {
       if (body.is_active === false && current.isActive) await deactivate(tx, id, now);
       const row = await usersRepo.updateById(tx, id, changes, now);
       if (!row) throw notFound('User');
-      if (emailChanged && !row.isVerified) await issueEmailVerification(tx, row, deps.frontendUrl, now);
+      if (emailChanged && !row.isVerified) await deps.events.emit(tx, 'user.email_changed', { user: row, now });
       return row;
     });
     if (emailChanged) deps.mailQueued();
@@ -153,6 +149,7 @@ export function createUsersService(deps: UsersServiceDeps) {
   }
 
   async function remove(actor: Principal, id: number) {
+    if (!canDeactivateUsers(actor.user)) throw forbidden(ADMIN_ONLY);
     if (actor.user.id === id) throw cannotModifySelf('You cannot delete your own account');
     const now = clock.now();
     await db.transaction(async (tx) => {
@@ -162,7 +159,22 @@ export function createUsersService(deps: UsersServiceDeps) {
     });
   }
 
-  return { list, getById, update, remove, setAvatar };
+  /**
+   * Account rows for the modules that work with them inside their own transactions (auth's
+   * registration, logins and password changes; the spaces' owner checks). This module stays the
+   * only writer of the users table.
+   */
+  const accounts = {
+    findById: (handle: DbOrTx, id: number) => usersRepo.findById(handle, id),
+    findByEmail: (handle: DbOrTx, email: string) => usersRepo.findByEmail(handle, email),
+    insert: (handle: DbOrTx, user: usersRepo.NewUser) => usersRepo.insert(handle, user),
+    updateById: (handle: DbOrTx, id: number, changes: Pick<usersRepo.UserChanges, 'passwordHash' | 'isVerified'>, now: Date) => usersRepo.updateById(handle, id, changes, now),
+    normalizeEmail: usersRepo.normalizeEmail,
+  };
+
+  return { list, getById, update, remove, setAvatar, present: toUserResponse, accounts };
 }
+
+export type UserAccounts = UsersService['accounts'];
 
 export type UsersService = ReturnType<typeof createUsersService>;
