@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -79,6 +79,14 @@ const secret = (raw: string, name: string) => {
   return raw;
 };
 
+const pattern = (regex: RegExp, rule: string) => (raw: string, name: string) => {
+  // Rules only: these values are credentials, so the message never repeats them.
+  if (!regex.test(raw)) return fail(name, rule);
+  return raw;
+};
+
+const MPESA_BASE_URLS = { sandbox: 'https://sandbox.safaricom.co.ke', production: 'https://api.safaricom.co.ke' } as const;
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const DEV_ORIGINS = 'http://localhost:3000,http://localhost:5173,http://127.0.0.1:5173';
 
@@ -134,6 +142,28 @@ const settings = {
   RATE_LIMIT_AUTH_PER_IP: { description: 'Requests per IP per minute across /api/auth/*', default: '100', parse: integer(1, 1_000_000) },
   RATE_LIMIT_LOGIN_PER_EMAIL: { description: 'Failed logins per email per 15 minutes', default: '10', parse: integer(1, 1_000_000) },
   RATE_LIMIT_EMAIL_PER_HOUR: { description: 'Registrations, password-reset and verification mails per email address per hour', default: '5', parse: integer(1, 1_000_000) },
+  MPESA_CONSUMER_KEY: { description: 'Daraja app consumer key; with the secret, shortcode and passkey M-Pesa goes through Daraja (unset: simulated outside production, unavailable in production)', parse: text },
+  MPESA_CONSUMER_SECRET: { description: 'Daraja app consumer secret', parse: text },
+  MPESA_BUSINESS_SHORTCODE: { description: 'Paybill shortcode STK pushes pay into (5–7 digits)', parse: pattern(/^\d{5,7}$/, 'must be a shortcode of 5 to 7 digits') },
+  MPESA_PASSKEY: { description: 'Lipa na M-Pesa Online passkey (signs the STK Password)', parse: text },
+  MPESA_ENV: { description: 'Daraja environment: sandbox or production (chooses the default MPESA_BASE_URL)', default: 'sandbox', parse: oneOf(['sandbox', 'production'] as const) },
+  MPESA_BASE_URL: {
+    description: 'Base URL of the Daraja API (defaults from MPESA_ENV)',
+    default: (env) => (env.MPESA_ENV === 'production' ? MPESA_BASE_URLS.production : MPESA_BASE_URLS.sandbox),
+    parse: url(['http:', 'https:']),
+  },
+  MPESA_CALLBACK_TOKEN: {
+    description: 'Secret path segment of the M-Pesa callback URLs (≥16 of A-Z a-z 0-9 _ -; required in production with M-Pesa, else derived from the generated secrets)',
+    parse: pattern(/^[A-Za-z0-9_-]{16,}$/, 'must be at least 16 characters of A-Z, a-z, 0-9, _ and -'),
+  },
+  MPESA_INITIATOR_NAME: { description: 'Daraja API operator that initiates reversals (refunds), with MPESA_SECURITY_CREDENTIAL', parse: text },
+  MPESA_SECURITY_CREDENTIAL: { description: "The initiator's password encrypted with Safaricom's certificate, for reversals", parse: text },
+  MPESA_QUERY_AFTER_S: { description: 'Seconds an M-Pesa payment may stay pending before it is settled through an STK query', default: '60', parse: integer(5, 86_400) },
+  STRIPE_SECRET_KEY: { description: 'Stripe secret (sk_…) or restricted (rk_…) key; set: cards go through Stripe (unset: simulated outside production, unavailable in production)', parse: pattern(/^(sk|rk)_(test|live)_\S+$/, 'must be a Stripe secret key (sk_test_…, sk_live_…, rk_…)') },
+  STRIPE_WEBHOOK_SECRET: { description: 'Signing secret (whsec_…) of the Stripe webhook endpoint; required with STRIPE_SECRET_KEY', parse: pattern(/^whsec_\S+$/, 'must be a Stripe webhook signing secret (whsec_…)') },
+  STRIPE_API_BASE: { description: 'Base URL of the Stripe API', default: 'https://api.stripe.com', parse: url(['http:', 'https:']) },
+  SIMULATED_PAYMENT_DELAY_MS: { description: 'Delay before the simulated provider delivers its callback (outside production, unconfigured methods only)', default: '1000', parse: integer(0, 3_600_000) },
+  PAYMENT_PROVIDER_TIMEOUT_MS: { description: 'Timeout of each call to Daraja or Stripe', default: '10000', parse: integer(100, 120_000) },
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof settings;
@@ -181,6 +211,7 @@ export function loadConfig(env: RawEnv = process.env, options: LoadOptions = {})
   if (values.JWT_SECRET_KEY === values.JWT_REFRESH_SECRET_KEY) fail('JWT_REFRESH_SECRET_KEY', 'must differ from JWT_SECRET_KEY');
 
   resolveCloudinary(values);
+  resolvePayments(values);
   return Object.freeze(values) as Config;
 }
 
@@ -197,6 +228,33 @@ function resolveCloudinary(values: Record<string, unknown>) {
   const parts = ['CLOUDINARY_CLOUD_NAME', 'CLOUDINARY_API_KEY', 'CLOUDINARY_API_SECRET'];
   const given = parts.filter((name) => values[name] !== undefined);
   if (given.length > 0 && given.length < parts.length) fail(parts.find((name) => values[name] === undefined)!, 'is required when any Cloudinary setting is given');
+}
+
+const MPESA_PARTS = ['MPESA_CONSUMER_KEY', 'MPESA_CONSUMER_SECRET', 'MPESA_BUSINESS_SHORTCODE', 'MPESA_PASSKEY'];
+
+/** True when M-Pesa goes through Daraja rather than the simulated provider. */
+export const mpesaConfigured = (config: Pick<Config, 'MPESA_CONSUMER_KEY' | 'MPESA_CONSUMER_SECRET' | 'MPESA_BUSINESS_SHORTCODE' | 'MPESA_PASSKEY'>) =>
+  Boolean(config.MPESA_CONSUMER_KEY && config.MPESA_CONSUMER_SECRET && config.MPESA_BUSINESS_SHORTCODE && config.MPESA_PASSKEY);
+
+function resolvePayments(values: Record<string, unknown>) {
+  const production = values.NODE_ENV === 'production';
+  const given = MPESA_PARTS.filter((name) => values[name] !== undefined);
+  if (given.length > 0 && given.length < MPESA_PARTS.length) fail(MPESA_PARTS.find((name) => values[name] === undefined)!, 'is required when any of the M-Pesa credentials is given');
+  const reversal = ['MPESA_INITIATOR_NAME', 'MPESA_SECURITY_CREDENTIAL'];
+  if ((values.MPESA_INITIATOR_NAME === undefined) !== (values.MPESA_SECURITY_CREDENTIAL === undefined)) fail(reversal.find((name) => values[name] === undefined)!, 'is required with the other reversal setting');
+
+  if (values.MPESA_CALLBACK_TOKEN === undefined) {
+    if (production && given.length > 0) fail('MPESA_CALLBACK_TOKEN', 'is required in production when M-Pesa is configured');
+    // Derived, not stored: it then lasts exactly as long as the JWT secret it comes from (given, or generated once into DATA_DIR).
+    if (!production) values.MPESA_CALLBACK_TOKEN = createHmac('sha256', values.JWT_SECRET_KEY as string).update('spacer:mpesa-callback-token').digest('base64url');
+  }
+
+  if (values.STRIPE_SECRET_KEY !== undefined && values.STRIPE_WEBHOOK_SECRET === undefined) fail('STRIPE_WEBHOOK_SECRET', 'is required when STRIPE_SECRET_KEY is set');
+  if (production) {
+    for (const name of ['MPESA_BASE_URL', 'STRIPE_API_BASE']) {
+      if (!(values[name] as string).startsWith('https:')) fail(name, 'must be an https URL in production');
+    }
+  }
 }
 
 /** Outside production the secrets are generated on first start and kept, so tokens survive restarts. */
