@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Role } from '../../src/db/schema/index.ts';
-import { createPasswordHasher } from '../../src/modules/auth/passwords.ts';
+import { createPasswordHasher } from '../../src/infra/passwords.ts';
 import * as usersRepo from '../../src/modules/users/users.repository.ts';
 import { call } from './app.ts';
 
