@@ -6,6 +6,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import { buildApp, type AppDependencies } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { testDatabase } from './database.ts';
+import { guardResponses } from './response-schemas.ts';
 
 export const TEST_SECRETS = {
   JWT_SECRET_KEY: 'test-access-secret-0123456789abcdefghijklmnopqrstuvwxyz',
@@ -41,12 +42,16 @@ export interface TestAppOptions extends Partial<AppDependencies> {
   env?: Record<string, string>;
 }
 
-/** A ready app on this process's test database, closed after the file's tests. */
+/**
+ * A ready app on this process's test database, closed after the file's tests. Its responses are
+ * checked against its OpenAPI document (see response-schemas.ts).
+ */
 export async function buildTestApp(options: TestAppOptions = {}): Promise<FastifyInstance> {
   const { env, ...deps } = options;
   const database = deps.database ?? (await testDatabase());
   const app = await buildApp(testConfig(env), { ...deps, database });
   await app.ready();
+  guardResponses(app);
   after(() => app.close());
   return app;
 }
@@ -65,8 +70,10 @@ export interface CallResult<T = any> {
   raw: string;
 }
 
-/** `app.inject` with a bearer token and a parsed JSON body. */
+/** `app.inject` with a bearer token and a parsed JSON body, checked against the OpenAPI document. */
 export async function call<T = any>(app: FastifyInstance, method: InjectOptions['method'], url: string, options: CallOptions = {}): Promise<CallResult<T>> {
+  // Apps built with buildApp directly are checked too, from their first call on.
+  guardResponses(app);
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   const response = await app.inject({
