@@ -56,7 +56,7 @@ const spaceBookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService
       description: 'For the owner or an admin with a Bearer token, or for anyone with the secret `token` from GET /api/spaces/{id}/calendar. A wrong token is a 404.',
       params: IdParams,
       querystring: CalendarQuery,
-      response: { 200: Type.String({ description: 'text/calendar' }), ...errorResponses(400, 401, 403, 404) },
+      response: { 200: { description: 'The iCalendar feed', content: { 'text/calendar': { schema: Type.String() } } }, ...errorResponses(400, 401, 403, 404) },
     },
   }, async (request, reply) => {
     const feed = await calendars.feed(request.params.id, { actor: request.principal, ...(request.query.token !== undefined ? { token: request.query.token } : {}) });
