@@ -6,7 +6,9 @@ import type { Principal } from './principal.ts';
  * What one module's change means for another module's data. The module that makes the change
  * emits; the modules that care subscribe in app.ts. Handlers run inside the emitter's
  * transaction, one after the other in the order they were subscribed, so their writes commit or
- * roll back with the change itself; a handler that throws (an AppError) aborts the change.
+ * roll back with the change itself; a handler that throws (an AppError) aborts the change. Work
+ * that must not hold the transaction open (a provider call) is returned as a follow-up, which
+ * the emitter runs after its commit (`runFollowUps`).
  */
 export interface DomainEvents {
   /** An account was deactivated (sessions end, bookings are cancelled, spaces unlisted). */
@@ -20,11 +22,25 @@ export interface DomainEvents {
 }
 
 export type EventName = keyof DomainEvents;
-export type EventHandler<E extends EventName> = (tx: Tx, event: DomainEvents[E]) => Promise<void>;
+/** Runs after the emitter's commit; a failure is logged and left to the subscriber's own retries. */
+export type FollowUp = () => Promise<void>;
+export type EventHandler<E extends EventName> = (tx: Tx, event: DomainEvents[E]) => Promise<void | FollowUp>;
 
 export interface EventHub {
   on<E extends EventName>(name: E, handler: EventHandler<E>): void;
-  emit<E extends EventName>(tx: Tx, name: E, event: DomainEvents[E]): Promise<void>;
+  /** The follow-ups the handlers returned, for the emitter to run once committed. */
+  emit<E extends EventName>(tx: Tx, name: E, event: DomainEvents[E]): Promise<FollowUp[]>;
+}
+
+/** Runs follow-ups one after the other; none stops the others, and none fails the caller. */
+export async function runFollowUps(followUps: FollowUp[], log: { warn(details: object, message: string): void }): Promise<void> {
+  for (const followUp of followUps) {
+    try {
+      await followUp();
+    } catch (error) {
+      log.warn({ err: error }, 'a follow-up of a committed change failed; it is retried by its own sweep');
+    }
+  }
 }
 
 export function createEventHub(): EventHub {
@@ -36,7 +52,12 @@ export function createEventHub(): EventHub {
       handlers.set(name, list);
     },
     async emit(tx, name, event) {
-      for (const handler of handlers.get(name) ?? []) await (handler as EventHandler<typeof name>)(tx, event);
+      const followUps: FollowUp[] = [];
+      for (const handler of handlers.get(name) ?? []) {
+        const followUp = await (handler as EventHandler<typeof name>)(tx, event);
+        if (followUp) followUps.push(followUp);
+      }
+      return followUps;
     },
   };
 }

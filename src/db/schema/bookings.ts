@@ -39,6 +39,8 @@ export const bookings = pgTable(
     paymentStatus: text('payment_status').$type<PaymentStatus>().notNull().default('unpaid'),
     cancellationReason: text('cancellation_reason'),
     cancelledBy: text('cancelled_by').$type<Canceller>(),
+    /** When the host approved it: the payment deadline counts from here. */
+    confirmedAt: timestamptz('confirmed_at'),
     /** Grows with every change; calendars show it as SEQUENCE. */
     version: integer('version').notNull().default(0),
     createdAt: createdAt(),
@@ -56,6 +58,8 @@ export const bookings = pgTable(
     index('bookings_pending_created_idx').on(t.createdAt).where(sql`${t.status} = 'pending'`),
     index('bookings_pending_start_idx').on(t.startTime).where(sql`${t.status} = 'pending'`),
     index('bookings_confirmed_end_idx').on(t.endTime).where(sql`${t.status} = 'confirmed'`),
+    index('bookings_unpaid_confirmed_idx').on(t.confirmedAt).where(sql`${t.status} = 'confirmed' and ${t.paymentStatus} = 'unpaid'`),
+    index('bookings_unpaid_start_idx').on(t.startTime).where(sql`${t.status} = 'confirmed' and ${t.paymentStatus} = 'unpaid'`),
   ],
 );
 

@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, isNull, lte, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.ts';
-import { mailOutbox, type MailRow } from '../../db/schema/index.ts';
+import { mailOutbox, type MailAttachmentRef, type MailRow } from '../../db/schema/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import type { MailTransport } from './transports.ts';
 
@@ -9,7 +9,12 @@ export interface MailMessage {
   subject: string;
   text: string;
   html?: string;
+  /** Produced when the mail is sent, by the resolver registered for each kind. */
+  attachments?: MailAttachmentRef[];
 }
+
+/** Makes an attachment's bytes from its reference, at send time (a receipt PDF from a payment id). */
+export type AttachmentResolver = (ref: string) => Promise<Buffer>;
 
 /** The one mapping from a message to its queued row: every way of queueing mail writes exactly this. */
 function outboxRow(mail: MailMessage, now: Date) {
@@ -18,6 +23,7 @@ function outboxRow(mail: MailMessage, now: Date) {
     subject: mail.subject,
     textBody: mail.text,
     htmlBody: mail.html ?? null,
+    attachments: mail.attachments && mail.attachments.length > 0 ? mail.attachments : null,
     nextAttemptAt: now,
     createdAt: now,
   } satisfies typeof mailOutbox.$inferInsert;
@@ -46,7 +52,8 @@ export function insertQueuedMailFrom(source: SQL): SQL {
 /** The placeholder values of insertQueuedMailFrom for one message. */
 export function queuedMailValues(mail: MailMessage, now: Date): Record<string, unknown> {
   const row = outboxRow(mail, now);
-  return Object.fromEntries(OUTBOX_COLUMNS.map((column) => [placeholderName(column), row[column] instanceof Date ? row[column].toISOString() : row[column]]));
+  const param = (value: unknown) => (value instanceof Date ? value.toISOString() : value !== null && typeof value === 'object' ? JSON.stringify(value) : value);
+  return Object.fromEntries(OUTBOX_COLUMNS.map((column) => [placeholderName(column), param(row[column])]));
 }
 
 export interface MailWorkerSettings {
@@ -66,7 +73,7 @@ export const backoffMs = (attempts: number, baseMs: number) => Math.min(baseMs *
  * Takes due mail in batches and sends it. A claim is one statement over rows locked with SKIP
  * LOCKED, so any number of processes can run this and none sends a mail another has claimed.
  */
-export function createMailSender(db: Db, transport: MailTransport, clock: Clock, settings: MailWorkerSettings) {
+export function createMailSender(db: Db, transport: MailTransport, clock: Clock, settings: MailWorkerSettings, attachments: Record<string, AttachmentResolver> = {}) {
   const batchSize = settings.batchSize ?? 20;
   const leaseMs = settings.leaseMs ?? 120_000;
 
@@ -86,8 +93,19 @@ export function createMailSender(db: Db, transport: MailTransport, clock: Clock,
       .returning();
   }
 
+  async function filesOf(row: MailRow) {
+    return Promise.all(
+      (row.attachments ?? []).map(async (file) => {
+        const resolve = attachments[file.kind];
+        if (!resolve) throw new Error(`no attachment resolver for ${file.kind}`);
+        return { filename: file.filename, contentType: file.contentType, content: await resolve(file.ref) };
+      }),
+    );
+  }
+
   async function deliver(row: MailRow): Promise<boolean> {
     try {
+      const files = await filesOf(row);
       await transport.send({
         from: settings.from,
         to: row.toAddress,
@@ -95,6 +113,7 @@ export function createMailSender(db: Db, transport: MailTransport, clock: Clock,
         text: row.textBody,
         html: row.htmlBody,
         messageId: `<outbox-${row.id}.${row.createdAt.getTime()}@spacer>`,
+        ...(files.length > 0 ? { attachments: files } : {}),
       });
       await db
         .update(mailOutbox)

@@ -10,6 +10,7 @@ export interface OutgoingMail {
   text: string;
   html?: string | null;
   messageId: string;
+  attachments?: Array<{ filename: string; contentType: string; content: Buffer }>;
 }
 
 /** Where mail finally goes. `send` resolves once the message is accepted, and throws otherwise. */
@@ -26,6 +27,7 @@ const message = (mail: OutgoingMail) => ({
   text: mail.text,
   ...(mail.html ? { html: mail.html } : {}),
   messageId: mail.messageId,
+  ...(mail.attachments && mail.attachments.length > 0 ? { attachments: mail.attachments } : {}),
 });
 
 export function smtpTransport(url: string): MailTransport {

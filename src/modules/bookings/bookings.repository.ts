@@ -194,7 +194,7 @@ export interface Transition {
   createdAfter?: Date;
   /** Only if it has ended by then (completion). */
   endedBy?: Date;
-  set?: Partial<Pick<BookingRow, 'cancellationReason' | 'cancelledBy' | 'paymentStatus'>>;
+  set?: Partial<Pick<BookingRow, 'cancellationReason' | 'cancelledBy' | 'paymentStatus' | 'confirmedAt'>>;
 }
 
 /**

@@ -97,6 +97,7 @@ export function createBookingsService(deps: BookingsServiceDeps) {
       paymentStatus: 'unpaid',
       cancellationReason: null,
       cancelledBy: null,
+      confirmedAt: null,
       version: 0,
       createdAt: now,
       updatedAt: now,
@@ -166,7 +167,7 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     const now = clock.now();
     const booking = await db.transaction(async (tx) => {
       // A request past its start or its time to live has expired, even before the sweeper says so.
-      const row = await changeState(tx, record, 'approved', { from: ['pending'], to: 'confirmed', startsAfter: now, createdAfter: new Date(now.getTime() - ttlMs) }, now);
+      const row = await changeState(tx, record, 'approved', { from: ['pending'], to: 'confirmed', startsAfter: now, createdAfter: new Date(now.getTime() - ttlMs), set: { confirmedAt: now } }, now);
       await mailBooker(tx, record, row, approvedMail, now);
       return row;
     });
