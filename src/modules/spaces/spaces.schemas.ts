@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { DateTime, Id, Nullable, PageQuery } from '../../shared/schemas.ts';
+import { CANCELLATION_POLICIES } from '../../db/schema/index.ts';
+import { DateTime, Id, LiteralUnion, Nullable, PageQuery } from '../../shared/schemas.ts';
 import { RevenueSchema } from '../../shared/revenue.ts';
 
 const HourRange = Type.Tuple([Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }), Type.String({ pattern: '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$' })], {
@@ -20,8 +21,10 @@ export const OperatingHoursSchema = Type.Object(
   { additionalProperties: false, description: 'Opening ranges per weekday in the space\'s time zone; a missing day is closed. null means always open.' },
 );
 
-export const CancellationPolicySchema = Type.Union([Type.Literal('flexible'), Type.Literal('moderate'), Type.Literal('strict')]);
-const SpaceStatusSchema = Type.Union([Type.Literal('available'), Type.Literal('unavailable')]);
+export const CancellationPolicySchema = LiteralUnion(CANCELLATION_POLICIES);
+/** Derived from is_available, so no column holds it. */
+const SPACE_STATUSES = ['available', 'unavailable'] as const;
+const SpaceStatusSchema = LiteralUnion(SPACE_STATUSES);
 
 const Money = Type.Number({ exclusiveMinimum: 0, maximum: 100_000_000, description: 'Major units with at most 2 decimals' });
 
