@@ -1,8 +1,18 @@
-import { Type, type Static, type TSchema } from 'typebox';
+import { Type, type Static, type TLiteral, type TSchema, type TSchemaOptions, type TUnion } from 'typebox';
 
 /** Shared TypeBox primitives; every route schema is built from these so the contract stays uniform. */
 
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+type Literals<Values extends readonly string[]> = { -readonly [K in keyof Values]: TLiteral<Values[K]> };
+
+/**
+ * One of the values of an `as const` list, as a union of literals: the list stays the single source
+ * of the schema, the static type and (in src/db/schema) the CHECK constraint, and the OpenAPI
+ * document keeps showing each value as its own literal.
+ */
+export const LiteralUnion = <const Values extends readonly [string, ...string[]]>(values: Values, options?: TSchemaOptions): TUnion<Literals<Values>> =>
+  Type.Union<Literals<Values>>(values.map((value) => Type.Literal(value)) as [...Literals<Values>], options);
 
 export const Id = Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'A positive integer id' });
 export const IdParams = Type.Object({ id: Id });

@@ -3,9 +3,13 @@ import { bigint, check, index, integer, pgTable, primaryKey, text } from 'drizzl
 import { createdAt, timestamptz, updatedAt } from './columns.ts';
 import { spaces } from './spaces.ts';
 import { users } from './users.ts';
+import { isOneOf } from './value-lists.ts';
 
 export const BOOKING_STATUSES = ['pending', 'confirmed', 'cancelled', 'completed'] as const;
 export type BookingStatus = (typeof BOOKING_STATUSES)[number];
+/** The statuses that hold a slot: the exclusion constraint (migration 0006) and every availability check use these. */
+export const LIVE_BOOKING_STATUSES = ['pending', 'confirmed'] as const satisfies readonly BookingStatus[];
+export type LiveBookingStatus = (typeof LIVE_BOOKING_STATUSES)[number];
 export const PAYMENT_STATUSES = ['unpaid', 'pending', 'paid', 'refunded'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 /** Who ended a booking: its booker, the space's owner, an admin, or the service itself (expiry). */
@@ -48,9 +52,9 @@ export const bookings = pgTable(
   },
   (t) => [
     check('bookings_time_order', sql`${t.endTime} > ${t.startTime} and ${t.blockedUntil} >= ${t.endTime}`),
-    check('bookings_status', sql`${t.status} in ('pending', 'confirmed', 'cancelled', 'completed')`),
-    check('bookings_payment_status', sql`${t.paymentStatus} in ('unpaid', 'pending', 'paid', 'refunded')`),
-    check('bookings_cancelled_by', sql`${t.cancelledBy} is null or ${t.cancelledBy} in ('booker', 'owner', 'admin', 'system')`),
+    check('bookings_status', isOneOf(t.status, BOOKING_STATUSES)),
+    check('bookings_payment_status', isOneOf(t.paymentStatus, PAYMENT_STATUSES)),
+    check('bookings_cancelled_by', sql`${t.cancelledBy} is null or ${isOneOf(t.cancelledBy, CANCELLERS)}`),
     check('bookings_guests', sql`${t.guests} >= 1`),
     check('bookings_price', sql`${t.totalPrice} >= 0`),
     index('bookings_user_start_idx').on(t.userId, t.startTime, t.id),

@@ -2,6 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { bigint, boolean, check, customType, doublePrecision, index, integer, jsonb, pgTable, smallint, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { createdAt, timestamptz, updatedAt } from './columns.ts';
 import { users } from './users.ts';
+import { isOneOf } from './value-lists.ts';
 
 export const CANCELLATION_POLICIES = ['flexible', 'moderate', 'strict'] as const;
 export type CancellationPolicy = (typeof CANCELLATION_POLICIES)[number];
@@ -62,7 +63,7 @@ export const spaces = pgTable(
     check('spaces_capacity_positive', sql`${t.capacity} >= 1`),
     check('spaces_booking_hours', sql`${t.minBookingHours} >= 1 and ${t.maxBookingHours} >= ${t.minBookingHours}`),
     check('spaces_notice_buffer', sql`${t.minNoticeHours} >= 0 and ${t.bufferMinutes} >= 0`),
-    check('spaces_cancellation_policy', sql`${t.cancellationPolicy} in ('flexible', 'moderate', 'strict')`),
+    check('spaces_cancellation_policy', isOneOf(t.cancellationPolicy, CANCELLATION_POLICIES)),
     check('spaces_currency', sql`${t.currency} ~ '^[A-Z]{3}$'`),
     index('spaces_search_idx').using('gin', t.search),
     index('spaces_amenities_idx').using('gin', t.amenities),

@@ -1,7 +1,7 @@
-import { sql } from 'drizzle-orm';
 import { check, index, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { createdAt, timestamptz } from './columns.ts';
 import { users } from './users.ts';
+import { isOneOf } from './value-lists.ts';
 
 export const TOKEN_PURPOSES = ['verify_email', 'reset_password'] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
@@ -25,6 +25,6 @@ export const userTokens = pgTable(
   (t) => [
     uniqueIndex('user_tokens_token_hash_key').on(t.tokenHash),
     index('user_tokens_user_purpose_idx').on(t.userId, t.purpose),
-    check('user_tokens_purpose_check', sql`${t.purpose} in ('verify_email', 'reset_password')`),
+    check('user_tokens_purpose_check', isOneOf(t.purpose, TOKEN_PURPOSES)),
   ],
 );

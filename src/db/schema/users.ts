@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { boolean, check, index, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { createdAt, updatedAt } from './columns.ts';
+import { isOneOf } from './value-lists.ts';
 
 export const ROLES = ['admin', 'owner', 'client'] as const;
 export type Role = (typeof ROLES)[number];
@@ -26,7 +27,7 @@ export const users = pgTable(
   },
   (t) => [
     uniqueIndex('users_email_lower_key').on(sql`lower(${t.email})`),
-    check('users_role_check', sql`${t.role} in ('admin', 'owner', 'client')`),
+    check('users_role_check', isOneOf(t.role, ROLES)),
     index('users_role_idx').on(t.role),
     index('users_created_at_id_idx').on(t.createdAt, t.id),
   ],

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import type { BookingRow, BookingStatus, CancellationPolicy, OperatingHours, SpaceRow, Weekday } from '../../db/schema/index.ts';
+import { LIVE_BOOKING_STATUSES, WEEKDAYS, type BookingRow, type BookingStatus, type CancellationPolicy, type LiveBookingStatus, type OperatingHours, type SpaceRow } from '../../db/schema/index.ts';
 import { badRequest, type AppError } from '../../shared/errors.ts';
 
 /** Pure rules of booking: when a slot may be booked, what it costs, what a cancellation refunds. */
@@ -8,8 +8,6 @@ const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 /** Bookings open a year ahead; further is refused rather than held forever. */
 export const MAX_ADVANCE_DAYS = 365;
-
-const WEEKDAY_KEYS: Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
 /**
  * Whether the space is open for the whole of [start, end), judged by the wall clock of its time
@@ -26,7 +24,7 @@ export function withinOperatingHours(hours: OperatingHours | null, timeZone: str
   const until = end.getTime();
   while (cursor < until) {
     const day = DateTime.fromMillis(cursor, { zone: timeZone }).startOf('day');
-    const ranges = hours[WEEKDAY_KEYS[day.weekday - 1]!] ?? [];
+    const ranges = hours[WEEKDAYS[day.weekday - 1]!] ?? [];
     let advanced = false;
     for (const [from, to] of ranges) {
       const openAt = localTime(day, from, 'first');
@@ -101,7 +99,8 @@ export function bookingProblem(space: SpaceTerms, request: BookingRequest, now: 
 export const blockedUntil = (end: Date, bufferMinutes: number) => new Date(end.getTime() + bufferMinutes * 60_000);
 
 /** Statuses that hold a slot. */
-export const LIVE_STATUSES: BookingStatus[] = ['pending', 'confirmed'];
+export const LIVE_STATUSES = LIVE_BOOKING_STATUSES;
+export const isLive = (status: BookingStatus): status is LiveBookingStatus => (LIVE_BOOKING_STATUSES as readonly BookingStatus[]).includes(status);
 
 export interface RefundQuote {
   policy: CancellationPolicy;

@@ -1,8 +1,10 @@
 import { Type, type Static } from 'typebox';
-import { DateTime, Id, Nullable, PageQuery } from '../../shared/schemas.ts';
+import { BOOKING_STATUSES, CANCELLATION_POLICIES, CANCELLERS, PAYMENT_STATUSES } from '../../db/schema/index.ts';
+import { DateTime, Id, LiteralUnion, Nullable, PageQuery } from '../../shared/schemas.ts';
 
-const BookingStatusSchema = Type.Union([Type.Literal('pending'), Type.Literal('confirmed'), Type.Literal('cancelled'), Type.Literal('completed')]);
-const PaymentStatusSchema = Type.Union([Type.Literal('unpaid'), Type.Literal('pending'), Type.Literal('paid'), Type.Literal('refunded')]);
+const BookingStatusSchema = LiteralUnion(BOOKING_STATUSES);
+const PaymentStatusSchema = LiteralUnion(PAYMENT_STATUSES);
+const CancellerSchema = LiteralUnion(CANCELLERS, { description: 'Who ended it; system = expired' });
 
 /** Request times must carry Z or an offset; a bare local time is ambiguous and refused. */
 const Instant = Type.String({ format: 'date-time', description: 'ISO 8601 with Z or an offset, e.g. 2026-12-01T09:00:00Z' });
@@ -23,7 +25,7 @@ export const BookingSchema = Type.Object(
     status: BookingStatusSchema,
     payment_status: PaymentStatusSchema,
     cancellation_reason: Nullable(Type.String()),
-    cancelled_by: Nullable(Type.Union([Type.Literal('booker'), Type.Literal('owner'), Type.Literal('admin'), Type.Literal('system')], { description: 'Who ended it; system = expired' })),
+    cancelled_by: Nullable(CancellerSchema),
     created_at: DateTime,
     updated_at: DateTime,
   },
@@ -72,7 +74,7 @@ export const AvailabilityQuery = Type.Object({ from: Instant, to: Instant });
 export const AvailabilityResponse = Type.Object({ space_id: Type.Integer(), from: DateTime, to: DateTime, busy: Type.Array(Interval) });
 
 export const QuoteResponse = Type.Object({
-  policy: Type.Union([Type.Literal('flexible'), Type.Literal('moderate'), Type.Literal('strict')]),
+  policy: LiteralUnion(CANCELLATION_POLICIES),
   refund_amount: Type.Number(),
   currency: Type.String(),
   rule: Type.String(),

@@ -1,5 +1,6 @@
-import { Type, type Static } from 'typebox';
-import { DateTime, Id, Nullable, PageQuery } from '../../shared/schemas.ts';
+import { Type, type Static, type TInteger } from 'typebox';
+import { BOOKING_STATUSES, CANCELLATION_POLICIES, type BookingStatus } from '../../db/schema/index.ts';
+import { DateTime, Id, LiteralUnion, Nullable, PageQuery } from '../../shared/schemas.ts';
 import { RevenueSchema } from '../../shared/revenue.ts';
 
 const HourRange = Type.Tuple([Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }), Type.String({ pattern: '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$' })], {
@@ -20,8 +21,10 @@ export const OperatingHoursSchema = Type.Object(
   { additionalProperties: false, description: 'Opening ranges per weekday in the space\'s time zone; a missing day is closed. null means always open.' },
 );
 
-export const CancellationPolicySchema = Type.Union([Type.Literal('flexible'), Type.Literal('moderate'), Type.Literal('strict')]);
-const SpaceStatusSchema = Type.Union([Type.Literal('available'), Type.Literal('unavailable')]);
+export const CancellationPolicySchema = LiteralUnion(CANCELLATION_POLICIES);
+/** Derived from is_available, so no column holds it. */
+const SPACE_STATUSES = ['available', 'unavailable'] as const;
+const SpaceStatusSchema = LiteralUnion(SPACE_STATUSES);
 
 const Money = Type.Number({ exclusiveMinimum: 0, maximum: 100_000_000, description: 'Major units with at most 2 decimals' });
 
@@ -136,11 +139,7 @@ export const SpaceListQuery = Type.Object({
   available_to: Type.Optional(Type.String({ format: 'date-time' })),
   near: Type.Optional(Type.String({ pattern: '^\\s*-?\\d+(\\.\\d+)?\\s*,\\s*-?\\d+(\\.\\d+)?\\s*$', description: '"lat,lng"' })),
   radius_km: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1000, description: 'With near; default 10' })),
-  sort: Type.Optional(
-    Type.Union([Type.Literal('newest'), Type.Literal('price_asc'), Type.Literal('price_desc'), Type.Literal('rating'), Type.Literal('relevance'), Type.Literal('distance')], {
-      default: 'newest',
-    }),
-  ),
+  sort: Type.Optional(LiteralUnion(SORTS, { default: 'newest' })),
 });
 export type SpaceListQuery = Static<typeof SpaceListQuery>;
 
@@ -148,11 +147,13 @@ export const SetPrimaryBody = Type.Object({ is_primary: Type.Boolean() });
 export const ImageParams = Type.Object({ id: Id, image_id: Id });
 export const ForceQuery = Type.Object({ force: Type.Optional(Type.Boolean({ default: false })) });
 
+const BookingCountsSchema = Type.Object(Object.fromEntries(BOOKING_STATUSES.map((status) => [status, Type.Integer()])) as Record<BookingStatus, TInteger>);
+
 export const SpaceStatsSchema = Type.Object({
   total: Type.Integer(),
   available: Type.Integer(),
   unavailable: Type.Integer(),
-  bookings_by_status: Type.Object({ pending: Type.Integer(), confirmed: Type.Integer(), cancelled: Type.Integer(), completed: Type.Integer() }),
+  bookings_by_status: BookingCountsSchema,
   revenue: RevenueSchema,
 });
 export type SpaceStats = Static<typeof SpaceStatsSchema>;

@@ -1,7 +1,8 @@
 import { Type, type Static } from 'typebox';
-import { DateTime, Email, Nullable, PageQuery } from '../../shared/schemas.ts';
+import { ROLES } from '../../db/schema/index.ts';
+import { DateTime, Email, LiteralUnion, Nullable, PageQuery } from '../../shared/schemas.ts';
 
-export const RoleSchema = Type.Union([Type.Literal('admin'), Type.Literal('owner'), Type.Literal('client')]);
+export const RoleSchema = LiteralUnion(ROLES);
 
 export const UserSchema = Type.Object(
   {
