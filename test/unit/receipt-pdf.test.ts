@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { extractText, getDocumentProxy, getMeta } from 'unpdf';
+import { receiptFilename, receiptMail } from '../../src/modules/payments/payments.mails.ts';
 import { renderReceiptPdf, toWinAnsi, type ReceiptData } from '../../src/modules/payments/receipt.pdf.ts';
 import { createReceiptRenderer } from '../../src/modules/payments/receipt.renderer.ts';
 import { createWorkerPool } from '../../src/modules/payments/worker-pool.ts';
@@ -182,5 +183,25 @@ describe('a worker pool whose worker dies', () => {
       assert.equal(result!.status, 'fulfilled', `job ${n} ran on a replacement worker`);
       assert.ok((await textOf(Buffer.from((result as PromiseFulfilledResult<Uint8Array>).value))).includes(nth(n).receipt_number));
     }
+  });
+});
+
+describe('receiptMail', () => {
+  it('greets the payer, sums up the payment and attaches the PDF named after the receipt', async () => {
+    const pdf = await renderReceiptPdf(sample);
+    const mail = receiptMail({ email: 'amina.wanjiru@example.co.ke', firstName: 'Amina' }, sample, pdf);
+    assert.equal(mail.to, 'amina.wanjiru@example.co.ke');
+    assert.equal(mail.subject, 'Your Spacer receipt RCP-2026-000042');
+    assert.match(mail.text, /^Hello Amina,\n\n/);
+    assert.match(mail.text, /KES 4,500\.00 for Westlands Creative Loft, Tue 1 Dec 2026, 09:00–12:00 \(Africa\/Nairobi, UTC\+03:00\)/);
+    assert.match(mail.text, /Paid by M-Pesa, transaction QJK3ABC123\./);
+    assert.match(mail.text, /\n\n— Spacer$/);
+    assert.deepEqual(mail.attachments, [{ filename: 'RCP-2026-000042.pdf', contentType: 'application/pdf', content: pdf }]);
+  });
+
+  it('leaves out the transaction for a cash payment and keeps the file name safe', () => {
+    const mail = receiptMail({ email: 'a@example.com', firstName: 'A' }, { ...sample, payment_method: 'cash', transaction_id: null }, Buffer.from('%PDF-'));
+    assert.match(mail.text, /Paid by Cash\./);
+    assert.equal(receiptFilename({ receipt_number: '../RCP-2026-000042' }), 'RCP-2026-000042.pdf');
   });
 });
