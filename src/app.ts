@@ -7,7 +7,8 @@ import packageJson from '../package.json' with { type: 'json' };
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
 import { periodic, type PeriodicTask } from './infra/jobs.ts';
-import { createMailSender } from './infra/mail/outbox.ts';
+import { createMailSender, type AttachmentResolver } from './infra/mail/outbox.ts';
+import { createPaymentProviders } from './infra/payments/index.ts';
 import { outboxFilesTransport, smtpTransport, type MailTransport } from './infra/mail/transports.ts';
 import { createCounterFactory } from './infra/rate-limit.ts';
 import { createRedis, redisReady } from './infra/redis.ts';
@@ -22,6 +23,11 @@ import { createBookingsService, type BookingsService } from './modules/bookings/
 import { createCalendarTokens } from './modules/bookings/calendar.rules.ts';
 import { createCalendarService } from './modules/bookings/calendar.service.ts';
 import spaceBookingsRoutes from './modules/bookings/space-bookings.routes.ts';
+import paymentMethodsRoutes from './modules/payments/payment-methods.routes.ts';
+import paymentsRoutes from './modules/payments/payments.routes.ts';
+import { PaymentSchema } from './modules/payments/payments.schemas.ts';
+import { createPaymentsService, type PaymentsService } from './modules/payments/payments.service.ts';
+import { createReceiptRenderer } from './modules/payments/receipt.pdf.ts';
 import spacesRoutes from './modules/spaces/spaces.routes.ts';
 import { ImageSchema, SpaceSchema } from './modules/spaces/spaces.schemas.ts';
 import { createSpacesService, type SpacesService } from './modules/spaces/spaces.service.ts';
@@ -61,8 +67,10 @@ export interface AppServices {
   mailWorker: PeriodicTask;
   spaces: SpacesService;
   bookings: BookingsService;
+  payments: PaymentsService;
   events: EventHub;
   sweeper: PeriodicTask;
+  paymentSweeper: PeriodicTask;
   storage: FileStorage;
   inFlight: InFlight;
 }
@@ -115,11 +123,19 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const redis = deps.redis ?? ownedRedis;
   const mailTransport = deps.mailTransport ?? (config.SMTP_URL ? smtpTransport(config.SMTP_URL) : outboxFilesTransport(join(config.DATA_DIR, 'outbox'), app.log));
 
-  const mailSender = createMailSender(db, mailTransport, clock, {
-    from: config.MAIL_FROM,
-    retryBaseMs: config.MAIL_RETRY_BASE_MS,
-    maxAttempts: config.MAIL_MAX_ATTEMPTS,
-  });
+  // Filled in below by the modules whose mails carry files (receipts).
+  const attachments: Record<string, AttachmentResolver> = {};
+  const mailSender = createMailSender(
+    db,
+    mailTransport,
+    clock,
+    {
+      from: config.MAIL_FROM,
+      retryBaseMs: config.MAIL_RETRY_BASE_MS,
+      maxAttempts: config.MAIL_MAX_ATTEMPTS,
+    },
+    attachments,
+  );
   const mailWorker = periodic('mail', config.MAIL_POLL_INTERVAL_MS, mailSender.sendDue, app.log);
   const mailQueued = () => mailWorker.kick();
 
@@ -148,8 +164,34 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     frontendUrl: config.FRONTEND_URL,
     mailQueued,
   });
-  const bookings = createBookingsService({ db, clock, frontendUrl: config.FRONTEND_URL, pendingTtlHours: config.BOOKING_PENDING_TTL_HOURS, mailQueued, events });
+  const bookings = createBookingsService({
+    db,
+    clock,
+    frontendUrl: config.FRONTEND_URL,
+    pendingTtlHours: config.BOOKING_PENDING_TTL_HOURS,
+    paymentTtlHours: config.BOOKING_PAYMENT_TTL_HOURS,
+    mailQueued,
+    log: app.log,
+    events,
+  });
   const sweeper = periodic('bookings-sweep', config.SWEEP_INTERVAL_MS, bookings.sweep, app.log);
+  const payments = createPaymentsService({
+    db,
+    clock,
+    log: app.log,
+    // The simulated providers deliver their callbacks to this app's own routes.
+    providers: createPaymentProviders(config, {
+      clock,
+      log: app.log,
+      deliver: async (request) => ({ statusCode: (await app.inject({ method: request.method, url: request.url, headers: request.headers, payload: request.body })).statusCode }),
+    }),
+    mpesaCallbackToken: config.MPESA_CALLBACK_TOKEN,
+    queryAfterMs: config.MPESA_QUERY_AFTER_S * 1000,
+    receipts: createReceiptRenderer({ threads: 1 }),
+    mailQueued,
+  });
+  attachments.receipt = payments.receiptAttachment;
+  const paymentSweeper = periodic('payments-sweep', config.PAYMENT_SWEEP_INTERVAL_MS, payments.sweep, app.log);
   const spaces = createSpacesService({
     db,
     clock,
@@ -158,7 +200,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     events,
     accounts: users.accounts,
     windowCondition: bookings.windowCondition,
-    bookingFigures: bookings.stats,
+    bookingFigures: async (ownerId) => ({ bookings_by_status: await bookings.stats(ownerId), revenue: await payments.revenue(ownerId) }),
   });
   const calendars = createCalendarService({ db, clock, tokens: createCalendarTokens(config.JWT_SECRET_KEY), publicUrl: config.PUBLIC_URL, spaces });
 
@@ -168,10 +210,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   events.on('user.deactivated', spaces.onOwnerDeactivated);
   events.on('user.email_changed', auth.onEmailChanged);
   events.on('space.archiving', bookings.onSpaceArchiving);
-  // 'booking.cancelled' has no subscriber until payments exist to refund.
+  events.on('booking.cancelled', payments.onBookingCancelled);
 
   const inFlight = trackInFlight(app);
-  app.decorate('services', { database, clock, auth, passwords, mailWorker, spaces, bookings, events, sweeper, storage, inFlight } satisfies AppServices);
+  app.decorate('services', { database, clock, auth, passwords, mailWorker, spaces, bookings, payments, events, sweeper, paymentSweeper, storage, inFlight } satisfies AppServices);
 
   // An empty body sent as JSON counts as no body; anything else must be valid JSON.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -192,6 +234,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   app.addSchema(ImageSchema);
   app.addSchema(SpaceSchema);
   app.addSchema(BookingSchema);
+  app.addSchema(PaymentSchema);
 
   await app.register(validationPlugin);
   await app.register(errorsPlugin);
@@ -214,17 +257,22 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(spacesRoutes, { prefix: '/api/spaces', spaces, maxUploadBytes: config.MAX_UPLOAD_MB * 1024 * 1024 });
   await app.register(spaceBookingsRoutes, { prefix: '/api/spaces', bookings, calendars });
   await app.register(bookingsRoutes, { prefix: '/api/bookings', bookings });
+  await app.register(paymentsRoutes, { prefix: '/api/payments', payments });
+  await app.register(paymentMethodsRoutes, { prefix: '/api/users/me/payment-methods', payments });
 
   if (ownedRedis) app.addHook('onReady', () => redisReady(ownedRedis, 2000));
   if (config.BACKGROUND_JOBS) {
     app.addHook('onReady', async () => {
       mailWorker.start();
       sweeper.start();
+      paymentSweeper.start();
     });
   }
   app.addHook('onClose', async () => {
     await sweeper.stop();
+    await paymentSweeper.stop();
     await mailWorker.stop();
+    await payments.close();
     mailTransport.close();
     if (ownedRedis) await ownedRedis.quit().catch(() => ownedRedis.disconnect());
   });

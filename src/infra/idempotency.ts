@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { and, eq, lt } from 'drizzle-orm';
-import type { Tx } from '../db/client.ts';
+import { and, eq, isNull, lt } from 'drizzle-orm';
+import type { DbOrTx, Tx } from '../db/client.ts';
 import { idempotencyKeys } from '../db/schema/index.ts';
 import { conflict } from '../shared/errors.ts';
 
@@ -76,12 +76,22 @@ export async function claimKey(tx: Tx, request: IdempotencyRequest, now: Date): 
   return { statusCode: stored.statusCode, body: stored.responseBody };
 }
 
-/** Stores the answer under the claimed key, in the same transaction as the work. */
-export async function rememberAnswer(tx: Tx, request: IdempotencyRequest, answer: StoredAnswer): Promise<void> {
+/** Stores the answer under the claimed key (in the same transaction as the work, where there is one). */
+export async function rememberAnswer(tx: DbOrTx, request: IdempotencyRequest, answer: StoredAnswer): Promise<void> {
   await tx
     .update(idempotencyKeys)
     .set({ statusCode: answer.statusCode, responseBody: answer.body })
     .where(and(eq(idempotencyKeys.userId, request.userId), eq(idempotencyKeys.scope, request.scope), eq(idempotencyKeys.key, request.key)));
+}
+
+/**
+ * Gives back a key whose claim was committed before the work could finish (a payment whose
+ * provider then refused): only successful answers are kept, so a retry with it runs again.
+ */
+export async function releaseKey(db: DbOrTx, request: Pick<IdempotencyRequest, 'userId' | 'scope' | 'key'>): Promise<void> {
+  await db
+    .delete(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.userId, request.userId), eq(idempotencyKeys.scope, request.scope), eq(idempotencyKeys.key, request.key), isNull(idempotencyKeys.statusCode)));
 }
 
 /** Removes keys past their 24 hours; run by the sweeper. */

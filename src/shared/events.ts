@@ -17,8 +17,11 @@ export interface DomainEvents {
   'user.email_changed': { user: Pick<UserRow, 'id' | 'email' | 'firstName' | 'isVerified'>; now: Date };
   /** A space is about to be archived; a subscriber may refuse (throw) or act first. */
   'space.archiving': { space: { id: number; ownerId: number; cancellationPolicy: CancellationPolicy }; force: boolean; actor: Principal; now: Date };
-  /** A pending or confirmed booking was cancelled or rejected; `byBooker` decides the refund. */
-  'booking.cancelled': { booking: BookingRow; policy: CancellationPolicy; byBooker: boolean; now: Date };
+  /**
+   * A pending or confirmed booking was cancelled or rejected. `refund` is what the space's
+   * cancellation policy gives back of what was paid (all of it when the host side cancelled).
+   */
+  'booking.cancelled': { booking: BookingRow; byBooker: boolean; refund: { percent: number; rule: string }; now: Date };
 }
 
 export type EventName = keyof DomainEvents;

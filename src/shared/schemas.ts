@@ -57,3 +57,8 @@ const ref = Type.Ref('Error');
 /** The error responses a route can give, all in the contract's envelope. */
 export const errorResponses = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((status) => [status, ref])) as Record<number, typeof ref>;
+
+/** For POSTs that create things (bookings, payments): a repeat with the same key and body is answered from the first. */
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$', description: 'Repeat a POST safely for 24 hours' })),
+});

@@ -6,7 +6,7 @@ import { bookings, idempotencyKeys, type BookingRow } from '../../src/db/schema/
 import { ManualClock } from '../../src/shared/clock.ts';
 import { buildTestApp, call, type CallResult } from '../helpers/app.ts';
 import { assertError } from '../helpers/assertions.ts';
-import { createBooking, storedBooking } from '../helpers/bookings.ts';
+import { createBooking, insertCompletedPayment, storedBooking } from '../helpers/bookings.ts';
 import { createUser, type TestUser } from '../helpers/factories.ts';
 import { queuedMails } from '../helpers/mail.ts';
 import { createSpace } from '../helpers/spaces.ts';
@@ -1266,6 +1266,8 @@ describe('bookings sweep', () => {
     const { owner, client, space, booking: ended } = await withPendingBooking({ target, start: iso(NOW_MS + HOUR), end: iso(NOW_MS + 2 * HOUR) });
     const future = await createBooking(target, client.token, slot(space, iso(NOW_MS + DAY), iso(NOW_MS + DAY + HOUR)));
     for (const id of [ended.id, future.id]) assert.equal((await act('PUT', 'approve', owner.token, id, { target })).status, 200);
+    // Paid: a confirmed booking still unpaid at its start is cancelled instead.
+    for (const id of [ended.id, future.id]) await insertCompletedPayment(target, id);
     clock.set(iso(NOW_MS + 2 * HOUR + MINUTE));
 
     const result = await target.services.bookings.sweep();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { eq, inArray, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import ical, { type VEvent } from 'node-ical';
 import { queryRows } from '../../src/db/client.ts';
 import { bookings, spaces, users, type BookingRow, type BookingStatus, type PaymentStatus } from '../../src/db/schema/index.ts';
@@ -10,6 +10,7 @@ import { assertError } from '../helpers/assertions.ts';
 import { createUser, type TestUser } from '../helpers/factories.ts';
 import { queuedMails } from '../helpers/mail.ts';
 import { createSpace } from '../helpers/spaces.ts';
+import { insertCompletedPayment } from '../helpers/bookings.ts';
 
 // Sunday 2030-01-06 08:00 UTC (11:00 in Nairobi, 03:00 in New York). The clock stands still, so
 // tokens stay valid; bookings in the past are written to the database directly.
@@ -672,7 +673,7 @@ describe('deactivating an account (admin DELETE /api/users/:id)', () => {
 describe('GET /api/spaces/stats', () => {
   const stats = (user?: TestUser) => call(app, 'GET', '/api/spaces/stats', auth(user));
 
-  it('counts an owner’s listings, bookings by status and paid revenue', async () => {
+  it('counts an owner’s listings, bookings by status and revenue from completed payments', async () => {
     const owner = await newOwner();
     const client = await newClient();
     const otherOwner = await newOwner();
@@ -704,7 +705,8 @@ describe('GET /api/spaces/stats', () => {
     const foreign = await book(client, elsewhere.id, '2030-01-08T10:00:00Z', '2030-01-08T12:00:00Z');
 
     assert.equal(approved.total_price, 1500.15, '1000.10 × 1.5 h');
-    await db.update(bookings).set({ paymentStatus: 'paid' }).where(inArray(bookings.id, [approved.id, done.id, foreign.id]));
+    // Revenue is what completed payments took, less what was refunded.
+    for (const id of [approved.id, done.id, foreign.id]) await insertCompletedPayment(app, id);
     await db.update(bookings).set({ paymentStatus: 'pending' }).where(eq(bookings.id, stillPending.id));
 
     const response = await stats(owner);
@@ -731,7 +733,7 @@ describe('GET /api/spaces/stats', () => {
       assert.equal(space.currency, 'USD');
       const booking = await book(client, space.id, '2030-01-08T10:00:00Z', '2030-01-08T12:00:00Z');
       assert.equal(booking.currency, 'USD');
-      await db.update(bookings).set({ paymentStatus: 'paid' }).where(eq(bookings.id, booking.id));
+      await insertCompletedPayment(app, booking.id);
       const response = await stats(owner);
       assert.equal(response.status, 200, response.raw);
       assert.deepEqual(response.body.revenue, { total: 80, currency: 'USD', by_currency: [{ currency: 'USD', total: 80 }] }, '80 USD is not 80 KES');
@@ -739,7 +741,7 @@ describe('GET /api/spaces/stats', () => {
       // Earning in a second currency lists both, never summed: the larger leads.
       const kesSpace = await createSpace(app, owner.token, { price_per_hour: 50 });
       const kesBooking = await book(client, kesSpace.id, '2030-01-08T10:00:00Z', '2030-01-08T13:00:00Z');
-      await db.update(bookings).set({ paymentStatus: 'paid' }).where(eq(bookings.id, kesBooking.id));
+      await insertCompletedPayment(app, kesBooking.id);
       const mixed = await stats(owner);
       assert.deepEqual(mixed.body.revenue, {
         total: 150,
@@ -761,7 +763,8 @@ describe('GET /api/spaces/stats', () => {
     assert.deepEqual(response.body.bookings_by_status, expected);
     const paid = await queryRows<{ currency: string; total: string }>(
       db,
-      sql`select currency, sum(total_price)::text as total from bookings where payment_status = 'paid' group by currency order by sum(total_price) desc, currency`,
+      sql`select currency, sum(amount - refunded_amount)::text as total from payments where status in ('completed', 'refunded')
+          group by currency having sum(amount - refunded_amount) > 0 order by sum(amount - refunded_amount) desc, currency`,
     );
     const byCurrency = paid.map((row) => ({ currency: row.currency, total: Number(row.total) / 100 }));
     assert.deepEqual(response.body.revenue.by_currency, byCurrency);

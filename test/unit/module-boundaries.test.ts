@@ -62,7 +62,7 @@ describe('module boundaries', () => {
   });
 
   it('names every file <name>.<role>.ts with a known role', () => {
-    const roles = /\.(routes|schemas|service|repository|rules|policy|mapper|mails)\.ts$/;
+    const roles = /\.(routes|schemas|service|repository|rules|policy|mapper|mails|pdf|worker)\.ts$/;
     const odd = files.filter((file) => !file.endsWith('README.md') && !roles.test(file)).map((file) => relative(MODULES, file));
     assert.deepEqual(odd, []);
   });

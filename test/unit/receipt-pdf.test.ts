@@ -4,9 +4,8 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { extractText, getDocumentProxy, getMeta } from 'unpdf';
 import { receiptFilename, receiptMail } from '../../src/modules/payments/payments.mails.ts';
-import { renderReceiptPdf, toWinAnsi, type ReceiptData } from '../../src/modules/payments/receipt.pdf.ts';
-import { createReceiptRenderer } from '../../src/modules/payments/receipt.renderer.ts';
-import { createWorkerPool } from '../../src/modules/payments/worker-pool.ts';
+import { createWorkerPool } from '../../src/infra/worker-pool.ts';
+import { createReceiptRenderer, renderReceiptPdf, toWinAnsi, type ReceiptData } from '../../src/modules/payments/receipt.pdf.ts';
 
 const sample: ReceiptData = {
   receipt_number: 'RCP-2026-000042',
@@ -155,7 +154,7 @@ describe('createReceiptRenderer', () => {
 
   it('never keeps the process alive, yet lets a pending render finish', async () => {
     const script = [
-      `import { createReceiptRenderer } from ${JSON.stringify(new URL('../../src/modules/payments/receipt.renderer.ts', import.meta.url).href)};`,
+      `import { createReceiptRenderer } from ${JSON.stringify(new URL('../../src/modules/payments/receipt.pdf.ts', import.meta.url).href)};`,
       'const renderer = createReceiptRenderer({ threads: 2 });',
       `const pdf = await renderer.render(${JSON.stringify(sample)});`,
       "console.log(pdf.subarray(0, 5).toString('latin1'));",
@@ -187,20 +186,19 @@ describe('a worker pool whose worker dies', () => {
 });
 
 describe('receiptMail', () => {
-  it('greets the payer, sums up the payment and attaches the PDF named after the receipt', async () => {
-    const pdf = await renderReceiptPdf(sample);
-    const mail = receiptMail({ email: 'amina.wanjiru@example.co.ke', firstName: 'Amina' }, sample, pdf);
+  it('greets the payer, sums up the payment and attaches the PDF named after the receipt', () => {
+    const mail = receiptMail({ email: 'amina.wanjiru@example.co.ke', firstName: 'Amina' }, sample, { kind: 'receipt', ref: '42' });
     assert.equal(mail.to, 'amina.wanjiru@example.co.ke');
     assert.equal(mail.subject, 'Your Spacer receipt RCP-2026-000042');
     assert.match(mail.text, /^Hello Amina,\n\n/);
     assert.match(mail.text, /KES 4,500\.00 for Westlands Creative Loft, Tue 1 Dec 2026, 09:00–12:00 \(Africa\/Nairobi, UTC\+03:00\)/);
     assert.match(mail.text, /Paid by M-Pesa, transaction QJK3ABC123\./);
     assert.match(mail.text, /\n\n— Spacer$/);
-    assert.deepEqual(mail.attachments, [{ filename: 'RCP-2026-000042.pdf', contentType: 'application/pdf', content: pdf }]);
+    assert.deepEqual(mail.attachments, [{ kind: 'receipt', ref: '42', filename: 'RCP-2026-000042.pdf', contentType: 'application/pdf' }]);
   });
 
   it('leaves out the transaction for a cash payment and keeps the file name safe', () => {
-    const mail = receiptMail({ email: 'a@example.com', firstName: 'A' }, { ...sample, payment_method: 'cash', transaction_id: null }, Buffer.from('%PDF-'));
+    const mail = receiptMail({ email: 'a@example.com', firstName: 'A' }, { ...sample, payment_method: 'cash', transaction_id: null }, { kind: 'receipt', ref: '42' });
     assert.match(mail.text, /Paid by Cash\./);
     assert.equal(receiptFilename({ receipt_number: '../RCP-2026-000042' }), 'RCP-2026-000042.pdf');
   });

@@ -9,7 +9,12 @@ import {
   CANCELLERS,
   LIVE_BOOKING_STATUSES,
   MAIL_STATUSES,
+  PAYMENT_METHODS,
+  PAYMENT_PROVIDERS,
+  PAYMENT_STATES,
   PAYMENT_STATUSES,
+  REFUND_STATES,
+  STORED_METHOD_TYPES,
   ROLES,
   TOKEN_PURPOSES,
   WEEKDAYS,
@@ -22,6 +27,7 @@ import {
 import { RegisterBody } from '../../src/modules/auth/auth.schemas.ts';
 import { isLive, LIVE_STATUSES } from '../../src/modules/bookings/bookings.rules.ts';
 import { BookingListQuery, BookingSchema, QuoteResponse } from '../../src/modules/bookings/bookings.schemas.ts';
+import { CreatePaymentBody, PaymentListQuery, PaymentSchema, ReceiptSchema, StoredPaymentMethodSchema } from '../../src/modules/payments/payments.schemas.ts';
 import { CreateSpaceBody, SpaceSchema, UpdateSpaceBody, type SpaceStatsSchema } from '../../src/modules/spaces/spaces.schemas.ts';
 import { UpdateUserBody, UserListQuery, UserSchema } from '../../src/modules/users/users.schemas.ts';
 import { testDatabase } from '../helpers/database.ts';
@@ -47,6 +53,16 @@ const valueLists: ValueList[] = [
   { table: 'bookings', column: 'status', values: BOOKING_STATUSES, schemas: [BookingSchema.properties.status, BookingListQuery.properties.status] },
   { table: 'bookings', column: 'payment_status', values: PAYMENT_STATUSES, schemas: [BookingSchema.properties.payment_status] },
   { table: 'bookings', column: 'cancelled_by', values: CANCELLERS, schemas: [BookingSchema.properties.cancelled_by] },
+  {
+    table: 'payments',
+    column: 'payment_method',
+    values: PAYMENT_METHODS,
+    schemas: [PaymentSchema.properties.payment_method, CreatePaymentBody.properties.payment_method, ReceiptSchema.properties.payment_method],
+  },
+  { table: 'payments', column: 'status', values: PAYMENT_STATES, schemas: [PaymentSchema.properties.status, PaymentListQuery.properties.status] },
+  { table: 'payments', column: 'provider', values: PAYMENT_PROVIDERS, schemas: [] },
+  { table: 'payments', column: 'refund_state', values: REFUND_STATES, schemas: [] },
+  { table: 'payment_methods', column: 'type', values: STORED_METHOD_TYPES, schemas: [StoredPaymentMethodSchema.properties.type] },
 ];
 
 /** The string literals of a definition as PostgreSQL prints it, e.g. `(ARRAY['a'::text, 'b'::text])`. */
@@ -59,6 +75,12 @@ function literalsOf(schema: TSchema): string[] {
   if (node.type === 'null') return [];
   assert.equal(typeof node.const, 'string', `expected a string literal, got ${JSON.stringify(schema)}`);
   return [node.const as string];
+}
+
+/** The literals a predicate compares one column with (`col = 'a'` or `col = ANY (ARRAY['a', 'b'])`). */
+function literalsOfColumn(predicate: string, column: string): string[] {
+  const pattern = new RegExp(`(?<![\\w"])"?${column}"?\\s*=\\s*(?:ANY\\s*\\((\\(?ARRAY\\[[^\\]]*\\])|('(?:[^']|'')*'))`, 'g');
+  return [...predicate.matchAll(pattern)].flatMap((match) => literalsIn(match[1] ?? match[2] ?? ''));
 }
 
 const sorted = (values: Iterable<string>) => [...values].sort();
@@ -148,9 +170,11 @@ describe('the live booking condition', () => {
     );
     assert.ok(rows.length >= 1);
     for (const { name, predicate } of rows) {
-      const statuses = literalsIn(predicate);
+      const statuses = literalsOfColumn(predicate, 'status');
       for (const status of statuses) assert.ok((BOOKING_STATUSES as readonly string[]).includes(status), `${name}: ${predicate}`);
       if (statuses.length > 1) assert.deepEqual(sorted(statuses), sorted(LIVE_BOOKING_STATUSES), `${name}: ${predicate}`);
+      for (const status of literalsOfColumn(predicate, 'payment_status')) assert.ok((PAYMENT_STATUSES as readonly string[]).includes(status), `${name}: ${predicate}`);
+      assert.ok(statuses.length > 0 || /payment_status/.test(predicate) || !/'/.test(predicate), `${name} names values of a column this test does not know: ${predicate}`);
     }
   });
 });

@@ -3,6 +3,7 @@ import { bigint, boolean, check, index, integer, pgTable, primaryKey, text, uniq
 import { bookings } from './bookings.ts';
 import { createdAt, timestamptz, updatedAt } from './columns.ts';
 import { users } from './users.ts';
+import { isOneOf } from './value-lists.ts';
 
 export const PAYMENT_METHODS = ['mpesa', 'card', 'cash'] as const;
 export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
@@ -66,10 +67,10 @@ export const payments = pgTable(
   (t) => [
     check('payments_amount', sql`${t.amount} > 0 and ${t.refundedAmount} >= 0 and ${t.refundedAmount} <= ${t.amount}`),
     check('payments_refund_due', sql`${t.refundDue} is null or (${t.refundDue} > 0 and ${t.refundDue} <= ${t.amount})`),
-    check('payments_method', sql`${t.method} in ('mpesa', 'card', 'cash')`),
-    check('payments_provider', sql`${t.provider} in ('daraja', 'stripe', 'simulated', 'cash')`),
-    check('payments_status', sql`${t.status} in ('pending', 'completed', 'failed', 'refunded')`),
-    check('payments_refund_state', sql`${t.refundState} is null or ${t.refundState} in ('due', 'pending', 'completed')`),
+    check('payments_method', isOneOf(t.method, PAYMENT_METHODS)),
+    check('payments_provider', isOneOf(t.provider, PAYMENT_PROVIDERS)),
+    check('payments_status', isOneOf(t.status, PAYMENT_STATES)),
+    check('payments_refund_state', sql`${t.refundState} is null or ${isOneOf(t.refundState, REFUND_STATES)}`),
     check('payments_completed_has_receipt', sql`${t.status} not in ('completed', 'refunded') or (${t.receiptNumber} is not null and ${t.completedAt} is not null)`),
     // One live payment per booking: a second attempt waits until the first has failed.
     uniqueIndex('payments_one_live_per_booking').on(t.bookingId).where(sql`${t.status} in ('pending', 'completed')`),
@@ -127,7 +128,7 @@ export const paymentMethods = pgTable(
     createdAt: createdAt(),
   },
   (t) => [
-    check('payment_methods_type', sql`${t.type} in ('mpesa', 'card')`),
+    check('payment_methods_type', isOneOf(t.type, STORED_METHOD_TYPES)),
     check(
       'payment_methods_shape',
       sql`(${t.type} = 'mpesa' and ${t.phoneNumber} is not null and ${t.providerToken} is null) or (${t.type} = 'card' and ${t.providerToken} is not null and ${t.last4} ~ '^[0-9]{4}$' and ${t.phoneNumber} is null)`,

@@ -41,11 +41,15 @@ export async function enqueueMail(db: DbOrTx, mail: MailMessage, now: Date): Pro
 /**
  * For SQL that queues a mail in the same statement as another write (the booking CTE):
  * `insert into mail_outbox (…) select <placeholders> from <source>`, one row per row of `source`,
- * with the columns enqueueMail writes. Fill the placeholders with `queuedMailValues`.
+ * with the columns enqueueMail writes. Fill the placeholders with `queuedMailValues`. A column's
+ * value may be wrapped in an expression over `source` (a receipt number known only there).
  */
-export function insertQueuedMailFrom(source: SQL): SQL {
+export function insertQueuedMailFrom(source: SQL, wrap: Partial<Record<OutboxColumn, (value: SQL) => SQL>> = {}): SQL {
   const columns = OUTBOX_COLUMNS.map((column) => sql.identifier(mailOutbox[column].name));
-  const values = OUTBOX_COLUMNS.map((column) => sql`${sql.placeholder(placeholderName(column))}::${sql.raw(mailOutbox[column].getSQLType())}`);
+  const values = OUTBOX_COLUMNS.map((column) => {
+    const value = sql`${sql.placeholder(placeholderName(column))}::${sql.raw(mailOutbox[column].getSQLType())}`;
+    return wrap[column]?.(value) ?? value;
+  });
   return sql`insert into ${mailOutbox} (${sql.join(columns, sql`, `)}) select ${sql.join(values, sql`, `)} from ${source}`;
 }
 

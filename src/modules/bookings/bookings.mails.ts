@@ -42,3 +42,9 @@ export const expiredMail = (client: { email: string; firstName: string }, bookin
     `The host did not answer your request for ${when(booking)} in time, so it has expired and the time is free again.`,
     `Find another time or space: ${frontendUrl}/spaces`,
   ]);
+
+export const unpaidMail = (client: { email: string; firstName: string }, booking: BookingRow, spaceName: string, frontendUrl: string) =>
+  notice(client.email, client.firstName, `Your booking at ${spaceName} was cancelled: not paid`, [
+    `Your booking of ${spaceName} for ${when(booking)} was confirmed but not paid in time, so it has been cancelled and the time is free again.`,
+    `Book again: ${frontendUrl}/spaces`,
+  ]);

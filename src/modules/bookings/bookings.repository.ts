@@ -269,6 +269,20 @@ export const expirePending = (db: DbOrTx, now: Date, ttlHours: number, limit = 5
     limit,
   );
 
+/** Confirmed bookings still unpaid `ttlHours` after their approval, or at their start: cancelled as unpaid. */
+export const cancelUnpaid = (db: DbOrTx, now: Date, ttlHours: number, limit = 500) =>
+  sweep(
+    db,
+    and(
+      eq(bookings.status, 'confirmed'),
+      eq(bookings.paymentStatus, 'unpaid'),
+      or(lte(bookings.startTime, now), lte(bookings.confirmedAt, new Date(now.getTime() - ttlHours * 3_600_000))),
+    )!,
+    { to: 'cancelled', reason: 'unpaid', by: 'system' },
+    now,
+    limit,
+  );
+
 /** Confirmed bookings whose time is over: completed. */
 export const completeEnded = (db: DbOrTx, now: Date, limit = 500) => sweep(db, and(eq(bookings.status, 'confirmed'), lte(bookings.endTime, now))!, { to: 'completed' }, now, limit);
 
@@ -341,7 +355,7 @@ export async function findLiveInWindow(db: DbOrTx, spaceId: number, from: Date, 
     .orderBy(bookings.startTime, bookings.id);
 }
 
-export async function findStats(db: DbOrTx, ownerId: number | undefined) {
+export async function countByStatus(db: DbOrTx, ownerId: number | undefined): Promise<Map<BookingStatus, number>> {
   const scope = ownerId === undefined ? undefined : eq(spaces.ownerId, ownerId);
   const rows = await db
     .select({ status: bookings.status, value: count() })
@@ -349,16 +363,5 @@ export async function findStats(db: DbOrTx, ownerId: number | undefined) {
     .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
     .where(scope)
     .groupBy(bookings.status);
-  // Amounts in different currencies are never added together.
-  const revenue = await db
-    .select({ currency: bookings.currency, total: sql<string>`sum(${bookings.totalPrice})` })
-    .from(bookings)
-    .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
-    .where(and(eq(bookings.paymentStatus, 'paid'), scope))
-    .groupBy(bookings.currency)
-    .orderBy(desc(sql`sum(${bookings.totalPrice})`), bookings.currency);
-  return {
-    byStatus: new Map(rows.map((row) => [row.status, row.value])),
-    revenueMinor: revenue.map((row) => ({ currency: row.currency, total: Number(row.total) })),
-  };
+  return new Map(rows.map((row) => [row.status, row.value]));
 }

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { principalOf } from '../../plugins/auth.ts';
-import { errorResponses, IdParams, Page } from '../../shared/schemas.ts';
-import { BookingListQuery, BookingSchema, CheckAvailabilityQuery, CheckAvailabilityResponse, CreateBookingBody, IdempotencyHeaders, QuoteResponse, ReasonBody } from './bookings.schemas.ts';
+import { errorResponses, IdempotencyHeaders, IdParams, Page } from '../../shared/schemas.ts';
+import { BookingListQuery, BookingSchema, CheckAvailabilityQuery, CheckAvailabilityResponse, CreateBookingBody, QuoteResponse, ReasonBody } from './bookings.schemas.ts';
 import type { BookingsService } from './bookings.service.ts';
 
 const tags = ['bookings'];

@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { LIVE_BOOKING_STATUSES, WEEKDAYS, type BookingRow, type BookingStatus, type CancellationPolicy, type LiveBookingStatus, type OperatingHours, type SpaceRow } from '../../db/schema/index.ts';
 import { badRequest, type AppError } from '../../shared/errors.ts';
+import { shareOf } from '../../shared/money.ts';
 
 /** Pure rules of booking: when a slot may be booked, what it costs, what a cancellation refunds. */
 
@@ -104,6 +105,8 @@ export const isLive = (status: BookingStatus): status is LiveBookingStatus => (L
 
 export interface RefundQuote {
   policy: CancellationPolicy;
+  /** Of what was paid, 0–100. */
+  percent: number;
   /** Minor units. */
   refundAmount: number;
   rule: string;
@@ -120,7 +123,7 @@ export function refundQuote(
   byBooker: boolean,
   now: Date,
 ): RefundQuote {
-  const share = (percent: number, rule: string): RefundQuote => ({ policy, refundAmount: Math.floor((paid * percent) / 100), rule });
+  const share = (percent: number, rule: string): RefundQuote => ({ policy, percent, refundAmount: shareOf(paid, percent), rule });
   if (!byBooker) return share(100, 'Cancelled by the host or an admin: full refund');
   const untilStart = booking.startTime.getTime() - now.getTime();
   switch (policy) {

@@ -42,9 +42,6 @@ export const CreateBookingBody = Type.Object({
 });
 export type CreateBookingBody = Static<typeof CreateBookingBody>;
 
-export const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$', description: 'Repeat a POST safely for 24 hours' })),
-});
 
 export const BookingListQuery = Type.Object({
   ...PageQuery.properties,

@@ -1,16 +1,15 @@
 import type { Db, DbOrTx, Tx } from '../../db/client.ts';
-import type { BookingRow } from '../../db/schema/index.ts';
+import { BOOKING_STATUSES, type BookingRow, type BookingStatus } from '../../db/schema/index.ts';
 import { claimKey, purgeExpiredKeys, rememberAnswer } from '../../infra/idempotency.ts';
 import { enqueueMail, type MailMessage } from '../../infra/mail/outbox.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { retryTransient } from '../../shared/db-errors.ts';
 import { badRequest, conflict, forbidden, notFound, type AppError } from '../../shared/errors.ts';
-import type { DomainEvents, EventHub } from '../../shared/events.ts';
+import { runFollowUps, type DomainEvents, type EventHub, type FollowUp } from '../../shared/events.ts';
 import { pageOf, pageRequest } from '../../shared/pagination.ts';
 import type { Principal } from '../../shared/principal.ts';
-import { revenueFigures } from '../../shared/revenue.ts';
 import { toBookingResponse } from './bookings.mapper.ts';
-import { approvedMail, cancelledMail, expiredMail, newRequestMail, rejectedMail } from './bookings.mails.ts';
+import { approvedMail, cancelledMail, expiredMail, newRequestMail, rejectedMail, unpaidMail } from './bookings.mails.ts';
 import { canBook, canDecideBooking, canViewBooking, cancellation, cancellerOf, listScope } from './bookings.policy.ts';
 import * as repo from './bookings.repository.ts';
 import { blockedUntil, bookingProblem, refundQuote, totalPrice } from './bookings.rules.ts';
@@ -21,7 +20,10 @@ export interface BookingsServiceDeps {
   clock: Clock;
   frontendUrl: string;
   pendingTtlHours: number;
+  /** A confirmed booking still unpaid this long after its approval (or at its start) is cancelled. */
+  paymentTtlHours: number;
   mailQueued: () => void;
+  log: { warn(details: object, message: string): void };
   /** Cancellations and rejections are announced here ('booking.cancelled'), for refunds. */
   events: EventHub;
 }
@@ -66,6 +68,19 @@ export function createBookingsService(deps: BookingsServiceDeps) {
   }
 
   const announceCancelled = (tx: Tx, event: DomainEvents['booking.cancelled']) => deps.events.emit(tx, 'booking.cancelled', event);
+
+  /** Everything the host side cancels is refunded in full. */
+  const FULL_REFUND = { percent: 100, rule: 'Cancelled by the host or an admin: full refund' };
+
+  /**
+   * Runs a committed cancellation's follow-ups (refunds sent to providers), then reads the booking
+   * as it is now: subscribers may have changed its payment status in the same transaction too.
+   */
+  async function settled(record: Loaded, booking: BookingRow, followUps: FollowUp[]) {
+    await runFollowUps(followUps, deps.log);
+    const current = await repo.findById(db, booking.id);
+    return respond(record, current?.booking ?? booking);
+  }
 
   /**
    * Reads the space (reserving the booking's id), applies every rule, and builds the booking, its
@@ -181,14 +196,14 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     if (!canDecideBooking(actor.user, record.space)) throw forbidden("Only the space's owner or an admin may reject bookings");
     const by = cancellerOf(actor.user, record.space);
     const now = clock.now();
-    const booking = await db.transaction(async (tx) => {
+    const { booking, followUps } = await db.transaction(async (tx) => {
       const row = await changeState(tx, record, 'rejected', { from: ['pending'], to: 'cancelled', set: { cancellationReason: reason ?? 'rejected', cancelledBy: by } }, now);
-      await announceCancelled(tx, { booking: row, policy: record.space.cancellationPolicy, byBooker: false, now });
+      const after = await announceCancelled(tx, { booking: row, byBooker: false, refund: FULL_REFUND, now });
       await mailBooker(tx, record, row, rejectedMail, now);
-      return row;
+      return { booking: row, followUps: after };
     });
     deps.mailQueued();
-    return respond(record, booking);
+    return settled(record, booking, followUps);
   }
 
   /** pending or confirmed → cancelled: by the booker before the start, by the host at any time. */
@@ -201,7 +216,7 @@ export function createBookingsService(deps: BookingsServiceDeps) {
       throw forbidden('This booking is not yours to cancel');
     }
     const byBooker = decision.by === 'booker';
-    const booking = await db.transaction(async (tx) => {
+    const { booking, followUps } = await db.transaction(async (tx) => {
       const row = await changeState(
         tx,
         record,
@@ -215,12 +230,13 @@ export function createBookingsService(deps: BookingsServiceDeps) {
         },
         now,
       );
-      await announceCancelled(tx, { booking: row, policy: record.space.cancellationPolicy, byBooker, now });
+      const quote = refundQuote(record.space.cancellationPolicy, row, row.totalPrice, byBooker, now);
+      const after = await announceCancelled(tx, { booking: row, byBooker, refund: { percent: quote.percent, rule: quote.rule }, now });
       if (!byBooker) await mailBooker(tx, record, row, cancelledMail, now);
-      return row;
+      return { booking: row, followUps: after };
     });
     deps.mailQueued();
-    return respond(record, booking);
+    return settled(record, booking, followUps);
   }
 
   /** confirmed → completed, by the host, once it has ended. */
@@ -288,9 +304,11 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     for (const row of rows) await enqueueMail(tx, build({ email: row.clientEmail, firstName: row.clientFirstName }, row.booking, row.spaceName, deps.frontendUrl), now);
   }
 
-  /** Mass cancellations are the host side's: announced as not by the booker. */
-  async function announceAll(tx: Tx, rows: repo.SweepRow[], now: Date) {
-    for (const row of rows) await announceCancelled(tx, { booking: row.booking, policy: row.cancellationPolicy, byBooker: false, now });
+  /** Mass cancellations are the host side's (or the system's): refunded in full; follow-ups run after the caller's commit. */
+  async function announceAll(tx: Tx, rows: repo.SweepRow[], now: Date): Promise<FollowUp | undefined> {
+    const followUps: FollowUp[] = [];
+    for (const row of rows) followUps.push(...(await announceCancelled(tx, { booking: row.booking, byBooker: false, refund: FULL_REFUND, now })));
+    return followUps.length > 0 ? () => runFollowUps(followUps, deps.log) : undefined;
   }
 
   /** Expires unanswered requests, completes finished bookings, forgets old idempotency keys. */
@@ -301,10 +319,18 @@ export function createBookingsService(deps: BookingsServiceDeps) {
       await notify(tx, rows, expiredMail, now);
       return rows.length;
     });
+    const unpaid = await db.transaction(async (tx) => {
+      const rows = await repo.cancelUnpaid(tx, now, deps.paymentTtlHours);
+      // Nothing was paid, so there is nothing to refund; the announcement still lets payments close what is open.
+      const after = await announceAll(tx, rows, now);
+      await notify(tx, rows, unpaidMail, now);
+      return { count: rows.length, after };
+    });
+    if (unpaid.after) await unpaid.after();
     const completed = await db.transaction(async (tx) => (await repo.completeEnded(tx, now)).length);
     await db.transaction((tx) => purgeExpiredKeys(tx, now));
-    if (expired > 0) deps.mailQueued();
-    return { expired, completed };
+    if (expired + unpaid.count > 0) deps.mailQueued();
+    return { expired, unpaid: unpaid.count, completed };
   }
 
   /** 'space.archiving': upcoming bookings block it, unless an admin forces it (they are cancelled). */
@@ -313,8 +339,9 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     if (upcoming === 0) return;
     if (!event.force) throw conflict('invalid_state', `This space has ${upcoming} upcoming booking${upcoming === 1 ? '' : 's'}; an admin may remove it with force=true, cancelling them`);
     const cancelled = await repo.cancelUpcoming(tx, { spaceId: event.space.id }, { reason: 'The space was removed', by: 'admin' }, event.now);
-    await announceAll(tx, cancelled, event.now);
+    const after = await announceAll(tx, cancelled, event.now);
     await notify(tx, cancelled, cancelledMail, event.now);
+    return after;
   }
 
   /** 'user.deactivated': the user's upcoming bookings, and those at their spaces, are cancelled. */
@@ -322,26 +349,20 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     const change = { reason: 'The account was deactivated', by: 'admin' as const };
     const own = await repo.cancelUpcoming(tx, { userId }, change, now);
     const atTheirSpaces = await repo.cancelUpcoming(tx, { ownerId: userId }, change, now);
-    await announceAll(tx, [...own, ...atTheirSpaces], now);
+    const after = await announceAll(tx, [...own, ...atTheirSpaces], now);
     await notify(tx, atTheirSpaces, cancelledMail, now);
+    return after;
   }
 
   /** The spaces list's available-window condition, judged now. */
   const windowCondition = (window: { from: Date; to: Date }) => repo.bookableWindow({ ...window, now: clock.now() });
 
-  /** Booking counts and revenue over one owner's spaces (or all), for the spaces stats. */
+  /** Booking counts by status over one owner's spaces (or all), for the spaces stats. */
   async function stats(ownerId: number | undefined) {
-    const { byStatus, revenueMinor } = await repo.findStats(db, ownerId);
-    return {
-      bookings_by_status: {
-        pending: byStatus.get('pending') ?? 0,
-        confirmed: byStatus.get('confirmed') ?? 0,
-        cancelled: byStatus.get('cancelled') ?? 0,
-        completed: byStatus.get('completed') ?? 0,
-      },
-      revenue: revenueFigures(revenueMinor),
-    };
+    const byStatus = await repo.countByStatus(db, ownerId);
+    return Object.fromEntries(BOOKING_STATUSES.map((status) => [status, byStatus.get(status) ?? 0])) as Record<BookingStatus, number>;
   }
+
 
   return { create, list, getById, approve, reject, cancel, complete, cancellationQuote, checkAvailability, availability, sweep, onSpaceArchiving, onUserDeactivated, windowCondition, stats };
 }

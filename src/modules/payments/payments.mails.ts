@@ -7,23 +7,11 @@ import type { ReceiptData } from './receipt.pdf.ts';
  * zone: a receipt is kept and compared with the PDF attached, which shows local time.
  */
 
-export interface MailAttachment {
-  filename: string;
-  contentType: string;
-  content: Buffer;
-}
+// Braces and underscores survive so a `{receipt_number}` slot filled in by SQL stays intact.
+export const receiptFilename = (receipt: Pick<ReceiptData, 'receipt_number'>) => `${receipt.receipt_number.replace(/[^A-Za-z0-9{}_-]/g, '')}.pdf`;
 
-/**
- * The outbox stores no attachments yet; this is the shape it should accept (nodemailer's own
- * `attachments` entries), so the sending side can pass it through unchanged.
- */
-export interface MailMessageWithAttachments extends MailMessage {
-  attachments: MailAttachment[];
-}
-
-export const receiptFilename = (receipt: Pick<ReceiptData, 'receipt_number'>) => `${receipt.receipt_number.replace(/[^A-Za-z0-9-]/g, '')}.pdf`;
-
-export function receiptMail(payer: { email: string; firstName: string }, receipt: ReceiptData, pdf: Buffer): MailMessageWithAttachments {
+/** The payer's receipt; the PDF is attached when the mail is sent, made from `source` (the payment). */
+export function receiptMail(payer: { email: string; firstName: string }, receipt: ReceiptData, source: { kind: string; ref: string }): MailMessage {
   const amount = formatMoney(receipt.amount, receipt.currency);
   const period = formatPeriod(receipt.start_time, receipt.end_time, receipt.timezone);
   const paidWith = `${paymentMethodLabel(receipt.payment_method)}${receipt.transaction_id ? `, transaction ${receipt.transaction_id}` : ''}`;
@@ -36,6 +24,6 @@ export function receiptMail(payer: { email: string; firstName: string }, receipt
     to: payer.email,
     subject: `Your Spacer receipt ${receipt.receipt_number}`,
     text: `Hello ${payer.firstName},\n\n${lines.join('\n\n')}\n\n— Spacer`,
-    attachments: [{ filename: receiptFilename(receipt), contentType: 'application/pdf', content: pdf }],
+    attachments: [{ ...source, filename: receiptFilename(receipt), contentType: 'application/pdf' }],
   };
 }

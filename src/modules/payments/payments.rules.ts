@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
-import { toMajorUnits, toMinorUnits } from '../spaces/spaces.rules.ts';
+import type { PaymentMethod } from '../../db/schema/index.ts';
+import { toMajorUnits, toMinorUnits } from '../../shared/money.ts';
 
 /** Pure rules about payments and receipts: numbering, money and time for display, card detection. No I/O. */
 
@@ -55,8 +56,7 @@ export function formatHours(hours: number): string {
   return String(hundredths / 100);
 }
 
-export const PAYMENT_METHOD_LABELS = { mpesa: 'M-Pesa', card: 'Card', cash: 'Cash' } as const;
-export type PaymentMethod = keyof typeof PAYMENT_METHOD_LABELS;
+export const PAYMENT_METHOD_LABELS: Record<PaymentMethod, string> = { mpesa: 'M-Pesa', card: 'Card', cash: 'Cash' };
 
 export const paymentMethodLabel = (method: PaymentMethod) => PAYMENT_METHOD_LABELS[method];
 

@@ -1,5 +1,7 @@
 import PDFDocument from 'pdfkit';
-import { formatHours, formatInstant, formatMoney, formatPeriod, paymentMethodLabel, type PaymentMethod } from './payments.rules.ts';
+import { createWorkerPool } from '../../infra/worker-pool.ts';
+import type { PaymentMethod } from '../../db/schema/index.ts';
+import { formatHours, formatInstant, formatMoney, formatPeriod, paymentMethodLabel } from './payments.rules.ts';
 
 /**
  * The receipt as the contract's JSON gives it (`GET /api/payments/:id/receipt`), plus the space's
@@ -249,4 +251,26 @@ export function renderReceiptPdf(receipt: ReceiptData): Promise<Buffer> {
       reject(error);
     }
   });
+}
+
+export interface ReceiptRenderer {
+  render(receipt: ReceiptData): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+/**
+ * Receipts rendered off the event loop. One render is a few milliseconds of pure CPU (tens on the
+ * first, while the fonts' metrics load); on the main thread a burst of them would hold up every
+ * other request, in a worker it only shares the cores. `threads` defaults to 1 so receipts can
+ * never take more than one core from request handling.
+ */
+export function createReceiptRenderer(options: { threads?: number } = {}): ReceiptRenderer {
+  const pool = createWorkerPool<ReceiptData, Uint8Array>(new URL('./receipt.worker.ts', import.meta.url), { threads: options.threads ?? 1, name: 'receipt renderer' });
+  return {
+    async render(receipt) {
+      const bytes = await pool.run(receipt);
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    },
+    close: () => pool.close(),
+  };
 }

@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { renderReceiptPdf, type ReceiptData } from './receipt.pdf.ts';
-import type { PoolReply, PoolRequest } from './worker-pool.ts';
+import type { PoolReply, PoolRequest } from '../../infra/worker-pool.ts';
 
 /** Runs in a worker thread of `createReceiptRenderer`: one receipt in, its PDF bytes out. */
 

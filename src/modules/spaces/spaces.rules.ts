@@ -1,15 +1,6 @@
 import { WEEKDAYS, type OperatingHours } from '../../db/schema/index.ts';
 
-/** Pure rules about listings: money, time zones, opening hours, search input. No I/O. */
-
-/** Major units with at most two decimals → integer minor units; undefined when more precise. */
-export function toMinorUnits(major: number): number | undefined {
-  const minor = Math.round(major * 100);
-  if (!Number.isSafeInteger(minor) || Math.abs(major * 100 - minor) > 1e-6) return undefined;
-  return minor;
-}
-
-export const toMajorUnits = (minor: number) => minor / 100;
+/** Pure rules about listings: time zones, opening hours, search input. No I/O. */
 
 /** The canonical IANA name of a time zone, or undefined if the runtime does not know it. */
 export function canonicalTimeZone(name: string): string | undefined {

@@ -5,14 +5,15 @@ import { processImage, type ProcessedImage } from '../../infra/images.ts';
 import type { FileStorage, StoredFile } from '../../infra/storage/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { AppError, badRequest, forbidden, notFound, serviceUnavailable, validationError, type ErrorDetail } from '../../shared/errors.ts';
-import type { EventHub } from '../../shared/events.ts';
+import { runFollowUps, type EventHub } from '../../shared/events.ts';
 import { jsonPageOf, pageRequest } from '../../shared/pagination.ts';
 import type { Principal } from '../../shared/principal.ts';
 import type { UserAccounts } from '../users/users.service.ts';
 import { toImageResponse } from './spaces.mapper.ts';
 import { canAssignOwner, canChangeOwner, canOwnSpaces, canCreateSpaces, canForceRemoval, canManageSpace, OWNERS_ONLY, statsOwnerScope } from './spaces.policy.ts';
 import * as repo from './spaces.repository.ts';
-import { canonicalTimeZone, normalizeAmenities, normalizeOperatingHours, parseAmenityList, parseNear, toMinorUnits } from './spaces.rules.ts';
+import { toMinorUnits } from '../../shared/money.ts';
+import { canonicalTimeZone, normalizeAmenities, normalizeOperatingHours, parseAmenityList, parseNear } from './spaces.rules.ts';
 import type { CreateSpaceBody, SpaceListQuery, SpaceStats, UpdateSpaceBody } from './spaces.schemas.ts';
 
 export const MAX_IMAGES_PER_SPACE = 10;
@@ -195,12 +196,14 @@ export function createSpacesService(deps: SpacesServiceDeps) {
     const space = await manageable(actor, id);
     if (force && !canForceRemoval(actor.user)) throw forbidden('Only an admin may force the removal of a space');
     const now = clock.now();
-    await db.transaction(async (tx) => {
+    const followUps = await db.transaction(async (tx) => {
       const locked = await repo.lockLive(tx, space.id);
       if (!locked) throw notFound('Space');
-      await deps.events.emit(tx, 'space.archiving', { space: locked, force, actor, now });
+      const after = await deps.events.emit(tx, 'space.archiving', { space: locked, force, actor, now });
       await repo.archiveById(tx, space.id, now);
+      return after;
     });
+    await runFollowUps(followUps, log);
   }
 
   const getById = present;

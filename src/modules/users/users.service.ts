@@ -5,7 +5,7 @@ import type { PasswordHasher } from '../../infra/passwords.ts';
 import type { FileStorage, StoredFile } from '../../infra/storage/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { AppError, badRequest, forbidden, notFound, serviceUnavailable, validationError } from '../../shared/errors.ts';
-import type { EventHub } from '../../shared/events.ts';
+import { runFollowUps, type EventHub, type FollowUp } from '../../shared/events.ts';
 import { pageOf, pageRequest } from '../../shared/pagination.ts';
 import type { Principal } from '../../shared/principal.ts';
 import { toUserResponse } from './users.mapper.ts';
@@ -40,9 +40,10 @@ export function createUsersService(deps: UsersServiceDeps) {
     await storage.delete(key).catch((error: unknown) => deps.log.warn({ err: error, key }, 'could not delete a replaced avatar'));
   }
 
-  async function deactivate(tx: Tx, userId: number, now: Date) {
+  /** Inside the caller's transaction; the follow-ups (refunds) run once it has committed. */
+  async function deactivate(tx: Tx, userId: number, now: Date): Promise<FollowUp[]> {
     await usersRepo.updateById(tx, userId, { isActive: false }, now);
-    await deps.events.emit(tx, 'user.deactivated', { userId, now });
+    return deps.events.emit(tx, 'user.deactivated', { userId, now });
   }
 
   async function list(actor: Principal, query: UserListQuery) {
@@ -104,17 +105,19 @@ export function createUsersService(deps: UsersServiceDeps) {
 
     const now = clock.now();
     let replacedAvatarKey: string | null = null;
+    let followUps: FollowUp[] = [];
     const updated = await db.transaction(async (tx) => {
       // Locked, so the avatar file this change replaces is the one really replaced.
       const current = await usersRepo.lockById(tx, id);
       if (!current) throw notFound('User');
       if (changes.avatarKey === null) replacedAvatarKey = current.avatarKey;
-      if (body.is_active === false && current.isActive) await deactivate(tx, id, now);
+      if (body.is_active === false && current.isActive) followUps = await deactivate(tx, id, now);
       const row = await usersRepo.updateById(tx, id, changes, now);
       if (!row) throw notFound('User');
       if (emailChanged && !row.isVerified) await deps.events.emit(tx, 'user.email_changed', { user: row, now });
       return row;
     });
+    await runFollowUps(followUps, deps.log);
     if (emailChanged) deps.mailQueued();
     await forgetAvatar(replacedAvatarKey);
     return updated;
@@ -152,11 +155,12 @@ export function createUsersService(deps: UsersServiceDeps) {
     if (!canDeactivateUsers(actor.user)) throw forbidden(ADMIN_ONLY);
     if (actor.user.id === id) throw cannotModifySelf('You cannot delete your own account');
     const now = clock.now();
-    await db.transaction(async (tx) => {
+    const followUps = await db.transaction(async (tx) => {
       const target = await usersRepo.findById(tx, id);
       if (!target) throw notFound('User');
-      if (target.isActive) await deactivate(tx, id, now);
+      return target.isActive ? deactivate(tx, id, now) : [];
     });
+    await runFollowUps(followUps, deps.log);
   }
 
   /**

@@ -1,0 +1,395 @@
+import { and, count, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import type { Db, DbOrTx } from '../../db/client.ts';
+import { preparedSql, statementCache } from '../../db/prepared.ts';
+import {
+  bookings,
+  paymentMethods,
+  payments,
+  providerEvents,
+  receiptCounters,
+  spaces,
+  users,
+  type PaymentMethodRow,
+  type PaymentRow,
+  type PaymentState,
+} from '../../db/schema/index.ts';
+import { insertQueuedMailFrom, queuedMailValues, type MailMessage } from '../../infra/mail/outbox.ts';
+
+const p = (name: string) => sql.placeholder(name);
+
+/** What a payment's answers, rules and mails need of its booking, space and payer. */
+export interface PaymentContext {
+  payment: PaymentRow;
+  booking: { id: number; status: string; paymentStatus: string; startTime: Date; endTime: Date; totalPrice: number; currency: string; createdAt: Date };
+  space: { id: number; name: string; address: string; city: string; timezone: string; ownerId: number; cancellationPolicy: string };
+  payer: { id: number; email: string; firstName: string; lastName: string; isActive: boolean };
+}
+
+const contextFields = {
+  payment: payments,
+  booking: {
+    id: bookings.id,
+    status: bookings.status,
+    paymentStatus: bookings.paymentStatus,
+    startTime: bookings.startTime,
+    endTime: bookings.endTime,
+    totalPrice: bookings.totalPrice,
+    currency: bookings.currency,
+    createdAt: bookings.createdAt,
+  },
+  space: { id: spaces.id, name: spaces.name, address: spaces.address, city: spaces.city, timezone: spaces.timezone, ownerId: spaces.ownerId, cancellationPolicy: spaces.cancellationPolicy },
+  payer: { id: users.id, email: users.email, firstName: users.firstName, lastName: users.lastName, isActive: users.isActive },
+};
+
+const withContext = (db: DbOrTx) =>
+  db
+    .select(contextFields)
+    .from(payments)
+    .innerJoin(bookings, eq(bookings.id, payments.bookingId))
+    .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
+    .innerJoin(users, eq(users.id, payments.userId));
+
+export async function findById(db: DbOrTx, id: number): Promise<PaymentContext | undefined> {
+  const [row] = await withContext(db).where(eq(payments.id, id));
+  return row as PaymentContext | undefined;
+}
+
+const byCheckoutStatement = statementCache((db: Db) =>
+  withContext(db)
+    .where(and(eq(payments.provider, sql`${p('provider')}::text`), eq(payments.checkoutRequestId, sql`${p('checkoutRequestId')}::text`)))
+    .prepare('payments_by_checkout'),
+);
+
+/** The payment a provider's message names (its CheckoutRequestID or PaymentIntent id). */
+export async function findByCheckout(db: Db, provider: string, checkoutRequestId: string): Promise<PaymentContext | undefined> {
+  const [row] = await byCheckoutStatement(db).execute({ provider, checkoutRequestId });
+  return row as PaymentContext | undefined;
+}
+
+export async function findByRefundReference(db: DbOrTx, reference: string): Promise<PaymentContext | undefined> {
+  const [row] = await withContext(db).where(eq(payments.refundReference, reference));
+  return row as PaymentContext | undefined;
+}
+
+/** What paying for a booking needs to know of it. */
+export async function findBookingToPay(db: DbOrTx, bookingId: number) {
+  const [row] = await db
+    .select({ id: bookings.id, userId: bookings.userId, status: bookings.status, paymentStatus: bookings.paymentStatus, totalPrice: bookings.totalPrice, currency: bookings.currency })
+    .from(bookings)
+    .where(eq(bookings.id, bookingId));
+  return row;
+}
+
+/** A booking's payment that took the money (completed), if any. */
+export async function findCompletedForBooking(db: DbOrTx, bookingId: number): Promise<PaymentRow | undefined> {
+  const [row] = await db.select().from(payments).where(and(eq(payments.bookingId, bookingId), eq(payments.status, 'completed')));
+  return row;
+}
+
+export async function findPendingForBooking(db: DbOrTx, bookingId: number): Promise<PaymentRow | undefined> {
+  const [row] = await db.select().from(payments).where(and(eq(payments.bookingId, bookingId), eq(payments.status, 'pending')));
+  return row;
+}
+
+export type Visibility = { kind: 'payer'; userId: number } | { kind: 'owner'; ownerId: number } | { kind: 'all' };
+
+export interface PaymentFilters {
+  status?: PaymentState;
+  bookingId?: number;
+}
+
+export async function findMany(db: DbOrTx, visibility: Visibility, filters: PaymentFilters, page: { limit: number; offset: number }) {
+  const conditions: SQL[] = [];
+  if (visibility.kind === 'payer') conditions.push(eq(payments.userId, visibility.userId));
+  if (visibility.kind === 'owner') conditions.push(eq(spaces.ownerId, visibility.ownerId));
+  if (filters.status) conditions.push(eq(payments.status, filters.status));
+  if (filters.bookingId !== undefined) conditions.push(eq(payments.bookingId, filters.bookingId));
+  const where = conditions.length > 0 ? and(...conditions) : undefined;
+  const rows = await db
+    .select({ payment: payments })
+    .from(payments)
+    .innerJoin(bookings, eq(bookings.id, payments.bookingId))
+    .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
+    .where(where)
+    .orderBy(desc(payments.createdAt), desc(payments.id))
+    .limit(page.limit)
+    .offset(page.offset);
+  const [total] = await db
+    .select({ value: count() })
+    .from(payments)
+    .innerJoin(bookings, eq(bookings.id, payments.bookingId))
+    .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
+    .where(where);
+  return { rows: rows.map((row) => row.payment), total: total?.value ?? 0 };
+}
+
+/**
+ * A new pending payment for a confirmed, unpaid booking of this payer, and the booking marked
+ * `pending`, in one statement. The booking's row lock makes two attempts at once take turns; the
+ * second finds it no longer unpaid and inserts nothing (the partial unique index stands behind it).
+ */
+const insertPendingSql = sql`
+  with "booking" as (
+    update ${bookings} set "payment_status" = 'pending', "updated_at" = ${p('now')}::timestamptz
+    where "id" = ${p('bookingId')}::int and "user_id" = ${p('userId')}::int and "status" = 'confirmed' and "payment_status" = 'unpaid'
+    returning "id", "total_price", "currency"
+  )
+  insert into ${payments} ("booking_id", "user_id", "amount", "currency", "payment_method", "provider", "status", "phone_number", "next_query_at", "created_at", "updated_at")
+  select "id", ${p('userId')}::int, "total_price", "currency", ${p('method')}::text, ${p('provider')}::text, 'pending', ${p('phone')}::text,
+    ${p('nextQueryAt')}::timestamptz, ${p('now')}::timestamptz, ${p('now')}::timestamptz
+  from "booking"
+  returning "id"`;
+
+const insertPendingStatement = statementCache((db: DbOrTx) => preparedSql<{ id: number }>(db, 'payments_insert_pending', insertPendingSql));
+
+export async function insertPending(
+  db: DbOrTx,
+  values: { bookingId: number; userId: number; method: string; provider: string; phone: string | null; nextQueryAt: Date | null; now: Date },
+): Promise<number | undefined> {
+  const rows = await insertPendingStatement(db).execute({
+    bookingId: values.bookingId,
+    userId: values.userId,
+    method: values.method,
+    provider: values.provider,
+    phone: values.phone,
+    nextQueryAt: values.nextQueryAt?.toISOString() ?? null,
+    now: values.now.toISOString(),
+  });
+  return rows[0]?.id;
+}
+
+/** Notes the provider's reference of a payment it accepted (still pending). */
+export async function setCheckout(db: DbOrTx, id: number, checkoutRequestId: string, now: Date): Promise<PaymentRow | undefined> {
+  const [row] = await db
+    .update(payments)
+    .set({ checkoutRequestId, updatedAt: now })
+    .where(and(eq(payments.id, id), eq(payments.status, 'pending')))
+    .returning();
+  return row;
+}
+
+/** Where a receipt mail says `{receipt_number}`, the number the statement just took. */
+export const RECEIPT_NUMBER_SLOT = '{receipt_number}';
+const withReceiptNumber = (value: SQL) => sql`replace(${value}, ${sql.raw(`'${RECEIPT_NUMBER_SLOT}'`)}, "done"."receipt_number")`;
+
+/**
+ * pending → completed, with the next receipt number of the year and the booking marked paid, and
+ * the payer's receipt mail queued: one statement, so one round trip and atomic. The payment's
+ * row is locked first; a second completion racing this one (a callback and the query sweep)
+ * waits, then finds it no longer pending and changes nothing, taking no number.
+ */
+const completeSql = sql`
+  with "target" as (
+    select "id", "booking_id" from ${payments} where "id" = ${p('id')}::int and "status" = 'pending' for update
+  ),
+  "counter" as (
+    insert into ${receiptCounters} ("year", "last") select ${p('year')}::int, 1 from "target"
+    on conflict ("year") do update set "last" = ${receiptCounters}."last" + 1
+    returning "last"
+  ),
+  "done" as (
+    update ${payments} set "status" = 'completed', "transaction_id" = coalesce(${p('transactionId')}::text, ${payments}."transaction_id"),
+      "receipt_number" = 'RCP-' || ${p('year')}::int || '-' || case when "counter"."last" < 1000000 then lpad("counter"."last"::text, 6, '0') else "counter"."last"::text end,
+      "completed_at" = ${p('now')}::timestamptz, "updated_at" = ${p('now')}::timestamptz, "next_query_at" = null, "failure_reason" = null
+    from "target", "counter" where ${payments}."id" = "target"."id"
+    returning ${payments}."id", ${payments}."booking_id", ${payments}."receipt_number"
+  ),
+  "paid" as (
+    update ${bookings} set "payment_status" = 'paid', "updated_at" = ${p('now')}::timestamptz
+    from "done" where ${bookings}."id" = "done"."booking_id" and ${bookings}."payment_status" = 'pending'
+    returning ${bookings}."id"
+  ),
+  "receipt_mail" as (${insertQueuedMailFrom(sql`"done"`, {
+    subject: (value) => withReceiptNumber(value),
+    textBody: (value) => withReceiptNumber(value),
+    attachments: (value) => sql`${withReceiptNumber(sql`${value}::text`)}::jsonb`,
+  })})
+  select "id", "receipt_number" from "done"`;
+
+const completeStatement = statementCache((db: DbOrTx) => preparedSql<{ id: number; receipt_number: string }>(db, 'payments_complete', completeSql));
+
+export async function complete(
+  db: DbOrTx,
+  values: { id: number; year: number; transactionId: string | null; now: Date; mail: MailMessage },
+): Promise<{ id: number; receiptNumber: string } | undefined> {
+  const rows = await completeStatement(db).execute({
+    id: values.id,
+    year: values.year,
+    transactionId: values.transactionId,
+    now: values.now.toISOString(),
+    ...queuedMailValues(values.mail, values.now),
+  });
+  const row = rows[0];
+  return row ? { id: row.id, receiptNumber: row.receipt_number } : undefined;
+}
+
+/** pending → failed with its reason, and the booking back to unpaid so the guest may try again. */
+const failSql = sql`
+  with "failed" as (
+    update ${payments} set "status" = 'failed', "failure_reason" = ${p('reason')}::text, "updated_at" = ${p('now')}::timestamptz, "next_query_at" = null
+    where "id" = ${p('id')}::int and "status" = 'pending'
+    returning "id", "booking_id"
+  ),
+  "unpaid" as (
+    update ${bookings} set "payment_status" = 'unpaid', "updated_at" = ${p('now')}::timestamptz
+    from "failed" where ${bookings}."id" = "failed"."booking_id" and ${bookings}."payment_status" = 'pending'
+    returning ${bookings}."id"
+  )
+  select "id" from "failed"`;
+
+const failStatement = statementCache((db: DbOrTx) => preparedSql<{ id: number }>(db, 'payments_fail', failSql));
+
+export async function fail(db: DbOrTx, id: number, reason: string, now: Date): Promise<boolean> {
+  const rows = await failStatement(db).execute({ id, reason: reason.slice(0, 500), now: now.toISOString() });
+  return rows.length === 1;
+}
+
+/**
+ * Pending M-Pesa payments due for an STK query, claimed with SKIP LOCKED and pushed back by
+ * `retryAfterMs`, so sweepers in several processes never ask about the same payment at once.
+ */
+export async function claimDueQueries(db: DbOrTx, now: Date, retryAfterMs: number, limit = 50): Promise<PaymentRow[]> {
+  const due = db
+    .select({ id: payments.id })
+    .from(payments)
+    .where(and(eq(payments.status, 'pending'), lte(payments.nextQueryAt, now)))
+    .orderBy(payments.nextQueryAt)
+    .limit(limit)
+    .for('update', { skipLocked: true });
+  return db
+    .update(payments)
+    .set({ nextQueryAt: new Date(now.getTime() + retryAfterMs), queryAttempts: sql`${payments.queryAttempts} + 1` })
+    .where(inArray(payments.id, due))
+    .returning();
+}
+
+/** Marks a completed payment's refund as owed (once): what is due, and why. */
+export async function markRefundDue(db: DbOrTx, id: number, amount: number, reason: string, now: Date): Promise<PaymentRow | undefined> {
+  const [row] = await db
+    .update(payments)
+    .set({ refundState: 'due', refundDue: amount, refundReason: reason, refundNextAttemptAt: now, updatedAt: now })
+    .where(and(eq(payments.id, id), eq(payments.status, 'completed'), sql`${payments.refundState} is null`))
+    .returning();
+  return row;
+}
+
+/** Claims an owed refund for one attempt (SKIP LOCKED, leased until `leaseUntil`). */
+export async function claimDueRefunds(db: DbOrTx, now: Date, leaseUntil: Date, filter: { id?: number } = {}, limit = 50): Promise<PaymentRow[]> {
+  const conditions = [eq(payments.refundState, 'due'), lte(payments.refundNextAttemptAt, now)];
+  if (filter.id !== undefined) conditions.push(eq(payments.id, filter.id));
+  const due = db
+    .select({ id: payments.id })
+    .from(payments)
+    .where(and(...conditions))
+    .orderBy(payments.refundNextAttemptAt)
+    .limit(limit)
+    .for('update', { skipLocked: true });
+  return db
+    .update(payments)
+    .set({ refundNextAttemptAt: leaseUntil, refundAttempts: sql`${payments.refundAttempts} + 1` })
+    .where(inArray(payments.id, due))
+    .returning();
+}
+
+/** The provider took the refund and will report later (a Daraja reversal). */
+export async function markRefundSent(db: DbOrTx, id: number, reference: string, now: Date): Promise<boolean> {
+  const rows = await db
+    .update(payments)
+    .set({ refundState: 'pending', refundReference: reference, refundError: null, updatedAt: now })
+    .where(and(eq(payments.id, id), eq(payments.refundState, 'due')))
+    .returning({ id: payments.id });
+  return rows.length === 1;
+}
+
+/** A refund attempt failed: it stays owed, retried after `retryAt`. */
+export async function markRefundFailed(db: DbOrTx, id: number, error: string, retryAt: Date, now: Date): Promise<void> {
+  await db
+    .update(payments)
+    .set({ refundState: 'due', refundError: error.slice(0, 500), refundNextAttemptAt: retryAt, updatedAt: now })
+    .where(and(eq(payments.id, id), inArray(payments.refundState, ['due', 'pending'])));
+}
+
+/**
+ * The refund is done: the payment `refunded` with what came back, and its booking `refunded`,
+ * in one statement; a repeated report finds nothing owed and changes nothing.
+ */
+const refundedSql = sql`
+  with "done" as (
+    update ${payments} set "status" = 'refunded', "refunded_amount" = "refund_due", "refund_state" = 'completed',
+      "refund_reference" = coalesce(${p('reference')}::text, "refund_reference"), "refund_error" = null,
+      "refunded_at" = ${p('now')}::timestamptz, "updated_at" = ${p('now')}::timestamptz
+    where "id" = ${p('id')}::int and "status" = 'completed' and "refund_state" in ('due', 'pending')
+    returning "id", "booking_id"
+  ),
+  "booking" as (
+    update ${bookings} set "payment_status" = 'refunded', "updated_at" = ${p('now')}::timestamptz
+    from "done" where ${bookings}."id" = "done"."booking_id"
+    returning ${bookings}."id"
+  )
+  select "id" from "done"`;
+
+const refundedStatement = statementCache((db: DbOrTx) => preparedSql<{ id: number }>(db, 'payments_refunded', refundedSql));
+
+export async function markRefunded(db: DbOrTx, id: number, reference: string | null, now: Date): Promise<boolean> {
+  const rows = await refundedStatement(db).execute({ id, reference, now: now.toISOString() });
+  return rows.length === 1;
+}
+
+export async function eventSeen(db: DbOrTx, provider: string, eventId: string): Promise<boolean> {
+  const [row] = await db.select({ eventId: providerEvents.eventId }).from(providerEvents).where(and(eq(providerEvents.provider, provider), eq(providerEvents.eventId, eventId)));
+  return row !== undefined;
+}
+
+/** Records a provider event id; false when it was seen before (a replay). */
+export async function rememberEvent(db: DbOrTx, provider: string, eventId: string, type: string, now: Date): Promise<boolean> {
+  const rows = await db.insert(providerEvents).values({ provider, eventId, type, receivedAt: now }).onConflictDoNothing().returning({ eventId: providerEvents.eventId });
+  return rows.length === 1;
+}
+
+/** Completed payments minus refunds, per currency, largest first (minor units). */
+export async function revenueByCurrency(db: DbOrTx, ownerId: number | undefined) {
+  const rows = await db
+    .select({ currency: payments.currency, total: sql<string>`sum(${payments.amount} - ${payments.refundedAmount})` })
+    .from(payments)
+    .innerJoin(bookings, eq(bookings.id, payments.bookingId))
+    .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
+    .where(and(inArray(payments.status, ['completed', 'refunded']), ownerId === undefined ? undefined : eq(spaces.ownerId, ownerId)))
+    .groupBy(payments.currency)
+    .orderBy(desc(sql`sum(${payments.amount} - ${payments.refundedAmount})`), payments.currency);
+  return rows.map((row) => ({ currency: row.currency, total: Number(row.total) })).filter((row) => row.total > 0);
+}
+
+export async function findMethods(db: DbOrTx, userId: number): Promise<PaymentMethodRow[]> {
+  return db.select().from(paymentMethods).where(eq(paymentMethods.userId, userId)).orderBy(desc(paymentMethods.isDefault), paymentMethods.id);
+}
+
+export async function findMethod(db: DbOrTx, userId: number, id: number): Promise<PaymentMethodRow | undefined> {
+  const [row] = await db.select().from(paymentMethods).where(and(eq(paymentMethods.id, id), eq(paymentMethods.userId, userId)));
+  return row;
+}
+
+/** A new saved method; made the default when asked or when it is the payer's first. */
+export async function insertMethod(db: DbOrTx, values: Omit<typeof paymentMethods.$inferInsert, 'id' | 'isDefault'>, makeDefault: boolean): Promise<PaymentMethodRow> {
+  // The payer's methods take turns, so "first one is the default" holds under concurrency.
+  await db.execute(sql`select pg_advisory_xact_lock(4242002, ${values.userId}::int)`);
+  const [existing] = await db.select({ value: count() }).from(paymentMethods).where(eq(paymentMethods.userId, values.userId));
+  const isDefault = makeDefault || (existing?.value ?? 0) === 0;
+  if (isDefault) await db.update(paymentMethods).set({ isDefault: false }).where(and(eq(paymentMethods.userId, values.userId), eq(paymentMethods.isDefault, true)));
+  const [row] = await db
+    .insert(paymentMethods)
+    .values({ ...values, isDefault })
+    .returning();
+  return row!;
+}
+
+export async function deleteMethod(db: DbOrTx, userId: number, id: number): Promise<PaymentMethodRow | undefined> {
+  const [row] = await db
+    .delete(paymentMethods)
+    .where(and(eq(paymentMethods.id, id), eq(paymentMethods.userId, userId)))
+    .returning();
+  if (row?.isDefault) {
+    const [next] = await db.select({ id: paymentMethods.id }).from(paymentMethods).where(eq(paymentMethods.userId, userId)).orderBy(paymentMethods.id).limit(1);
+    if (next) await db.update(paymentMethods).set({ isDefault: true }).where(eq(paymentMethods.id, next.id));
+  }
+  return row;
+}
