@@ -28,7 +28,7 @@ function assertLimited(result: { status: number; body: any; headers: Record<stri
   assert.equal(result.body.code, 'rate_limited');
   assert.equal(result.body.message, result.body.error);
   const retryAfter = Number(result.headers['retry-after']);
-  assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1, `Retry-After: ${result.headers['retry-after']}`);
+  assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1, `Retry-After: ${String(result.headers['retry-after'])}`);
 }
 
 /** The same scenarios, in memory and in Redis (where two apps stand for two server processes). */
