@@ -18,7 +18,7 @@ const CONSTRAINTS: Record<string, () => AppError> = {
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
 
 /** Drizzle wraps driver errors (and its message holds the SQL), so look through `cause`. */
-export function pgError(error: unknown): PgError | undefined {
+function pgError(error: unknown): PgError | undefined {
   for (let current = error, depth = 0; current && depth < 4; current = (current as { cause?: unknown }).cause, depth++) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return current as PgError;
