@@ -102,7 +102,7 @@ export async function startService(env: Record<string, string>): Promise<Service
   };
 }
 
-export async function api(url: string, method: string, path: string, body?: unknown, token?: string) {
+export async function api(url: string, method: string, path: string, body?: unknown, token?: string): Promise<unknown> {
   const response = await fetch(`${url}${path}`, {
     method,
     headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -110,7 +110,7 @@ export async function api(url: string, method: string, path: string, body?: unkn
   });
   const text = await response.text();
   if (!response.ok) throw new Error(`${method} ${path} → ${response.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
+  return text ? (JSON.parse(text) as unknown) : undefined;
 }
 
 export interface Figures {

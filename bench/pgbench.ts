@@ -16,7 +16,9 @@ function literal(value: unknown): string {
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (value instanceof Date) return `'${value.toISOString()}'`;
   if (Array.isArray(value)) return `'{${value.map((item) => `"${String(item).replace(/"/g, '\\"')}"`).join(',')}}'`;
-  return `'${String(value).replace(/'/g, "''")}'`;
+  // pg itself sends any other object (a json value) as its JSON text.
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return `'${text.replace(/'/g, "''")}'`;
 }
 
 /**

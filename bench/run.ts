@@ -24,7 +24,7 @@ const { values, positionals } = parseArgs({
 });
 const connections = Number(values.connections);
 const duration = Number(values.duration);
-const rounds = values.rounds!;
+const rounds = values.rounds;
 const repeat = Math.max(1, Number(values.repeat));
 
 interface Context {
@@ -59,8 +59,8 @@ async function againstPgbench(context: Context, label: string, paths: string[], 
 async function registerUser(url: string, label: string) {
   const email = `${label}-${Date.now()}-${Math.random().toString(36).slice(2)}@bench.test`;
   const password = 'Bench12345';
-  const body = await api(url, 'POST', '/api/auth/register', { email, password, first_name: 'Bench', last_name: 'User' });
-  return { email, password, token: body.access_token as string };
+  const body = (await api(url, 'POST', '/api/auth/register', { email, password, first_name: 'Bench', last_name: 'User' })) as { access_token: string };
+  return { email, password, token: body.access_token };
 }
 
 /** How many bcrypt comparisons per second this machine's cores allow at the given cost. */
@@ -294,7 +294,7 @@ async function main() {
 
   const results: Figures[] = [];
   // Server settings to compare (DB_POOL_MAX=4 npm run bench -- …) are handed on when given.
-  const passThrough = (...names: string[]) => Object.fromEntries(names.flatMap((key) => (process.env[key] ? [[key, process.env[key]!]] : [])));
+  const passThrough = (...names: string[]) => Object.fromEntries(names.flatMap((key) => (process.env[key] ? [[key, process.env[key]]] : [])));
   for (const name of names) {
     const database = values.db === 'postgres' ? await scratchDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres') : undefined;
     const service = await startService({ BCRYPT_ROUNDS: rounds, ...passThrough('DB_POOL_MAX', 'BACKGROUND_JOBS'), ...(database ? { DATABASE_URL: database.url } : {}) });

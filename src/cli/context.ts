@@ -16,7 +16,7 @@ export async function runCli(main: () => Promise<void>): Promise<void> {
     await main();
   } catch (error) {
     const known = error instanceof ConfigError || error instanceof CliError;
-    console.error(known ? (error as Error).message : `Failed: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(known ? error.message : `Failed: ${error instanceof Error ? error.message : String(error)}`);
     process.exitCode = 1;
   }
 }

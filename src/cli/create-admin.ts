@@ -15,7 +15,7 @@ async function askPassword(): Promise<string> {
   if (!process.stdin.isTTY) throw new CliError(`--password is required when not on a terminal. ${USAGE}`);
   let muted = false;
   const output = new Writable({
-    write(chunk, _encoding, done) {
+    write(chunk: string | Uint8Array, _encoding, done) {
       if (!muted) process.stdout.write(chunk);
       done();
     },

@@ -135,6 +135,6 @@ export async function openDatabase(config: { DATABASE_URL?: string | undefined; 
 
 /** Rows of a raw SQL statement; both drivers answer `{ rows }`, which drizzle's shared type hides. */
 export async function queryRows<T>(db: DbOrTx, query: SQL): Promise<T[]> {
-  const result = (await db.execute(query)) as unknown as { rows: T[] };
+  const result = (await db.execute(query)) as { rows: T[] };
   return result.rows;
 }

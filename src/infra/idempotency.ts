@@ -16,7 +16,7 @@ import { conflict } from '../shared/errors.ts';
  * successful answers are kept; a failure leaves nothing, and a retry runs again.
  */
 
-export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 export interface IdempotencyRequest {
   userId: number;
@@ -43,7 +43,7 @@ function canonical(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-export const fingerprint = (body: unknown) => createHash('sha256').update(canonical(body)).digest('hex');
+const fingerprint = (body: unknown) => createHash('sha256').update(canonical(body)).digest('hex');
 
 /**
  * Claims the key for this request, or returns the answer stored under it. A key reused with a
@@ -99,6 +99,3 @@ export async function purgeExpiredKeys(tx: Tx, now: Date): Promise<number> {
   const removed = await tx.delete(idempotencyKeys).where(lt(idempotencyKeys.expiresAt, now)).returning({ key: idempotencyKeys.key });
   return removed.length;
 }
-
-export const isValidKey = (key: string) => /^[\x21-\x7e]{1,255}$/.test(key);
-

@@ -7,8 +7,7 @@ import { AppError } from '../shared/errors.ts';
  * reach an image decoder.
  */
 
-export const ACCEPTED_FORMATS = ['jpeg', 'png', 'webp', 'avif', 'gif', 'tiff'] as const;
-export type AcceptedFormat = (typeof ACCEPTED_FORMATS)[number];
+export type AcceptedFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'gif' | 'tiff';
 
 /** Decompression-bomb guard: a 10 MB file may not unpack into more than this many pixels. */
 export const MAX_INPUT_PIXELS = 50_000_000;

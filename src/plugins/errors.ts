@@ -25,7 +25,7 @@ const CODE_BY_STATUS: Record<number, string> = {
   503: 'service_unavailable',
 };
 
-export function send(reply: FastifyReply, error: AppError) {
+function send(reply: FastifyReply, error: AppError) {
   const body: ErrorBody = { error: error.message, message: error.message, code: error.code };
   if (error.details) body.details = error.details;
   if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
@@ -55,7 +55,7 @@ export function validationDetails(errors: AjvError[], context: string | undefine
   });
 }
 
-export function toAppError(error: FastifyError | Error): AppError | undefined {
+function toAppError(error: FastifyError | Error): AppError | undefined {
   if (error instanceof AppError) return error;
   const fastifyError = error as FastifyError & { validation?: AjvError[]; validationContext?: string };
   if (Array.isArray(fastifyError.validation)) {

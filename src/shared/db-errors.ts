@@ -5,8 +5,8 @@ import { badRequest, conflict, serviceUnavailable, type AppError } from './error
  * uniqueness and overlaps, so these are expected outcomes, not bugs.
  */
 
-interface PgErrorLike {
-  code?: string;
+interface PgError {
+  code: string;
   constraint?: string;
 }
 
@@ -18,17 +18,17 @@ const CONSTRAINTS: Record<string, () => AppError> = {
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
 
 /** Drizzle wraps driver errors (and its message holds the SQL), so look through `cause`. */
-export function pgError(error: unknown): PgErrorLike | undefined {
+function pgError(error: unknown): PgError | undefined {
   for (let current = error, depth = 0; current && depth < 4; current = (current as { cause?: unknown }).cause, depth++) {
-    const code = (current as PgErrorLike).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return current as PgErrorLike;
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return current as PgError;
   }
   return undefined;
 }
 
 export function isConnectionError(error: unknown): boolean {
   for (let current = error, depth = 0; current && depth < 4; current = (current as { cause?: unknown }).cause, depth++) {
-    const code = (current as PgErrorLike).code;
+    const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
     if (current instanceof Error && /Connection terminated|timeout exceeded when trying to connect|did not answer within/.test(current.message)) return true;
   }

@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
 
 /** The contract's default currency, reported when nothing has been earned yet. */
-export const DEFAULT_CURRENCY = 'KES';
+const DEFAULT_CURRENCY = 'KES';
 
 export const RevenueSchema = Type.Object({
   total: Type.Number({ description: 'Revenue in `currency`: the currency that earned the most' }),

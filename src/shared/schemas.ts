@@ -23,7 +23,7 @@ export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254
 export const Password = Type.String({ minLength: 8, maxLength: 72, description: '8–72 bytes with at least one letter and one digit' });
 export const DateTime = Type.String({ format: 'date-time', description: 'ISO 8601 in UTC, e.g. 2026-12-01T09:00:00.000Z' });
 
-export const ErrorDetailSchema = Type.Object({ field: Type.String(), message: Type.String() });
+const ErrorDetailSchema = Type.Object({ field: Type.String(), message: Type.String() });
 export const ErrorSchema = Type.Object(
   {
     error: Type.String({ description: 'Human-readable message' }),

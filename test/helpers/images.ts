@@ -13,7 +13,7 @@ const memo = <T>(build: () => Promise<T>): (() => Promise<T>) => {
 };
 
 /** The marker painted in the stored top-left corner of the oriented JPEG. */
-export const MARKER = { r: 230, g: 20, b: 20 } as const;
+const MARKER = { r: 230, g: 20, b: 20 } as const;
 const BACKGROUND = { r: 40, g: 110, b: 160 } as const;
 
 /** A solid canvas with a red square in its top-left corner, so a rotation shows where that corner went. */
@@ -38,7 +38,6 @@ export function exifTags(exif: Buffer): number[] {
   return tags;
 }
 
-export const EXIF_ORIENTATION = 0x0112;
 export const EXIF_GPS_IFD = 0x8825;
 
 /** The chunk types of a RIFF (WebP) file, e.g. ['VP8 '] or ['VP8X', 'ALPH', 'VP8 ', 'EXIF']. */
@@ -90,10 +89,10 @@ export const transparentPng = memo(async () => (await markedCanvas(640, 480, 4, 
 /** 120×80: smaller than the box, so it must come out 120×80. */
 export const smallJpeg = memo(async () => (await markedCanvas(120, 80)).jpeg().toBuffer());
 
-export const webpImage = memo(async () => (await markedCanvas(1200, 900)).webp().toBuffer());
-export const avifImage = memo(async () => (await markedCanvas(1200, 900)).avif({ effort: 0 }).toBuffer());
-export const gifImage = memo(async () => (await markedCanvas(1200, 900)).gif().toBuffer());
-export const tiffImage = memo(async () => (await markedCanvas(1200, 900)).tiff().toBuffer());
+const webpImage = memo(async () => (await markedCanvas(1200, 900)).webp().toBuffer());
+const avifImage = memo(async () => (await markedCanvas(1200, 900)).avif({ effort: 0 }).toBuffer());
+const gifImage = memo(async () => (await markedCanvas(1200, 900)).gif().toBuffer());
+const tiffImage = memo(async () => (await markedCanvas(1200, 900)).tiff().toBuffer());
 
 /** Every accepted format, with the size it was made at. */
 export const acceptedFixtures = async () => [

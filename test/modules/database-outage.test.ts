@@ -25,7 +25,7 @@ async function startRelay(target: { host: string; port: number }) {
       client.pipe(upstream).pipe(client);
     });
     await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
-    port = (server!.address() as { port: number }).port;
+    port = (server.address() as { port: number }).port;
   };
   await listen();
   return {

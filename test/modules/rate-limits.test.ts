@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildTestApp, call } from '../helpers/app.ts';
@@ -28,7 +28,7 @@ function assertLimited(result: { status: number; body: any; headers: Record<stri
   assert.equal(result.body.code, 'rate_limited');
   assert.equal(result.body.message, result.body.error);
   const retryAfter = Number(result.headers['retry-after']);
-  assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1, `Retry-After: ${result.headers['retry-after']}`);
+  assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1, `Retry-After: ${String(result.headers['retry-after'])}`);
 }
 
 /** The same scenarios, in memory and in Redis (where two apps stand for two server processes). */
@@ -90,7 +90,11 @@ function limitScenarios(label: string, envFor: () => Record<string, string>) {
 limitScenarios('in memory', () => ({}));
 
 const redisUp = await redisReachable();
-describe('rate limits shared through Redis', { skip: redisUp ? false : `Redis is not reachable at ${REDIS_URL}` }, () => {
+// CI sets REQUIRE_REDIS=1: there a missing Redis must fail the run, not quietly skip this suite.
+const redisRequired = process.env.REQUIRE_REDIS === '1';
+describe('rate limits shared through Redis', { skip: redisUp || redisRequired ? false : `Redis is not reachable at ${REDIS_URL}` }, () => {
+  before(() => assert.ok(redisUp, `Redis is not reachable at ${REDIS_URL} (REQUIRE_REDIS=1)`));
+
   const prefixes: string[] = [];
   const env = () => {
     const prefix = `spacer:test:${randomBytes(6).toString('hex')}:`;

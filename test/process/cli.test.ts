@@ -37,7 +37,7 @@ describe('npm run admin:create', () => {
       assert.equal(user?.firstName, 'Grace');
       assert.equal(user?.email, email.toLowerCase());
       const bcrypt = (await import('bcrypt')).default;
-      assert.equal(await bcrypt.compare('Adm1nPass', user!.passwordHash), true);
+      assert.equal(await bcrypt.compare('Adm1nPass', user.passwordHash), true);
     });
   });
 

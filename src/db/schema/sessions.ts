@@ -24,4 +24,3 @@ export const sessions = pgTable(
   (t) => [index('sessions_user_live_idx').on(t.userId).where(sql`${t.revokedAt} is null`)],
 );
 
-export type SessionRow = typeof sessions.$inferSelect;

@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { bigint, boolean, check, customType, doublePrecision, index, integer, jsonb, pgTable, smallint, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { type AnyPgColumn, bigint, boolean, check, customType, doublePrecision, index, integer, jsonb, pgTable, smallint, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { createdAt, timestamptz, updatedAt } from './columns.ts';
 import { users } from './users.ts';
 import { isOneOf } from './value-lists.ts';
@@ -15,7 +15,7 @@ export type OperatingHours = Partial<Record<Weekday, Array<[string, string]>>>;
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 
 /** Ranked full-text search over the listing's words: name first, then city, address, description. */
-const searchDocument = (columns: { name: SQL | unknown; city: unknown; address: unknown; description: unknown }): SQL =>
+const searchDocument = (columns: Record<'name' | 'city' | 'address' | 'description', AnyPgColumn>): SQL =>
   sql`setweight(to_tsvector('english', coalesce(${columns.name}, '')), 'A') ||
       setweight(to_tsvector('english', coalesce(${columns.city}, '')), 'B') ||
       setweight(to_tsvector('english', coalesce(${columns.address}, '')), 'C') ||

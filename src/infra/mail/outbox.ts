@@ -71,7 +71,7 @@ export interface MailWorkerSettings {
 
 const MAX_BACKOFF_MS = 60 * 60 * 1000;
 
-export const backoffMs = (attempts: number, baseMs: number) => Math.min(baseMs * 2 ** Math.max(0, attempts - 1), MAX_BACKOFF_MS);
+const backoffMs = (attempts: number, baseMs: number) => Math.min(baseMs * 2 ** Math.max(0, attempts - 1), MAX_BACKOFF_MS);
 
 /**
  * Takes due mail in batches and sends it. A claim is one statement over rows locked with SKIP
