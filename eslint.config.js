@@ -28,14 +28,6 @@ export default tseslint.config(
     },
   },
   {
-    // TEMPORARY: modules are being refactored; removed in the same change
-    files: ['src/modules/**', 'src/app.ts'],
-    rules: {
-      '@typescript-eslint/no-unnecessary-type-assertion': 'off',
-      '@typescript-eslint/no-unsafe-argument': 'off',
-    },
-  },
-  {
     // The config file itself is plain JavaScript outside the TypeScript project.
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,

@@ -68,7 +68,7 @@ export function createWorkerPool<In, Out>(script: URL, options: WorkerPoolOption
       job?.reject(new Error(`${name}: the reply could not be read`, { cause: error }));
       dispatch();
     });
-    slot.worker.on('error', (error) => {
+    slot.worker.on('error', (error: Error) => {
       slot.failure = error;
     });
     slot.worker.on('exit', (code) => {

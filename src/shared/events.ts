@@ -51,7 +51,7 @@ export function createEventHub(): EventHub {
   return {
     on(name, handler) {
       const list = handlers.get(name) ?? [];
-      list.push(handler as EventHandler<never>);
+      list.push(handler);
       handlers.set(name, list);
     },
     async emit(tx, name, event) {

@@ -182,7 +182,7 @@ export async function startFakeDaraja(options: FakeDarajaOptions = {}) {
     });
   }
 
-  const server = createServer(async (request, response) => {
+  const server = createServer((request, response) => void (async () => {
     const url = new URL(request.url ?? '/', 'http://daraja.local');
     const operation = OPERATIONS[`${request.method} ${url.pathname}`];
     const chunks: Buffer[] = [];
@@ -209,7 +209,7 @@ export async function startFakeDaraja(options: FakeDarajaOptions = {}) {
     if (operation === 'stk_push') return handleStkPush(response, fields);
     if (operation === 'stk_query') return handleStkQuery(response, fields);
     return handleReversal(response, fields);
-  });
+  })());
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
   const address = server.address() as AddressInfo;

@@ -72,7 +72,10 @@ export function matchPathTemplate(templates: Iterable<string>, path: string): st
   return best?.template;
 }
 
-const mediaTypeOf = (headers: Record<string, unknown>) => String(headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+const mediaTypeOf = (headers: Record<string, unknown>) => {
+  const value = headers['content-type'];
+  return (typeof value === 'string' ? value : '').split(';')[0]!.trim().toLowerCase();
+};
 const isJson = (mediaType: string) => mediaType === 'application/json' || mediaType.endsWith('+json');
 
 export interface ResponseChecker {

@@ -67,11 +67,11 @@ export async function startFakeStripe(options: { secretKey?: string } = {}) {
 
   function createRefund(form: Record<string, string>) {
     const intent = intents.get(form.payment_intent ?? '');
-    if (!intent) return { status: 404, body: { error: { type: 'invalid_request_error', code: 'resource_missing', param: 'payment_intent', message: `No such payment_intent: '${form.payment_intent}'` } } };
-    if (intent.status !== 'succeeded') return invalid(`This PaymentIntent (${intent.id}) does not have a successful charge to refund.`, { code: 'charge_not_refundable' });
+    if (!intent) return { status: 404, body: { error: { type: 'invalid_request_error', code: 'resource_missing', param: 'payment_intent', message: `No such payment_intent: '${String(form.payment_intent)}'` } } };
+    if (intent.status !== 'succeeded') return invalid(`This PaymentIntent (${String(intent.id)}) does not have a successful charge to refund.`, { code: 'charge_not_refundable' });
     const amount = form.amount === undefined ? (intent.amount_received as number) : Number(form.amount);
     if (!Number.isSafeInteger(amount) || amount < 1) return invalid('Invalid positive integer', { param: 'amount', code: 'parameter_invalid_integer' });
-    if (amount > (intent.amount_received as number)) return invalid(`Refund amount (${amount}) is greater than charge amount (${intent.amount_received})`, { code: 'amount_too_large', param: 'amount' });
+    if (amount > (intent.amount_received as number)) return invalid(`Refund amount (${amount}) is greater than charge amount (${String(intent.amount_received)})`, { code: 'amount_too_large', param: 'amount' });
     const refund: Json = {
       id: id('re'),
       object: 'refund',
@@ -92,7 +92,7 @@ export async function startFakeStripe(options: { secretKey?: string } = {}) {
     response.writeHead(status, { 'content-type': 'application/json', 'request-id': id('req'), ...headers }).end(JSON.stringify(body));
   };
 
-  const server = createServer(async (request, response) => {
+  const server = createServer((request, response) => void (async () => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
@@ -129,7 +129,7 @@ export async function startFakeStripe(options: { secretKey?: string } = {}) {
 
     if (key && request.method === 'POST' && answer.status < 500) idempotent.set(key, { fingerprint, ...answer });
     send(response, answer.status, answer.body, key ? { 'idempotency-key': key } : {});
-  });
+  })());
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address() as AddressInfo;

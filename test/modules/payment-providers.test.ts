@@ -36,12 +36,12 @@ function memoryLog() {
 /** A stand-in for this service's callback routes: records what Daraja posts to it. */
 async function callbackReceiver() {
   const received: Array<{ path: string; body: unknown }> = [];
-  const server = createServer(async (request, response) => {
+  const server = createServer((request, response) => void (async () => {
     let raw = '';
     for await (const chunk of request) raw += chunk;
     received.push({ path: request.url ?? '', body: JSON.parse(raw) });
     response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ResultCode: 0, ResultDesc: 'Accepted' }));
-  });
+  })());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };

@@ -229,9 +229,11 @@ export function darajaProvider(settings: DarajaSettings, deps: { clock: Clock; l
   const accepted = (operation: string, answer: DarajaAnswer): Record<string, unknown> => {
     if (answer.status < 200 || answer.status >= 300) throw errorFrom(operation, answer);
     if (!answer.json) throw providerError('unavailable', operation, `Daraja ${operation}: unreadable answer`, { status: answer.status });
-    if (answer.json.ResponseCode !== undefined && String(answer.json.ResponseCode) !== '0') {
-      const described = typeof answer.json.ResponseDescription === 'string' ? answer.json.ResponseDescription : `ResponseCode ${String(answer.json.ResponseCode)}`;
-      throw providerError('rejected', operation, `Daraja ${operation}: ${described}`, { status: answer.status, providerCode: String(answer.json.ResponseCode) });
+    const code = answer.json.ResponseCode;
+    if (code !== undefined && `${typeof code === 'number' || typeof code === 'string' ? code : JSON.stringify(code)}` !== '0') {
+      const shown = typeof code === 'number' || typeof code === 'string' ? String(code) : JSON.stringify(code);
+      const described = typeof answer.json.ResponseDescription === 'string' ? answer.json.ResponseDescription : `ResponseCode ${shown}`;
+      throw providerError('rejected', operation, `Daraja ${operation}: ${described}`, { status: answer.status, providerCode: shown });
     }
     return answer.json;
   };

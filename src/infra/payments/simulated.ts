@@ -76,7 +76,7 @@ export function simulatedMpesa(settings: SimulatedMpesaSettings, deps: Simulated
     name: 'simulated',
     parseStkCallback,
     parseReversalResult,
-    close: timers.close,
+    close: () => timers.close(),
 
     async startPayment(input: StartPaymentInput) {
       const amount = wholeShillings(input.amountMinor, input.currency);
@@ -164,7 +164,7 @@ export function simulatedCard(settings: SimulatedCardSettings, deps: SimulatedDe
   return {
     method: 'card',
     name: 'simulated',
-    close: timers.close,
+    close: () => timers.close(),
     verifyWebhook: (rawBody, signatureHeader) => verifyStripeSignature(rawBody, signatureHeader, settings.webhookSecret, deps.clock),
 
     async startPayment(input: StartPaymentInput) {

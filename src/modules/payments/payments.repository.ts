@@ -51,7 +51,7 @@ const withContext = (db: DbOrTx) =>
 
 export async function findById(db: DbOrTx, id: number): Promise<PaymentContext | undefined> {
   const [row] = await withContext(db).where(eq(payments.id, id));
-  return row as PaymentContext | undefined;
+  return row;
 }
 
 const byCheckoutStatement = statementCache((db: Db) =>
@@ -63,12 +63,12 @@ const byCheckoutStatement = statementCache((db: Db) =>
 /** The payment a provider's message names (its CheckoutRequestID or PaymentIntent id). */
 export async function findByCheckout(db: Db, provider: string, checkoutRequestId: string): Promise<PaymentContext | undefined> {
   const [row] = await byCheckoutStatement(db).execute({ provider, checkoutRequestId });
-  return row as PaymentContext | undefined;
+  return row;
 }
 
 export async function findByRefundReference(db: DbOrTx, reference: string): Promise<PaymentContext | undefined> {
   const [row] = await withContext(db).where(eq(payments.refundReference, reference));
-  return row as PaymentContext | undefined;
+  return row;
 }
 
 /** What paying for a booking needs to know of it. */

@@ -217,7 +217,11 @@ export function containsCardNumber(value: unknown): boolean {
           }
         }
         break;
-      default:
+      case 'boolean':
+      case 'undefined':
+      case 'function':
+      case 'symbol':
+        // Carry no digits.
         break;
     }
   }

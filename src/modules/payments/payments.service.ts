@@ -315,7 +315,7 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
         );
       }
     } else if (event.type === 'charge.refunded') {
-      await chargeRefunded(provider, event.data.object as { payment_intent?: unknown; amount_refunded?: unknown; id?: unknown });
+      await chargeRefunded(provider, event.data.object);
     }
     await repo.rememberEvent(db, 'stripe', event.id, event.type, clock.now());
     return { received: true };

@@ -248,7 +248,7 @@ export function renderReceiptPdf(receipt: ReceiptData): Promise<Buffer> {
       footer(doc);
       doc.end();
     } catch (error) {
-      reject(error);
+      reject(error instanceof Error ? error : new Error(String(error)));
     }
   });
 }

@@ -7,7 +7,7 @@ import type { PoolReply, PoolRequest } from '../../infra/worker-pool.ts';
 if (!parentPort) throw new Error('receipt.worker.ts runs only as a worker thread');
 const port = parentPort;
 
-port.on('message', async ({ id, input }: PoolRequest<ReceiptData>) => {
+async function render({ id, input }: PoolRequest<ReceiptData>) {
   try {
     const pdf = await renderReceiptPdf(input);
     // A small Buffer is a view on Node's shared 8 KB pool; posting it would copy (or, transferred,
@@ -18,4 +18,7 @@ port.on('message', async ({ id, input }: PoolRequest<ReceiptData>) => {
   } catch (error) {
     port.postMessage({ id, error: error instanceof Error ? error.message : String(error) } satisfies PoolReply<Uint8Array>);
   }
-});
+}
+
+// render() answers every request itself, failures included, so its promise never rejects.
+port.on('message', (request: PoolRequest<ReceiptData>) => void render(request));

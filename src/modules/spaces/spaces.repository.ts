@@ -274,7 +274,7 @@ export async function findManyJson(db: Db, filters: SpaceFilters, sort: SpaceSor
   // Available and unavailable lists share a statement shape but not a total.
   const key = `${shape.key}|${source}`;
   let cache = listStatements.get(db);
-  if (!cache) listStatements.set(db, (cache = new Map()));
+  if (!cache) listStatements.set(db, (cache = new Map<string, ReturnType<typeof buildList>>()));
   let statements = cache.get(key);
   if (!statements) {
     const name = `spaces_list_${createHash('sha1').update(key).digest('hex').slice(0, 16)}`;

@@ -1,6 +1,6 @@
 import type { Db, Tx } from '../../db/client.ts';
 import type { SqlFragment } from '../../db/fragments.ts';
-import type { OperatingHours, SpaceImageRow, SpaceRow } from '../../db/schema/index.ts';
+import type { SpaceImageRow, SpaceRow } from '../../db/schema/index.ts';
 import { processImage, type ProcessedImage } from '../../infra/images.ts';
 import type { FileStorage, StoredFile } from '../../infra/storage/index.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -86,7 +86,7 @@ function toColumns(input: SpaceInput, existing?: SpaceRow): repo.SpaceChanges {
   if (input.operating_hours !== undefined) {
     if (input.operating_hours === null) values.operatingHours = null;
     else {
-      const checked = normalizeOperatingHours(input.operating_hours as OperatingHours);
+      const checked = normalizeOperatingHours(input.operating_hours);
       if ('problem' in checked) problems.push({ field: 'operating_hours', message: checked.problem });
       else values.operatingHours = checked.hours;
     }

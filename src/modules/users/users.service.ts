@@ -1,5 +1,5 @@
 import type { Db, DbOrTx, Tx } from '../../db/client.ts';
-import type { Role, UserRow } from '../../db/schema/index.ts';
+import type { UserRow } from '../../db/schema/index.ts';
 import { processImage } from '../../infra/images.ts';
 import type { PasswordHasher } from '../../infra/passwords.ts';
 import type { FileStorage, StoredFile } from '../../infra/storage/index.ts';
@@ -86,7 +86,7 @@ export function createUsersService(deps: UsersServiceDeps) {
       changes.avatarUrl = body.avatar_url;
       changes.avatarKey = null;
     }
-    if (body.role !== undefined) changes.role = body.role as Role;
+    if (body.role !== undefined) changes.role = body.role;
     if (body.is_verified !== undefined) changes.isVerified = body.is_verified;
     if (body.is_active === true) changes.isActive = true;
 
