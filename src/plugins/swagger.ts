@@ -11,7 +11,10 @@ async function swaggerPlugin(app: FastifyInstance, options: { publicUrl: string;
       info: {
         title: 'Spacer API',
         version: options.version,
-        description: 'Hosts list rentable spaces by the hour; guests find, book and pay for them. Errors always use the `Error` envelope.',
+        description:
+          'Hosts list rentable spaces by the hour; guests find, book and pay for them. Errors always use the `Error` envelope.\n\n' +
+          'A booking request not approved within BOOKING_PENDING_TTL_HOURS (24) or by its start is cancelled as `expired`; a confirmed booking still unpaid ' +
+          'BOOKING_PAYMENT_TTL_HOURS (24) after its approval, or at its start, is cancelled as `unpaid`, so an unpaid booking never holds its slot for long.',
       },
       servers: [{ url: options.publicUrl }],
       tags: [
@@ -20,6 +23,7 @@ async function swaggerPlugin(app: FastifyInstance, options: { publicUrl: string;
         { name: 'users', description: 'User accounts' },
         { name: 'spaces', description: 'Listings, their images, search, availability and calendars' },
         { name: 'bookings', description: 'Booking requests and their workflow' },
+        { name: 'payments', description: 'Paying for confirmed bookings (M-Pesa, card, cash), provider callbacks, refunds and receipts' },
       ],
       components: {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },

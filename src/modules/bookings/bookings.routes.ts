@@ -88,7 +88,7 @@ const bookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService }> =
     app.route({
       method,
       url: '/:id/approve',
-      ...transition(`approveBooking${suffix}`, "Confirm a pending booking (the space's owner or an admin)", false),
+      ...transition(`approveBooking${suffix}`, "Confirm a pending booking (the space's owner or an admin); the guest then has BOOKING_PAYMENT_TTL_HOURS (24), and at most until the start, to pay", false),
       handler: async (request) => bookings.approve(principalOf(request), request.params.id),
     });
     app.route({
@@ -100,7 +100,7 @@ const bookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService }> =
     app.route({
       method,
       url: '/:id/cancel',
-      ...transition(`cancelBooking${suffix}`, 'Cancel a pending or confirmed booking (the booker before the start; the owner or an admin any time)', true),
+      ...transition(`cancelBooking${suffix}`, 'Cancel a pending or confirmed booking (the booker before the start; the owner or an admin any time); a paid booking is refunded by the cancellation policy', true),
       handler: async (request) => bookings.cancel(principalOf(request), request.params.id, reasonOf(request.body)),
     });
     app.route({
@@ -117,8 +117,7 @@ const bookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService }> =
       tags,
       security,
       operationId: 'cancellationQuote',
-      summary: 'What the space\'s cancellation policy would refund you if you cancelled now',
-      description: 'Payments are not taken yet, so nothing has been paid and the refund is 0; the rule says what the policy would give back.',
+      summary: 'What cancelling now would refund you: the space\'s cancellation policy applied to what was paid',
       params: IdParams,
       response: { 200: QuoteResponse, ...errorResponses(400, 401, 403, 404, 409) },
     },

@@ -131,7 +131,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
       security,
       operationId: 'deleteSpace',
       summary: 'Archive a listing (its owner or an admin); history is kept',
-      description: 'With future pending or confirmed bookings: 409 invalid_state, unless an admin passes `force=true`, which cancels them.',
+      description: 'With future pending or confirmed bookings: 409 invalid_state, unless an admin passes `force=true`, which cancels (and refunds) them.',
       params: IdParams,
       querystring: ForceQuery,
       response: { 200: MessageSchema, ...errorResponses(400, 401, 403, 404, 409) },
