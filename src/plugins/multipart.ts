@@ -25,8 +25,6 @@ export interface MultipartLimits {
 const MAX_FIELDS = 60;
 const MAX_FIELD_BYTES = 100_000;
 
-export const isMultipart = (request: FastifyRequest) => request.isMultipart();
-
 /**
  * Reads a multipart form with hard limits. Busboy counts bytes as they stream, so a file over
  * the limit is refused as soon as it passes it; a declared length beyond what the limits could

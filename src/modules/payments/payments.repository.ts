@@ -86,11 +86,6 @@ export async function findCompletedForBooking(db: DbOrTx, bookingId: number): Pr
   return row;
 }
 
-export async function findPendingForBooking(db: DbOrTx, bookingId: number): Promise<PaymentRow | undefined> {
-  const [row] = await db.select().from(payments).where(and(eq(payments.bookingId, bookingId), eq(payments.status, 'pending')));
-  return row;
-}
-
 export type Visibility = { kind: 'payer'; userId: number } | { kind: 'owner'; ownerId: number } | { kind: 'all' };
 
 export interface PaymentFilters {

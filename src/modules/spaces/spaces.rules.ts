@@ -12,7 +12,7 @@ export function canonicalTimeZone(name: string): string | undefined {
   }
 }
 
-export const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
 /**
  * Checks opening hours beyond their shape: each range starts before it ends and ranges of one

@@ -120,7 +120,6 @@ export const SpaceSchema = Type.Object(
   },
   { $id: 'Space', title: 'Space' },
 );
-export type SpaceResponse = Static<typeof SpaceSchema>;
 
 export const SORTS = ['newest', 'price_asc', 'price_desc', 'rating', 'relevance', 'distance'] as const;
 export type SpaceSort = (typeof SORTS)[number];

@@ -49,7 +49,7 @@ export interface UserFilters {
 }
 
 /** `%`, `_` and `\` in a user's search text are literals, not patterns. */
-export const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 function filterClause(filters: UserFilters): SQL | undefined {
   const conditions: SQL[] = [];

@@ -31,7 +31,7 @@ export const Phone = Type.String({
   maxLength: 32,
   description: '7–15 digits, optionally with a leading +, spaces, dashes or brackets',
 });
-export const HttpUrl = Type.String({ format: 'uri', pattern: '^https?://[^/\\s?#]+', maxLength: 2048 });
+const HttpUrl = Type.String({ format: 'uri', pattern: '^https?://[^/\\s?#]+', maxLength: 2048 });
 
 export const UserListQuery = Type.Object({
   ...PageQuery.properties,
