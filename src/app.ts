@@ -36,7 +36,7 @@ import usersRoutes from './modules/users/users.routes.ts';
 import { UserSchema } from './modules/users/users.schemas.ts';
 import { createUsersService } from './modules/users/users.service.ts';
 import authPlugin from './plugins/auth.ts';
-import errorsPlugin from './plugins/errors.ts';
+import errorsPlugin, { send as sendError } from './plugins/errors.ts';
 import { trackInFlight, type InFlight } from './plugins/in-flight.ts';
 import multipartPlugin from './plugins/multipart.ts';
 import securityPlugin from './plugins/security.ts';
@@ -44,7 +44,9 @@ import swaggerPlugin from './plugins/swagger.ts';
 import uploadsPlugin from './plugins/uploads.ts';
 import validationPlugin from './plugins/validation.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
+import { AppError } from './shared/errors.ts';
 import { createEventHub, type EventHub } from './shared/events.ts';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './shared/json-depth.ts';
 import { ErrorSchema } from './shared/schemas.ts';
 
 export interface AppDependencies {
@@ -82,6 +84,7 @@ declare module 'fastify' {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const PERSONAL_PATHS = /^\/api\/(?:auth|users|bookings|payments|admin)(?:[/?]|$)|^\/api\/spaces\/(?:stats|mine)(?:[/?]|$)|^\/api\/spaces\/[^/?]+\/calendar(?:[/?]|$)/;
 
 /** Query-string secrets (calendar tokens, emailed links) never reach the logs. */
 const redactUrl = (url: string) => url.replace(/([?&](?:token|access_token|refresh_token)=)[^&]*/gi, '$1[REDACTED]');
@@ -110,6 +113,25 @@ function fastifyOptions(config: Config): FastifyServerOptions {
     trustProxy: (config.TRUST_PROXY > 0 ? config.TRUST_PROXY : false) as boolean,
     // Slow-client protection: a request must arrive whole within a minute.
     requestTimeout: 60_000,
+    // What the router refuses before any route runs still answers in the contract's envelope.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      void sendError(reply, tooLong ? new AppError(414, 'uri_too_long', 'A path segment is too long') : new AppError(400, 'validation_error', 'The URL is malformed'));
+    },
+    // Errors of Node's HTTP parser (oversized headers, garbage) happen before Fastify has a request.
+    clientErrorHandler: (error: Error & { code?: string }, socket) => {
+      if (error.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
+      const headersTooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+      const status = headersTooLarge ? 431 : 400;
+      const message = headersTooLarge ? 'The request headers are too large' : 'The request is malformed';
+      const code = headersTooLarge ? 'headers_too_large' : 'validation_error';
+      const body = JSON.stringify({ error: message, message, code });
+      socket.end(
+        `HTTP/1.1 ${status} ${headersTooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${randomUUID()}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
   };
 }
 
@@ -160,7 +182,11 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     tokens,
     accounts: users.accounts,
     counters: createCounterFactory({ redis, prefix: config.RATE_LIMIT_PREFIX }),
-    limits: { loginFailuresPerEmail: config.RATE_LIMIT_LOGIN_PER_EMAIL, emailActionsPerHour: config.RATE_LIMIT_EMAIL_PER_HOUR },
+    limits: {
+      loginFailuresPerEmail: config.RATE_LIMIT_LOGIN_PER_EMAIL,
+      loginFailuresPerEmailCeiling: config.RATE_LIMIT_LOGIN_PER_EMAIL_CEILING,
+      emailActionsPerHour: config.RATE_LIMIT_EMAIL_PER_HOUR,
+    },
     frontendUrl: config.FRONTEND_URL,
     mailQueued,
   });
@@ -222,11 +248,17 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if ((body as string).trim() === '') return done(null, undefined);
+    if (nestsDeeperThan(body as string)) return done(new AppError(400, 'validation_error', `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
     return parseJson(request, body as string, done);
   });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // Token and personal answers are never cached (RFC 6749 §5.1): anything a signed-in caller gets,
+  // and everything under the personal paths, errors included. A route may set its own policy.
+  app.addHook('onSend', async (request, reply) => {
+    if (!reply.hasHeader('cache-control') && (request.principal || PERSONAL_PATHS.test(request.url))) reply.header('cache-control', 'no-store');
   });
 
   app.addSchema(UserSchema);

@@ -25,8 +25,13 @@ const CODE_BY_STATUS: Record<number, string> = {
   503: 'service_unavailable',
 };
 
-function send(reply: FastifyReply, error: AppError) {
+export function send(reply: FastifyReply, error: AppError) {
   const body: ErrorBody = { error: error.message, message: error.message, code: error.code };
+  // Refused before its body was read (an upload by someone not allowed it): close rather than
+  // read the rest, which Node would otherwise do to keep the connection alive.
+  const raw = reply.request.raw;
+  const hasBody = raw.headers['transfer-encoding'] !== undefined || Number(raw.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !raw.complete) reply.header('connection', 'close');
   if (error.details) body.details = error.details;
   if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
   return reply.status(error.statusCode).type('application/json; charset=utf-8').send(body);
@@ -50,6 +55,7 @@ export function validationDetails(errors: AjvError[], context: string | undefine
     if (typeof additional === 'string') path.push(additional);
     const field = path.length > 0 ? path.join('.') : (part ?? 'body');
     let message = error.message ?? 'is invalid';
+    if (error.keyword === 'pattern' && error.params?.pattern === '^[1-9][0-9]{0,9}$') message = 'must be a positive integer written canonically, e.g. 42';
     if (error.keyword === 'enum' && Array.isArray(error.params?.allowedValues)) message = `must be one of ${error.params.allowedValues.join(', ')}`;
     return { field, message };
   });
@@ -95,6 +101,11 @@ function toAppError(error: FastifyError | Error): AppError | undefined {
 
 async function errorsPlugin(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // A client that hung up mid-body: nobody is left to answer, and it is no outage.
+    if (request.raw.aborted || (error.code === 'ECONNRESET' && /aborted/i.test(error.message))) {
+      request.log.info({ code: error.code }, 'client closed the connection before its request was read');
+      return send(reply, new AppError(400, 'request_aborted', 'The request was not received whole'));
+    }
     const known = toAppError(error);
     if (known) {
       if (known.statusCode >= 500) request.log.warn({ err: error }, known.message);

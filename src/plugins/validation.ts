@@ -1,9 +1,11 @@
-import { Ajv, type Options } from 'ajv';
+import { Ajv, type Options, type SchemaValidateFunction } from 'ajv';
 import * as ajvFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Static, TSchema } from 'typebox';
 import { AppError } from '../shared/errors.ts';
+import { CANONICAL_ID_MARK } from '../shared/schemas.ts';
+import { parseInstant } from '../shared/time.ts';
 import { validationDetails } from './errors.ts';
 
 // ajv-formats ships CommonJS; its default export arrives wrapped under ESM.
@@ -11,17 +13,44 @@ const addFormats = ajvFormats.default as unknown as ajvFormats.FormatsPlugin;
 
 const common: Options = { allErrors: true, useDefaults: true, removeAdditional: false, strict: false, allowUnionTypes: true };
 
-/**
- * Request times: ISO 8601 with seconds optional, a Z or ±HH:MM offset (a bare local time is
- * ambiguous), and a real instant (no leap seconds or month 13), so a time that passes validation
- * always becomes a valid Date.
- */
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
-const dateTime = { type: 'string' as const, validate: (value: string) => ISO_INSTANT.test(value) && !Number.isNaN(Date.parse(value)) };
+/** Request times: only what parseInstant reads as a real instant, so `new Date(value)` agrees. */
+const dateTime = { type: 'string' as const, validate: (value: string) => parseInstant(value) !== undefined };
 
 function withFormats(ajv: Ajv) {
   addFormats(ajv);
   ajv.addFormat('date-time', dateTime);
+  return ajv;
+}
+
+const CANONICAL_ID = '^[1-9][0-9]{0,9}$';
+
+/**
+ * Ids in paths and query strings are text, and Ajv's coercion would read `0x10`, `+5`, `05`,
+ * `4e1` or ` 5` as numbers, each naming some row. An `Id` there must be written canonically; it
+ * is checked as text, then turned into the number the handler sees.
+ */
+function canonicalIds(schema: unknown): unknown {
+  const object = schema as { properties?: Record<string, Record<string, unknown>> };
+  if (!object.properties) return schema;
+  const properties = Object.fromEntries(
+    Object.entries(object.properties).map(([name, property]) =>
+      property[CANONICAL_ID_MARK] ? [name, { type: 'string', pattern: CANONICAL_ID, canonicalId: property.maximum ?? 2_147_483_647 }] : [name, property],
+    ),
+  );
+  return { ...object, properties };
+}
+
+function addCanonicalIdKeyword(ajv: Ajv) {
+  const canonicalId: SchemaValidateFunction = (maximum: number, data: string, _parent, context) => {
+    const value = Number(data);
+    if (value > maximum) {
+      canonicalId.errors = [{ keyword: 'canonicalId', message: `must be at most ${maximum}`, params: { maximum } }];
+      return false;
+    }
+    if (context) (context.parentData as Record<string | number, unknown>)[context.parentDataProperty] = value;
+    return true;
+  };
+  ajv.addKeyword({ keyword: 'canonicalId', type: 'string', schemaType: 'number', modifying: true, errors: true, validate: canonicalId });
   return ajv;
 }
 
@@ -50,10 +79,10 @@ export function bodyValidator<T extends TSchema>(schema: T): (data: unknown) => 
  * are typed already and are held to their types ("5" is not a number).
  */
 async function validationPlugin(app: FastifyInstance) {
-  const lenient = withFormats(new Ajv({ ...common, coerceTypes: 'array' }));
+  const lenient = addCanonicalIdKeyword(withFormats(new Ajv({ ...common, coerceTypes: 'array' })));
   const strict = strictAjv();
   app.setValidatorCompiler(({ schema, httpPart }) => {
-    if (httpPart !== 'body') return lenient.compile(schema);
+    if (httpPart !== 'body') return lenient.compile(canonicalIds(schema) as object);
     const validate = strict.compile(schema);
     const required = (schema as { required?: unknown[] }).required;
     if (required && required.length > 0) return validate;

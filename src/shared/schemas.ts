@@ -14,7 +14,9 @@ type Literals<Values extends readonly string[]> = { -readonly [K in keyof Values
 export const LiteralUnion = <const Values extends readonly [string, ...string[]]>(values: Values, options?: TSchemaOptions): TUnion<Literals<Values>> =>
   Type.Union<Literals<Values>>(values.map((value) => Type.Literal(value)) as [...Literals<Values>], options);
 
-export const Id = Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'A positive integer id' });
+/** Marks an id, so the validator holds it to its canonical spelling where it arrives as text. */
+export const CANONICAL_ID_MARK = 'x-canonical';
+export const Id = Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'A positive integer id, written canonically (no sign, no leading zero, no exponent)', [CANONICAL_ID_MARK]: true });
 export const IdParams = Type.Object({ id: Id });
 export type IdParams = Static<typeof IdParams>;
 

@@ -30,6 +30,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
       DATA_DIR: tempDir(),
       RATE_LIMIT_AUTH_PER_IP: '100000',
       RATE_LIMIT_LOGIN_PER_EMAIL: '100000',
+      RATE_LIMIT_LOGIN_PER_EMAIL_CEILING: '100000',
       RATE_LIMIT_EMAIL_PER_HOUR: '100000',
       ...TEST_SECRETS,
       ...env,

@@ -200,7 +200,9 @@ describe('containsCardNumber', () => {
     assert.equal(refused.result, true, 'a long run in which some window passes Luhn is refused');
     const hidden = timed(() => containsCardNumber(`${'word '.repeat(200_000)}4111 1111 1111 1111`));
     assert.equal(hidden.result, true);
-    for (const run of [letters, ones, spaced, refused, hidden]) assert.ok(run.ms < 1_000, `took ${run.ms.toFixed(0)} ms`);
+    // A generous bound for a loaded machine: what it guards against is superlinear work, which on a
+    // megabyte would take minutes, not a few seconds.
+    for (const run of [letters, ones, spaced, refused, hidden]) assert.ok(run.ms < 5_000, `took ${run.ms.toFixed(0)} ms`);
   });
 
   it('answers a 10,000-deep nested array without a stack overflow: refused, being past the depth guard', () => {
@@ -208,7 +210,7 @@ describe('containsCardNumber', () => {
     for (let level = 0; level < 10_000; level++) deep = [deep];
     const run = timed(() => containsCardNumber(deep));
     assert.equal(run.result, true);
-    assert.ok(run.ms < 1_000, `took ${run.ms.toFixed(0)} ms`);
+    assert.ok(run.ms < 5_000, `took ${run.ms.toFixed(0)} ms`);
     assert.ok(CARD_SCAN_LIMITS.maxDepth < 10_000);
   });
 
@@ -231,7 +233,7 @@ describe('containsCardNumber', () => {
     for (let level = 0; level < 40; level++) wide = [wide, wide];
     const run = timed(() => containsCardNumber(wide));
     assert.equal(run.result, true, 'a shared-reference graph of 2^40 paths');
-    assert.ok(run.ms < 2_000, `took ${run.ms.toFixed(0)} ms`);
+    assert.ok(run.ms < 5_000, `took ${run.ms.toFixed(0)} ms`);
   });
 
   it('scans a wide JSON body of many fields', () => {

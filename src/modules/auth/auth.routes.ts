@@ -70,7 +70,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { a
       response: { 200: LoginResponse, ...errorResponses(400, 401, 403, 429) },
     },
   }, async (request) => {
-    const { user, tokens } = await auth.login(request.body.email, request.body.password);
+    const { user, tokens } = await auth.login(request.body.email, request.body.password, request.ip);
     return { ...tokens, user: toUserResponse(user) };
   });
 

@@ -8,7 +8,7 @@ import { randomToken, sha256 } from '../../shared/crypto.ts';
 import { AppError, badRequest, forbidden, invalidCredentials, unauthorized, validationError } from '../../shared/errors.ts';
 import type { Principal } from '../../shared/principal.ts';
 import type { UserAccounts } from '../users/users.service.ts';
-import { passwordResetMail, verificationMail } from './auth.mails.ts';
+import { noAccountMail, passwordResetMail, verificationMail } from './auth.mails.ts';
 import { canSelfRegisterAs } from './auth.policy.ts';
 import { passwordProblem, RESET_PASSWORD_TTL_MS, VERIFY_EMAIL_TTL_MS } from './auth.rules.ts';
 import type { PasswordHasher } from '../../infra/passwords.ts';
@@ -17,7 +17,10 @@ import type { TokenService } from './tokens.service.ts';
 import * as tokensRepo from './user-tokens.repository.ts';
 
 export interface AuthLimits {
+  /** Per address and client IP. */
   loginFailuresPerEmail: number;
+  /** Per address, from anywhere. */
+  loginFailuresPerEmailCeiling: number;
   emailActionsPerHour: number;
 }
 
@@ -55,6 +58,7 @@ export function createAuthService(deps: AuthServiceDeps) {
   const { db, clock, passwords, tokens, accounts } = deps;
   const emailKey = (email: string) => sha256(accounts.normalizeEmail(email)).slice(0, 32);
   const loginFailures = deps.counters('login-fail', deps.limits.loginFailuresPerEmail, 15 * 60);
+  const loginCeiling = deps.counters('login-fail-all', deps.limits.loginFailuresPerEmailCeiling, 15 * 60);
   const emailActions = deps.counters('email-action', deps.limits.emailActionsPerHour, 60 * 60);
   void passwords.warmUp();
 
@@ -116,17 +120,25 @@ export function createAuthService(deps: AuthServiceDeps) {
     return result;
   }
 
-  async function login(email: string, password: string) {
+  /**
+   * Failed logins count per address and client IP (the short limit), and per address across all
+   * IPs (a much higher ceiling): one attacker cannot lock the owner out of their own account, and
+   * a spread-out guess still meets a wall.
+   */
+  async function login(email: string, password: string, clientIp: string) {
     const key = emailKey(email);
-    await loginFailures.check(key);
+    const fromHere = `${key}:${sha256(clientIp).slice(0, 16)}`;
+    await loginFailures.check(fromHere);
+    await loginCeiling.check(key);
     const user = await accounts.findByEmail(db, email);
     const matches = user ? await passwords.verify(password, user.passwordHash) : await passwords.verifyNothing(password);
     if (!user || !matches) {
-      await loginFailures.penalize(key);
+      await loginFailures.penalize(fromHere);
+      await loginCeiling.penalize(key);
       throw invalidCredentials();
     }
     if (!user.isActive) throw forbidden('This account has been disabled', 'account_disabled');
-    await loginFailures.reset(key);
+    await loginFailures.reset(fromHere);
 
     const session = newSession(user);
     await db.transaction(async (tx) => {
@@ -203,24 +215,31 @@ export function createAuthService(deps: AuthServiceDeps) {
     return { sent: true };
   }
 
-  /** Answers the same whether or not the address exists; only an existing, active account gets mail. */
+  /**
+   * Answers the same whether or not the address has an account, and does the same work: one
+   * transaction that retires old links and queues a mail — a reset link for an active account,
+   * a note that there is none otherwise — so neither the answer nor its timing tells them apart.
+   */
   async function forgotPassword(email: string) {
     await emailActions.hit(emailKey(email));
     const user = await accounts.findByEmail(db, email);
-    if (!user || !user.isActive) return;
+    const account = user?.isActive ? user : undefined;
     const token = randomToken();
     const now = clock.now();
     await db.transaction(async (tx) => {
-      await tokensRepo.retireByUser(tx, user.id, 'reset_password', now);
-      await tokensRepo.insert(tx, {
-        userId: user.id,
-        purpose: 'reset_password',
-        tokenHash: sha256(token),
-        email: user.email,
-        expiresAt: new Date(now.getTime() + RESET_PASSWORD_TTL_MS),
-        createdAt: now,
-      });
-      await enqueueMail(tx, passwordResetMail(user.email, user.firstName, deps.frontendUrl, token), now);
+      // For an unknown address this retires nothing, at the cost of the same statement.
+      await tokensRepo.retireByUser(tx, account?.id ?? 0, 'reset_password', now);
+      if (account) {
+        await tokensRepo.insert(tx, {
+          userId: account.id,
+          purpose: 'reset_password',
+          tokenHash: sha256(token),
+          email: account.email,
+          expiresAt: new Date(now.getTime() + RESET_PASSWORD_TTL_MS),
+          createdAt: now,
+        });
+      }
+      await enqueueMail(tx, account ? passwordResetMail(account.email, account.firstName, deps.frontendUrl, token) : noAccountMail(accounts.normalizeEmail(email), deps.frontendUrl), now);
     });
     deps.mailQueued();
   }

@@ -4,6 +4,9 @@ import type { Role } from '../../db/schema/index.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { tokenExpired, unauthorized } from '../../shared/errors.ts';
 
+/** Sessions are keyed by UUID; a signed token naming anything else was not issued by us. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * JWTs (HS256) with separate secrets per kind, so neither kind can ever pass for the other.
  * Each names its session (`sid`); the database decides whether that session still lives.
@@ -64,7 +67,7 @@ export function createTokenService(settings: TokenSettings, clock: Clock) {
       if (!(error instanceof TokenError)) throw error;
       throw unauthorized('Invalid token');
     }
-    if (claims.type !== type || typeof claims.sid !== 'string' || !/^\d+$/.test(String(claims.sub)) || typeof claims.jti !== 'string') {
+    if (claims.type !== type || typeof claims.sid !== 'string' || !UUID.test(claims.sid) || !/^\d+$/.test(String(claims.sub)) || typeof claims.jti !== 'string') {
       throw unauthorized('Invalid token');
     }
     if (typeof claims.exp !== 'number' || claims.exp * 1000 <= clock.now().getTime()) throw tokenExpired();

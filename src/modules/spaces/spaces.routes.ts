@@ -143,6 +143,10 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
 
   app.post('/:id/images', {
     ...manage,
+    // Decided before a byte of the upload is read: a refused caller never gets it buffered.
+    preHandler: async (request) => {
+      await spaces.manageable(principalOf(request), request.params.id);
+    },
     schema: {
       tags,
       security,

@@ -55,6 +55,8 @@ const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; maxUploadByt
 
   app.post('/:id/avatar', {
     onRequest: [app.authenticate],
+    // Decided before a byte of the upload is read: a refused caller never gets it buffered.
+    preHandler: async (request) => users.assertMayUpdate(principalOf(request), request.params.id),
     schema: {
       tags,
       security,

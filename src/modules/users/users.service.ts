@@ -123,8 +123,12 @@ export function createUsersService(deps: UsersServiceDeps) {
     return updated;
   }
 
-  async function setAvatar(actor: Principal, id: number, file: Buffer) {
+  function assertMayUpdate(actor: Principal, id: number) {
     if (!canUpdateUser(actor.user, id)) throw forbidden('You may only change your own avatar');
+  }
+
+  async function setAvatar(actor: Principal, id: number, file: Buffer) {
+    assertMayUpdate(actor, id);
     const target = await usersRepo.findById(db, id);
     if (!target) throw notFound('User');
     const image = await processImage(file, { maxSide: AVATAR_SIDE, square: true });
@@ -176,7 +180,7 @@ export function createUsersService(deps: UsersServiceDeps) {
     normalizeEmail: usersRepo.normalizeEmail,
   };
 
-  return { list, getById, update, remove, setAvatar, present: toUserResponse, accounts };
+  return { list, getById, update, remove, assertMayUpdate, setAvatar, present: toUserResponse, accounts };
 }
 
 export type UserAccounts = UsersService['accounts'];
