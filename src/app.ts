@@ -38,6 +38,7 @@ import { createUsersService } from './modules/users/users.service.ts';
 import authPlugin from './plugins/auth.ts';
 import errorsPlugin, { send as sendError } from './plugins/errors.ts';
 import { trackInFlight, type InFlight } from './plugins/in-flight.ts';
+import legacyClientPlugin from './plugins/legacy-client.ts';
 import multipartPlugin from './plugins/multipart.ts';
 import securityPlugin from './plugins/security.ts';
 import swaggerPlugin from './plugins/swagger.ts';
@@ -270,7 +271,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
 
   await app.register(validationPlugin);
   await app.register(errorsPlugin);
-  await app.register(securityPlugin, { corsOrigins: config.CORS_ORIGINS });
+  // The legacy profile's origins are browsers by definition, so CORS must let them in.
+  await app.register(securityPlugin, { corsOrigins: [...new Set([...config.CORS_ORIGINS, ...config.LEGACY_CLIENT_ORIGINS])] });
+  // Before the routes: it attaches itself to the routes it changes as they are registered.
+  await app.register(legacyClientPlugin, { origins: config.LEGACY_CLIENT_ORIGINS });
   await app.register(swaggerPlugin, { publicUrl: config.PUBLIC_URL, version: packageJson.version });
   await app.register(authPlugin, { auth });
   await app.register(multipartPlugin);

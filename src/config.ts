@@ -74,6 +74,19 @@ const duration = (raw: string, name: string) => {
 
 const list = (raw: string) => raw.split(',').map((item) => item.trim()).filter(Boolean);
 
+/** Browser origins as the `Origin` header carries them: scheme, host and port, no path, no trailing slash. */
+const origins = (raw: string, name: string) =>
+  list(raw).map((item) => {
+    let origin: string | undefined;
+    try {
+      origin = new URL(item).origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin === undefined || origin === 'null' || origin !== item) return fail(name, `must be a comma list of origins such as http://127.0.0.1:5173 (got "${item}")`);
+    return origin;
+  });
+
 const secret = (raw: string, name: string) => {
   if (Buffer.byteLength(raw) < 32) return fail(name, 'must be at least 32 bytes long');
   return raw;
@@ -121,6 +134,11 @@ const settings = {
     description: 'Comma list of browser origins allowed by CORS (outside production defaults to the usual local front ends)',
     default: (env) => (env.NODE_ENV === 'production' ? '' : DEV_ORIGINS),
     parse: list,
+  },
+  LEGACY_CLIENT_ORIGINS: {
+    description: "Comma list of browser origins that get the original Flask backend's representations (docs/migrating-from-flask.md); they are allowed by CORS too",
+    default: '',
+    parse: origins,
   },
   FRONTEND_URL: { description: 'Base URL of the web front end, used in links in emails', default: 'http://localhost:5173', parse: url(['http:', 'https:']) },
   SMTP_URL: { description: 'smtp:// or smtps:// URL of the mail relay; unset = .eml files in DATA_DIR/outbox', parse: url(['smtp:', 'smtps:']) },

@@ -2,6 +2,7 @@ import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { LEGACY_LIST_HEADERS } from './legacy-client.ts';
 
 async function securityPlugin(app: FastifyInstance, options: { corsOrigins: string[] }) {
   await app.register(helmet, {
@@ -13,7 +14,7 @@ async function securityPlugin(app: FastifyInstance, options: { corsOrigins: stri
     // Exact origins only: tokens travel in headers, never in cookies, so no credentials mode.
     origin: options.corsOrigins.length > 0 ? options.corsOrigins : false,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    exposedHeaders: ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed', 'Content-Disposition'],
+    exposedHeaders: ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed', 'Content-Disposition', ...LEGACY_LIST_HEADERS],
     maxAge: 600,
   });
 }

@@ -1,6 +1,6 @@
 import { Ajv, type Options, type SchemaValidateFunction } from 'ajv';
 import * as ajvFormats from 'ajv-formats';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Static, TSchema } from 'typebox';
 import { AppError } from '../shared/errors.ts';
@@ -73,6 +73,21 @@ export function bodyValidator<T extends TSchema>(schema: T): (data: unknown) => 
     throw new AppError(400, 'validation_error', `Invalid request: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`, { details });
   };
 }
+
+/**
+ * A preValidation hook that puts a lenient field (`lenientLiteral`: any letter case, aliases) in
+ * its canonical spelling, so the handler, the service and the database see one spelling. A value
+ * that stands for nothing is left as sent, for validation to refuse.
+ */
+export const canonicalize = (part: 'body' | 'query', field: string, canonical: (value: string) => string | undefined) => async (request: FastifyRequest) => {
+  const container: unknown = request[part];
+  if (container === null || typeof container !== 'object' || Array.isArray(container)) return;
+  const fields = container as Record<string, unknown>;
+  const value = fields[field];
+  if (typeof value !== 'string') return;
+  const found = canonical(value);
+  if (found !== undefined) fields[field] = found;
+};
 
 /**
  * Query strings and path parameters arrive as text, so they are coerced ("5" → 5); JSON bodies

@@ -1,4 +1,4 @@
-import { Type, type Static, type TLiteral, type TSchema, type TSchemaOptions, type TUnion } from 'typebox';
+import { Type, type Static, type TLiteral, type TSchema, type TSchemaOptions, type TUnion, type TUnsafe } from 'typebox';
 
 /** Shared TypeBox primitives; every route schema is built from these so the contract stays uniform. */
 
@@ -64,3 +64,38 @@ export const errorResponses = (...statuses: number[]) =>
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$', description: 'Repeat a POST safely for 24 hours' })),
 });
+
+/** A JSON Schema pattern for `words` in any letter case: patterns carry no flags, so each letter is a class. */
+const anyCasePattern = (words: readonly string[]) =>
+  `^(?:${words
+    .map((word) => [...word].map((char) => (char.toLowerCase() === char.toUpperCase() ? char.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&') : `[${char.toLowerCase()}${char.toUpperCase()}]`)).join(''))
+    .join('|')})$`;
+
+export interface LenientLiteral<T extends string> {
+  /** The input schema: a pattern over every accepted spelling, typed as the canonical values it stands for. */
+  schema: TUnsafe<T>;
+  /** The canonical value a spelling stands for, or undefined when it stands for none. */
+  canonical: (value: string) => T | undefined;
+  /** Every spelling accepted apart from letter case: the values and their aliases. */
+  spellings: readonly string[];
+}
+
+/**
+ * An input field that takes one of `values` in any letter case, or an alias of one. The schema
+ * documents (and validates) the spellings; `canonicalize` in the validation plugin rewrites the
+ * field before validation, so handlers and services only ever see the canonical values.
+ */
+export function lenientLiteral<const Values extends readonly [string, ...string[]]>(
+  values: Values,
+  options: { description: string; aliases?: Readonly<Record<string, Values[number]>> },
+): LenientLiteral<Values[number]> {
+  const aliases: Readonly<Record<string, Values[number]>> = options.aliases ?? {};
+  const spellings = [...values, ...Object.keys(aliases)];
+  const canonical = (value: string): Values[number] | undefined => {
+    const lower = value.toLowerCase();
+    if ((values as readonly string[]).includes(lower)) return lower;
+    return Object.hasOwn(aliases, lower) ? aliases[lower] : undefined;
+  };
+  const schema = Type.Unsafe<Values[number]>(Type.String({ pattern: anyCasePattern(spellings), description: options.description, examples: [...values] }));
+  return { schema, canonical, spellings };
+}

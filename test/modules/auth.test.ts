@@ -81,6 +81,32 @@ describe('POST /api/auth/register', () => {
     assert.equal(result.body.user.role, 'owner');
   });
 
+  for (const [sent, role] of [
+    ['CLIENT', 'client'],
+    ['Owner', 'owner'],
+    ['SPACE_OWNER', 'owner'],
+    ['space_owner', 'owner'],
+  ] as const) {
+    it(`matches the role case-insensitively with space_owner as an alias: ${sent} registers a ${role}`, async () => {
+      const result = await register(newAccount({ role: sent }));
+      assert.equal(result.status, 201);
+      assert.equal(result.body.user.role, role);
+      assert.equal((await userRow(result.body.user.id)).role, role);
+    });
+  }
+
+  it('returns 403 role_not_allowed for role ADMIN in any case, as for admin', async () => {
+    assertError(await register(newAccount({ role: 'ADMIN' })), 403, 'role_not_allowed');
+  });
+
+  it('documents the accepted role spellings in the OpenAPI document', async () => {
+    const document = (await call(app, 'GET', '/api/openapi.json')).body;
+    const role = document.paths['/api/auth/register'].post.requestBody.content['application/json'].schema.properties.role;
+    assert.match(role.description, /case-insensitive/);
+    assert.match(role.description, /space_owner/);
+    assert.ok(new RegExp(role.pattern, 'u').test('SPACE_OWNER'));
+  });
+
   it('returns 403 role_not_allowed for role admin and creates nothing', async () => {
     const account = newAccount({ role: 'admin' });
     assertError(await register(account), 403, 'role_not_allowed');

@@ -202,6 +202,18 @@ describe('GET /api/spaces filters', () => {
     assertInvalidField(await list({ status: 'archived' }), 'status');
   });
 
+  it('matches the status filter in either case (the original backend sent AVAILABLE), answering lower-case statuses', async () => {
+    const owner = await newOwner();
+    const open = await createSpace(app, owner.token);
+    const closed = await createSpace(app, owner.token, { is_available: false });
+
+    assert.deepEqual(await listIds({ owner_id: String(owner.id), status: 'AVAILABLE' }), [open.id]);
+    assert.deepEqual(await listIds({ owner_id: String(owner.id), status: 'Unavailable' }), [closed.id]);
+    const response = await list({ owner_id: String(owner.id), status: 'AVAILABLE' });
+    assert.equal(response.body.spaces[0].status, 'available');
+    assertInvalidField(await list({ status: 'AVAILABLE_NOW' }), 'status');
+  });
+
   it('filters by city, case-insensitively and exactly', async () => {
     const owner = await newOwner();
     const city = `Nanyuki ${uniqueTag()}`;

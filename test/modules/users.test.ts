@@ -505,6 +505,22 @@ describe('PUT /api/users/:id', () => {
     assert.ok(after.updatedAt > past);
   });
 
+  it('matches the role an admin sets case-insensitively, with space_owner as an alias of owner', async () => {
+    const client = await createUser(app);
+    for (const [sent, role] of [['SPACE_OWNER', 'owner'], ['Client', 'client'], ['ADMIN', 'admin']] as const) {
+      const response = await updateUser(admin.token, client.id, { role: sent });
+      assert.equal(response.status, 200, response.raw);
+      assert.equal(response.body.role, role);
+      assert.equal((await storedUser(client.id)).role, role);
+    }
+  });
+
+  it('still refuses a role from someone who may not set it, in any spelling', async () => {
+    const client = await createUser(app);
+    assertError(await updateUser(client.token, client.id, { role: 'SPACE_OWNER' }), 403, 'forbidden');
+    assert.equal((await storedUser(client.id)).role, 'client');
+  });
+
   it('applies a role change at once to the target’s existing token', async () => {
     const client = await createUser(app);
     assertError(await listUsers(client.token), 403, 'forbidden');

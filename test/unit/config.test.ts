@@ -114,6 +114,18 @@ describe('loadConfig defaults', () => {
     assert.deepEqual(config.CORS_ORIGINS, ['https://a.example', 'https://b.example']);
   });
 
+  it('reads LEGACY_CLIENT_ORIGINS as a list of origins, empty by default', () => {
+    assert.deepEqual(loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS }).LEGACY_CLIENT_ORIGINS, []);
+    const config = loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, LEGACY_CLIENT_ORIGINS: ' http://127.0.0.1:5173 , https://spacer.example ' });
+    assert.deepEqual(config.LEGACY_CLIENT_ORIGINS, ['http://127.0.0.1:5173', 'https://spacer.example']);
+  });
+
+  it('refuses a LEGACY_CLIENT_ORIGINS entry that is not an origin (a path, a trailing slash, not a URL)', () => {
+    for (const value of ['http://127.0.0.1:5173/', 'https://spacer.example/app', '127.0.0.1:5173', 'file:///tmp']) {
+      assert.throws(() => loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, LEGACY_CLIENT_ORIGINS: value }), (error: unknown) => error instanceof ConfigError && error.variable === 'LEGACY_CLIENT_ORIGINS', value);
+    }
+  });
+
   it('returns a frozen object', () => {
     const config = loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS });
     assert.ok(Object.isFrozen(config));

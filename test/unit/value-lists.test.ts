@@ -29,7 +29,8 @@ import { isLive, LIVE_STATUSES } from '../../src/modules/bookings/bookings.rules
 import { BookingListQuery, BookingSchema, QuoteResponse } from '../../src/modules/bookings/bookings.schemas.ts';
 import { CreatePaymentBody, PaymentListQuery, PaymentSchema, ReceiptSchema, StoredPaymentMethodSchema } from '../../src/modules/payments/payments.schemas.ts';
 import { CreateSpaceBody, SpaceSchema, UpdateSpaceBody, type SpaceStatsSchema } from '../../src/modules/spaces/spaces.schemas.ts';
-import { UpdateUserBody, UserListQuery, UserSchema } from '../../src/modules/users/users.schemas.ts';
+import { RoleInput, UpdateUserBody, UserListQuery, UserSchema } from '../../src/modules/users/users.schemas.ts';
+import type { LenientLiteral } from '../../src/shared/schemas.ts';
 import { testDatabase } from '../helpers/database.ts';
 
 interface ValueList {
@@ -38,10 +39,22 @@ interface ValueList {
   values: readonly string[];
   /** Every request or response field that carries the column's values. */
   schemas: TSchema[];
+  /**
+   * Input fields that deliberately accept more spellings (any letter case, aliases) and are
+   * rewritten to the canonical value before validation; they must stand for exactly the list.
+   */
+  lenient?: { schemas: TSchema[]; literal: LenientLiteral<string> };
 }
 
 const valueLists: ValueList[] = [
-  { table: 'users', column: 'role', values: ROLES, schemas: [UserSchema.properties.role, UserListQuery.properties.role, UpdateUserBody.properties.role, RegisterBody.properties.role] },
+  {
+    table: 'users',
+    column: 'role',
+    values: ROLES,
+    schemas: [UserSchema.properties.role, UserListQuery.properties.role],
+    // The original web front end registers with CLIENT / SPACE_OWNER (docs/migrating-from-flask.md).
+    lenient: { schemas: [UpdateUserBody.properties.role, RegisterBody.properties.role], literal: RoleInput },
+  },
   { table: 'user_tokens', column: 'purpose', values: TOKEN_PURPOSES, schemas: [] },
   { table: 'mail_outbox', column: 'status', values: MAIL_STATUSES, schemas: [] },
   {
@@ -107,7 +120,22 @@ describe('value lists', () => {
     for (const { table, column, values } of valueLists) assert.equal(new Set(values).size, values.length, `${table}.${column}`);
   });
 
-  for (const { table, column, values, schemas } of valueLists) {
+  for (const { table, column, values, schemas, lenient } of valueLists) {
+    if (lenient) {
+      it(`${table}.${column}: every lenient input field stands for exactly the list`, () => {
+        const { literal } = lenient;
+        assert.deepEqual(sorted(new Set(literal.spellings.map((spelling) => literal.canonical(spelling)!))), sorted(values));
+        for (const value of values) assert.equal(literal.canonical(value.toUpperCase()), value);
+        for (const schema of lenient.schemas) {
+          const { pattern } = schema as { pattern?: string };
+          assert.ok(pattern, JSON.stringify(schema));
+          const accepts = (text: string) => new RegExp(pattern, 'u').test(text);
+          for (const spelling of literal.spellings) assert.ok(accepts(spelling) && accepts(spelling.toUpperCase()), `${spelling}: ${pattern}`);
+          for (const wrong of ['', 'superuser', `${values[0]}x`, ` ${values[0]}`]) assert.ok(!accepts(wrong), `${JSON.stringify(wrong)}: ${pattern}`);
+        }
+      });
+    }
+
     it(`${table}.${column}: the migrated CHECK constraint allows exactly the list`, async () => {
       const rows = await queryRows<{ name: string; definition: string }>(
         db,

@@ -2,8 +2,10 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Redis } from 'ioredis';
 import { principalOf } from '../../plugins/auth.ts';
+import { canonicalize } from '../../plugins/validation.ts';
 import { rateLimited, unauthorized } from '../../shared/errors.ts';
 import { errorResponses, MessageSchema } from '../../shared/schemas.ts';
+import { RoleInput } from '../users/users.schemas.ts';
 import {
   ChangePasswordBody,
   ForgotPasswordBody,
@@ -48,6 +50,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { a
   });
 
   app.post('/register', {
+    preValidation: canonicalize('body', 'role', RoleInput.canonical),
     schema: {
       tags,
       operationId: 'register',

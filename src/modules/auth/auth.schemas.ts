@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Email, Nullable, Password } from '../../shared/schemas.ts';
-import { PersonName, Phone, RoleSchema } from '../users/users.schemas.ts';
+import { PersonName, Phone, RoleInput } from '../users/users.schemas.ts';
 
 const Token = Type.String({ minLength: 1, maxLength: 4096 });
 
@@ -9,7 +9,7 @@ export const RegisterBody = Type.Object({
   password: Password,
   first_name: PersonName,
   last_name: PersonName,
-  role: Type.Optional(RoleSchema),
+  role: Type.Optional(RoleInput.schema),
   phone: Type.Optional(Nullable(Phone)),
 });
 export type RegisterBody = Static<typeof RegisterBody>;

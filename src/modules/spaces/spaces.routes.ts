@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { principalOf } from '../../plugins/auth.ts';
 import { readMultipart } from '../../plugins/multipart.ts';
-import { bodyValidator } from '../../plugins/validation.ts';
+import { bodyValidator, canonicalize } from '../../plugins/validation.ts';
 import { AppError } from '../../shared/errors.ts';
 import { errorResponses, IdParams, MessageSchema, Page } from '../../shared/schemas.ts';
 import { canCreateSpaces, OWNERS_ONLY } from './spaces.policy.ts';
@@ -19,6 +19,7 @@ import {
   SpaceListQuery,
   SpaceSchema,
   SpaceStatsSchema,
+  SpaceStatusFilter,
   UpdateSpaceBody,
 } from './spaces.schemas.ts';
 import { MAX_IMAGES_PER_SPACE, tooManyImages, type SpacesService } from './spaces.service.ts';
@@ -39,7 +40,10 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
     readMultipart(request, { fileFields: IMAGE_FIELDS, maxFiles: MAX_IMAGES_PER_SPACE, maxFileBytes: maxUploadBytes, tooManyFiles: () => tooManyImages(0) });
   const manage = { onRequest: [app.authenticate] };
 
+  const statusFilter = canonicalize('query', 'status', SpaceStatusFilter.canonical);
+
   app.get('/', {
+    preValidation: statusFilter,
     schema: {
       tags,
       operationId: 'listSpaces',
@@ -52,6 +56,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
 
   app.get('/mine', {
     onRequest: [app.authenticate, app.allow(canCreateSpaces, OWNERS_ONLY)],
+    preValidation: statusFilter,
     schema: {
       tags,
       security,

@@ -1,6 +1,6 @@
 import { Type, type Static, type TInteger } from 'typebox';
 import { BOOKING_STATUSES, CANCELLATION_POLICIES, type BookingStatus } from '../../db/schema/index.ts';
-import { DateTime, Id, LiteralUnion, Nullable, PageQuery } from '../../shared/schemas.ts';
+import { DateTime, Id, LiteralUnion, lenientLiteral, Nullable, PageQuery } from '../../shared/schemas.ts';
 import { RevenueSchema } from '../../shared/revenue.ts';
 
 const HourRange = Type.Tuple([Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }), Type.String({ pattern: '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$' })], {
@@ -25,6 +25,8 @@ export const CancellationPolicySchema = LiteralUnion(CANCELLATION_POLICIES);
 /** Derived from is_available, so no column holds it. */
 const SPACE_STATUSES = ['available', 'unavailable'] as const;
 const SpaceStatusSchema = LiteralUnion(SPACE_STATUSES);
+/** The filter takes the original backend's upper-case spelling too (`status=AVAILABLE`). */
+export const SpaceStatusFilter = lenientLiteral(SPACE_STATUSES, { description: 'available or unavailable, in any letter case' });
 
 const Money = Type.Number({ exclusiveMinimum: 0, maximum: 100_000_000, description: 'Major units with at most 2 decimals' });
 
@@ -126,7 +128,7 @@ export type SpaceSort = (typeof SORTS)[number];
 
 export const SpaceListQuery = Type.Object({
   ...PageQuery.properties,
-  status: Type.Optional(SpaceStatusSchema),
+  status: Type.Optional(SpaceStatusFilter.schema),
   city: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Full-text search over name, description, address and city' })),
   min_price: Type.Optional(Type.Number({ minimum: 0 })),

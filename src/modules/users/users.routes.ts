@@ -2,10 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { principalOf } from '../../plugins/auth.ts';
 import { readMultipart } from '../../plugins/multipart.ts';
+import { canonicalize } from '../../plugins/validation.ts';
 import { AppError, validationError } from '../../shared/errors.ts';
 import { errorResponses, IdParams, MessageSchema, Page } from '../../shared/schemas.ts';
 import { toUserResponse } from './users.mapper.ts';
-import { UpdateUserBody, UserListQuery, UserSchema } from './users.schemas.ts';
+import { RoleInput, UpdateUserBody, UserListQuery, UserSchema } from './users.schemas.ts';
 import { canDeactivateUsers, canListUsers } from './users.policy.ts';
 import { ADMIN_ONLY, type UsersService } from './users.service.ts';
 
@@ -42,6 +43,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; maxUploadByt
 
   app.put('/:id', {
     onRequest: [app.authenticate],
+    preValidation: canonicalize('body', 'role', RoleInput.canonical),
     schema: {
       tags,
       security,

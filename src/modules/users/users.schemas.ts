@@ -1,8 +1,17 @@
 import { Type, type Static } from 'typebox';
 import { ROLES } from '../../db/schema/index.ts';
-import { DateTime, Email, LiteralUnion, Nullable, PageQuery } from '../../shared/schemas.ts';
+import { DateTime, Email, LiteralUnion, lenientLiteral, Nullable, PageQuery } from '../../shared/schemas.ts';
 
 export const RoleSchema = LiteralUnion(ROLES);
+
+/**
+ * A role as clients send it: the original backend and its web front end spell them `CLIENT` and
+ * `SPACE_OWNER`, so input is matched case-insensitively with that alias; responses keep RoleSchema.
+ */
+export const RoleInput = lenientLiteral(ROLES, {
+  description: 'admin, owner or client, matched case-insensitively; space_owner is an alias of owner',
+  aliases: { space_owner: 'owner' },
+});
 
 export const UserSchema = Type.Object(
   {
@@ -49,7 +58,7 @@ export const UpdateUserBody = Type.Object({
   avatar_url: Type.Optional(Nullable(HttpUrl)),
   email: Type.Optional(Email),
   current_password: Type.Optional(Type.String({ maxLength: 72, description: 'Required when you change your own email' })),
-  role: Type.Optional(RoleSchema),
+  role: Type.Optional(RoleInput.schema),
   is_verified: Type.Optional(Type.Boolean()),
   is_active: Type.Optional(Type.Boolean()),
 });
