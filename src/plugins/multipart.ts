@@ -37,10 +37,11 @@ export async function readMultipart(request: FastifyRequest, limits: MultipartLi
     throw new AppError(413, 'payload_too_large', `The upload is larger than ${Math.floor(ceiling / 1024 / 1024)} MB`);
   }
   const form: MultipartForm = { fields: {}, files: [] };
-  const parts = request.parts({
-    limits: { fileSize: limits.maxFileBytes, files: limits.maxFiles, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES, parts: limits.maxFiles + MAX_FIELDS },
-  });
   try {
+    // Busboy throws while it reads the headers (no or a wrong boundary), so this is inside the try.
+    const parts = request.parts({
+      limits: { fileSize: limits.maxFileBytes, files: limits.maxFiles, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES, parts: limits.maxFiles + MAX_FIELDS },
+    });
     for await (const part of parts) {
       if (part.type === 'file') {
         if (!limits.fileFields.includes(part.fieldname)) {
@@ -55,6 +56,11 @@ export async function readMultipart(request: FastifyRequest, limits: MultipartLi
     }
   } catch (error) {
     if ((error as { code?: string }).code === 'FST_FILES_LIMIT') throw limits.tooManyFiles?.() ?? error;
+    // Busboy's own complaints (a missing or wrong boundary, a truncated body, a bad part header)
+    // are plain Errors: the form is malformed, not the server.
+    if (error instanceof Error && !(error instanceof AppError) && !(error as { code?: string }).code && /multipart|part header|boundary/i.test(error.message)) {
+      throw new AppError(400, 'validation_error', 'The multipart form is malformed (missing or wrong boundary, or cut short)');
+    }
     throw error;
   }
   return form;
