@@ -248,6 +248,9 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
           ? { state: 'completed' as const, amountMinor: callback.amountMinor, transactionId: callback.mpesaReceipt }
           : { state: 'failed' as const, reason: callback.outcome.reason };
       await settle(context, result, 'mpesa-callback');
+    } else if (callback.outcome.state === 'completed' && context.payment.transactionId === null && callback.amountMinor === context.payment.amount && callback.mpesaReceipt) {
+      // The STK query settled it first but carries no receipt, and a reversal (refund) needs one.
+      await repo.fillTransactionId(db, context.payment.id, callback.mpesaReceipt, clock.now());
     }
     return DARAJA_ACK;
   }
