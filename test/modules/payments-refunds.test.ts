@@ -294,6 +294,30 @@ describe('refunds through the payment\'s own provider', () => {
   });
 });
 
+describe('a payment that arrives after its booking was cancelled', () => {
+  it('is completed, then refunded in full through a reversal', async () => {
+    const booked = await confirmedBooking(app, { policy: 'strict' });
+    const payment = await pendingMpesa(app, booked);
+    assert.equal((await cancel(booked, booked.owner.token)).status, 200);
+    const before = daraja.requestsFor('reversal').length;
+    const body = successCallback(daraja, payment.checkout_request_id);
+    assert.equal((await call(app, 'POST', callbackPath(), { body })).status, 200);
+    const row = (await paymentRow(app, payment.id))!;
+    assert.equal(row.status, 'completed');
+    assert.equal(row.refundDue, 200_000);
+    assert.equal(daraja.requestsFor('reversal').length, before + 1);
+    await call(app, 'POST', reversalPath(), { body: daraja.reversalResultBody(row.refundReference!) });
+    await assertRefunded({ ...booked, payment }, 200_000);
+  });
+
+  it('quotes what an M-Pesa cancellation refunds, in whole shillings', { todo: 'the quote is computed in the bookings module from the booking total, not from the payment: KES 502.50 quoted, 502 refunded' }, async () => {
+    const booked = await paidByMpesa({ policy: 'moderate', price: 1005, hours: 1, startsInMs: 3 * DAY });
+    const quoted = await quote(booked);
+    assert.equal((await cancel(booked)).status, 200);
+    assert.equal(quoted.body.refund_amount, (await paymentRow(app, booked.payment.id))!.refundDue! / 100);
+  });
+});
+
 describe('POST /api/payments/:id/refund', () => {
   it('lets an admin refund a completed payment in full', async () => {
     const booked = await paidBooking();
