@@ -59,6 +59,8 @@ export interface AppDependencies {
   redis?: Redis;
   /** Where images go; by default Cloudinary when configured, else DATA_DIR/uploads. */
   storage?: FileStorage;
+  /** Where log lines go (pino's destination); by default stdout. Lets a caller read what was logged. */
+  logStream?: { write(line: string): void };
 }
 
 /** What the composition root built, for the CLI and for tests that assert on side effects. */
@@ -90,10 +92,11 @@ const PERSONAL_PATHS = /^\/api\/(?:auth|users|bookings|payments|admin)(?:[/?]|$)
 /** Query-string secrets (calendar tokens, emailed links) never reach the logs. */
 const redactUrl = (url: string) => url.replace(/([?&](?:token|access_token|refresh_token)=)[^&]*/gi, '$1[REDACTED]');
 
-function fastifyOptions(config: Config): FastifyServerOptions {
+function fastifyOptions(config: Config, logStream?: AppDependencies['logStream']): FastifyServerOptions {
   return {
     logger: {
       level: config.LOG_LEVEL,
+      ...(logStream ? { stream: logStream } : {}),
       redact: {
         paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.password', '*.token', '*.access_token', '*.refresh_token'],
         censor: '[REDACTED]',
@@ -137,7 +140,7 @@ function fastifyOptions(config: Config): FastifyServerOptions {
 }
 
 export async function buildApp(config: Config, deps: AppDependencies): Promise<FastifyInstance> {
-  const app = Fastify(fastifyOptions(config)).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify(fastifyOptions(config, deps.logStream)).withTypeProvider<TypeBoxTypeProvider>();
   const clock = deps.clock ?? systemClock;
   const { database } = deps;
   const { db } = database;

@@ -10,6 +10,7 @@ import {
   minorToMajor,
   paymentMethodLabel,
   receiptYear,
+  refundShare,
 } from '../../src/modules/payments/payments.rules.ts';
 
 /** Appends the Luhn check digit, to build test numbers of any length (checked below on known ones). */
@@ -96,6 +97,17 @@ describe('money and hours for display', () => {
 
   it('names the payment methods as people know them', () => {
     assert.deepEqual([paymentMethodLabel('mpesa'), paymentMethodLabel('card'), paymentMethodLabel('cash')], ['M-Pesa', 'Card', 'Cash']);
+  });
+});
+
+describe('refundShare', () => {
+  it('rounds a share down, and to whole shillings for M-Pesa, whose reversals take nothing else', () => {
+    assert.equal(refundShare('card', 100_500, 50), 50_250);
+    assert.equal(refundShare('cash', 100_500, 50), 50_250);
+    assert.equal(refundShare('mpesa', 100_500, 50), 50_200);
+    assert.equal(refundShare('mpesa', 100_500, 100), 100_500);
+    assert.equal(refundShare('mpesa', 100, 50), 0);
+    assert.equal(refundShare('card', 333, 50), 166);
   });
 });
 

@@ -1,4 +1,4 @@
-import { and, count, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client.ts';
 import { preparedSql, statementCache } from '../../db/prepared.ts';
 import {
@@ -161,6 +161,19 @@ export async function setCheckout(db: DbOrTx, id: number, checkoutRequestId: str
     .where(and(eq(payments.id, id), eq(payments.status, 'pending')))
     .returning();
   return row;
+}
+
+/**
+ * The M-Pesa receipt of a payment the STK query completed (the query does not carry it), from a
+ * callback that came after; only ever fills an empty value.
+ */
+export async function fillTransactionId(db: DbOrTx, id: number, transactionId: string, now: Date): Promise<boolean> {
+  const rows = await db
+    .update(payments)
+    .set({ transactionId, updatedAt: now })
+    .where(and(eq(payments.id, id), inArray(payments.status, ['completed', 'refunded']), isNull(payments.transactionId)))
+    .returning({ id: payments.id });
+  return rows.length === 1;
 }
 
 /** Where a receipt mail says `{receipt_number}`, the number the statement just took. */

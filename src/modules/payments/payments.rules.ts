@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import type { PaymentMethod } from '../../db/schema/index.ts';
-import { toMajorUnits, toMinorUnits } from '../../shared/money.ts';
+import { shareOf, toMajorUnits, toMinorUnits } from '../../shared/money.ts';
 
 /** Pure rules about payments and receipts: numbering, money and time for display, card detection. No I/O. */
 
@@ -54,6 +54,16 @@ export function formatMoney(amount: number, currency: string): string {
 export function formatHours(hours: number): string {
   const hundredths = Math.round(hours * 100);
   return String(hundredths / 100);
+}
+
+/**
+ * What a refund of `percent` of a payment gives back, in minor units, rounded down as every
+ * share is. M-Pesa moves whole shillings only (a Daraja reversal of KES 502.50 is refused, and
+ * would be retried for ever), so there the share is rounded down to the shilling.
+ */
+export function refundShare(method: PaymentMethod, amountMinor: number, percent: number): number {
+  const share = shareOf(amountMinor, percent);
+  return method === 'mpesa' ? share - (share % 100) : share;
 }
 
 export const PAYMENT_METHOD_LABELS: Record<PaymentMethod, string> = { mpesa: 'M-Pesa', card: 'Card', cash: 'Cash' };

@@ -17,7 +17,6 @@ import type { Clock } from '../../shared/clock.ts';
 import { safeEqual } from '../../shared/crypto.ts';
 import { AppError, badRequest, conflict, forbidden, notFound, serviceUnavailable, validationError } from '../../shared/errors.ts';
 import type { DomainEvents, FollowUp } from '../../shared/events.ts';
-import { shareOf } from '../../shared/money.ts';
 import { pageOf, pageRequest } from '../../shared/pagination.ts';
 import type { Principal } from '../../shared/principal.ts';
 import { revenueFigures } from '../../shared/revenue.ts';
@@ -25,7 +24,7 @@ import { toPaymentResponse, toReceipt, toStoredMethodResponse } from './payments
 import { receiptMail } from './payments.mails.ts';
 import { canConfirmCash, canPay, canRefund, canViewPayment, listScope } from './payments.policy.ts';
 import * as repo from './payments.repository.ts';
-import { containsCardNumber, receiptYear } from './payments.rules.ts';
+import { containsCardNumber, receiptYear, refundShare } from './payments.rules.ts';
 import type { CreatePaymentBody, CreatePaymentMethodBody, PaymentListQuery, PaymentResponse } from './payments.schemas.ts';
 import type { ReceiptRenderer } from './receipt.pdf.ts';
 
@@ -248,6 +247,9 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
           ? { state: 'completed' as const, amountMinor: callback.amountMinor, transactionId: callback.mpesaReceipt }
           : { state: 'failed' as const, reason: callback.outcome.reason };
       await settle(context, result, 'mpesa-callback');
+    } else if (callback.outcome.state === 'completed' && context.payment.transactionId === null && callback.amountMinor === context.payment.amount && callback.mpesaReceipt) {
+      // The STK query settled it first but carries no receipt, and a reversal (refund) needs one.
+      await repo.fillTransactionId(db, context.payment.id, callback.mpesaReceipt, clock.now());
     }
     return DARAJA_ACK;
   }
@@ -379,7 +381,7 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
   async function onBookingCancelled(tx: Tx, event: DomainEvents['booking.cancelled']): Promise<FollowUp | void> {
     const paid = await repo.findCompletedForBooking(tx, event.booking.id);
     if (!paid) return;
-    const amount = shareOf(paid.amount, event.refund.percent);
+    const amount = refundShare(paid.method, paid.amount, event.refund.percent);
     if (amount === 0) return;
     const due = await repo.markRefundDue(tx, paid.id, amount, event.refund.rule, event.now);
     if (!due) return;
