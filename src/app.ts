@@ -203,6 +203,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     mailQueued,
     log: app.log,
     events,
+    // Bound late: payments is built just below, and this is only called by requests.
+    refundOf: (bookingId, percent) => payments.refundOf(bookingId, percent),
   });
   const sweeper = periodic('bookings-sweep', config.SWEEP_INTERVAL_MS, bookings.sweep, app.log);
   const payments = createPaymentsService({

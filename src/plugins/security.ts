@@ -16,6 +16,9 @@ async function securityPlugin(app: FastifyInstance, options: { corsOrigins: stri
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
     exposedHeaders: ['X-Request-Id', 'Retry-After', 'Idempotent-Replayed', 'Content-Disposition', ...LEGACY_LIST_HEADERS],
     maxAge: 600,
+    // A bare OPTIONS (no Origin, no Access-Control-Request-Method) is answered 204 like a
+    // preflight instead of a plain-text 400 outside the error envelope.
+    strictPreflight: false,
   });
 }
 

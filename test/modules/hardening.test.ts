@@ -94,7 +94,7 @@ describe('malformed bodies', () => {
   it('refuses a deeply nested JSON body before any work, Idempotency-Key or not', async () => {
     const client = await createUser(app);
     const deep = `{"space_id":1,"start_time":"2030-01-01T10:00:00Z","end_time":"2030-01-01T12:00:00Z","extra":${'['.repeat(5000)}${']'.repeat(5000)}}`;
-    for (const headers of [{ 'content-type': 'application/json', 'idempotency-key': 'deep-1' }, { 'content-type': 'application/json' }]) {
+    for (const headers of [{ 'content-type': 'application/json', 'idempotency-key': 'deep-1' }, { 'content-type': 'application/json' }] as Array<Record<string, string>>) {
       assertError(await call(app, 'POST', '/api/bookings', { token: client.token, headers, body: deep }), 400, 'validation_error');
     }
     assert.equal((await db.select().from(idempotencyKeys).where(eq(idempotencyKeys.userId, client.id))).length, 0);
@@ -105,6 +105,12 @@ describe('errors raised before a route runs', () => {
   it('answers an over-long path segment with 414 in the envelope, with X-Request-Id', async () => {
     const response = await call(app, 'GET', `/api/spaces/${'1'.repeat(300)}`);
     assertError(response, 414, 'uri_too_long');
+    assert.ok(response.headers['x-request-id']);
+  });
+
+  it('answers a bare OPTIONS (no preflight headers) with 204 and X-Request-Id, not a plain-text 400', async () => {
+    const response = await app.inject({ method: 'OPTIONS', url: '/api/spaces' });
+    assert.equal(response.statusCode, 204, response.body);
     assert.ok(response.headers['x-request-id']);
   });
 

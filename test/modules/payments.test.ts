@@ -456,8 +456,7 @@ describe('GET /api/payments/:id', () => {
 });
 
 describe('GET /api/payments/:id with a non-canonical id', () => {
-  // Cross-cutting: path ids are coerced by Ajv ("034" → 34) in src/plugins/validation.ts for every route, not only here.
-  it('answers 400 for 0<id> rather than the row of <id>', { todo: 'path ids are not held to [1-9][0-9]* anywhere yet (shared IdParams)' }, async () => {
+  it('answers 400 for 0<id> rather than the row of <id>', async () => {
     const { payment } = await paidByCash();
     for (const spelling of [`0${payment.id}`, `+${payment.id}`, `${payment.id}.0`]) {
       const response = await call(app, 'GET', `/api/payments/${spelling}`, { token: admin.token });

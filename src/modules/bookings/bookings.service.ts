@@ -26,6 +26,8 @@ export interface BookingsServiceDeps {
   log: { warn(details: object, message: string): void };
   /** Cancellations and rejections are announced here ('booking.cancelled'), for refunds. */
   events: EventHub;
+  /** What a refund of `percent` would give back of what was paid for a booking now (the payments module's answer). */
+  refundOf: (bookingId: number, percent: number) => Promise<{ paid: boolean; amountMinor: number }>;
 }
 
 export const AVAILABILITY_WINDOW_DAYS = 92;
@@ -253,10 +255,11 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     const { booking, space } = record;
     if (booking.status !== 'pending' && booking.status !== 'confirmed') throw invalidState(booking, 'cancelled');
     const byBooker = cancellerOf(actor.user, space) === 'booker';
-    const paid = booking.paymentStatus === 'paid' ? booking.totalPrice : 0;
-    const quote = refundQuote(space.cancellationPolicy, booking, paid, byBooker, clock.now());
-    const rule = paid === 0 ? `${quote.rule} (nothing has been paid, so nothing is refunded)` : quote.rule;
-    return { policy: quote.policy, refund_amount: quote.refundAmount / 100, currency: booking.currency, rule };
+    const quote = refundQuote(space.cancellationPolicy, booking, booking.totalPrice, byBooker, clock.now());
+    // What comes back is the payments module's to say (its provider may round), exactly as the cancellation will.
+    const refund = await deps.refundOf(booking.id, quote.percent);
+    const rule = refund.paid ? quote.rule : `${quote.rule} (nothing has been paid, so nothing is refunded)`;
+    return { policy: quote.policy, refund_amount: refund.amountMinor / 100, currency: booking.currency, rule };
   }
 
   async function checkAvailability(query: { space_id: number; start_time: string; end_time: string }) {

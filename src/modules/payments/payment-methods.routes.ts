@@ -12,10 +12,6 @@ const security = [{ bearerAuth: [] }];
 const paymentMethodsRoutes: FastifyPluginAsyncTypebox<{ payments: PaymentsService }> = async (app, { payments }) => {
   const authenticated = { onRequest: [app.authenticate] };
 
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('cache-control', 'no-store');
-  });
-
   app.get('/', {
     ...authenticated,
     schema: {

@@ -33,11 +33,6 @@ const wantsPdf = (request: FastifyRequest<{ Querystring: { format?: 'json' | 'pd
 const paymentsRoutes: FastifyPluginAsyncTypebox<{ payments: PaymentsService }> = async (app, { payments }) => {
   const authenticated = { onRequest: [app.authenticate] };
 
-  // Payments and receipts are personal: no cache may keep them.
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('cache-control', 'no-store');
-  });
-
   app.get('/', {
     ...authenticated,
     schema: {

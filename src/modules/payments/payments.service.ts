@@ -392,6 +392,12 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     return () => processRefund(paid.id);
   }
 
+  /** What a cancellation refunding `percent` would give back for a booking now: the quote, computed as the refund will be. */
+  async function refundOf(bookingId: number, percent: number) {
+    const paid = await repo.findCompletedForBooking(db, bookingId);
+    return paid ? { paid: true, amountMinor: refundShare(paid.method, paid.amount, percent) } : { paid: false, amountMinor: 0 };
+  }
+
   /** Cash handed over: the space's owner or an admin confirms it. */
   async function confirmCash(actor: Principal, id: number) {
     const context = await loadVisible(actor, id);
@@ -519,6 +525,7 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     mpesaReversalTimeout,
     stripeWebhook,
     onBookingCancelled,
+    refundOf,
     sweep,
     revenue,
     listMethods,
