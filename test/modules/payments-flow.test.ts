@@ -115,3 +115,33 @@ describe('paying with the simulated providers', () => {
     assert.equal(row!.refundedAmount, 450_000);
   });
 });
+
+describe('in production, without a provider configured', () => {
+  it('answers 503 service_unavailable for M-Pesa and card, leaves the booking unpaid, and still takes cash', async () => {
+    const production = await buildTestApp({
+      env: { NODE_ENV: 'production', CORS_ORIGINS: 'https://spacer.example', PUBLIC_URL: 'https://api.spacer.example' },
+      database: app.services.database,
+    });
+    const owner = await createUser(production, { role: 'owner' });
+    const client = await createUser(production);
+    const space = await createSpace(production, owner.token);
+    const start = new Date(Date.now() + 3 * 86_400_000);
+    start.setUTCHours(9, 0, 0, 0);
+    const booked = await call(production, 'POST', '/api/bookings', {
+      token: client.token,
+      body: { space_id: space.id, start_time: start.toISOString(), end_time: new Date(start.getTime() + 7_200_000).toISOString() },
+    });
+    assert.equal(booked.status, 201, booked.raw);
+    assert.equal((await call(production, 'PUT', `/api/bookings/${booked.body.id}/approve`, { token: owner.token })).status, 200);
+    for (const body of [{ payment_method: 'mpesa', phone_number: '0712345678' }, { payment_method: 'card' }]) {
+      const refused = await call(production, 'POST', '/api/payments', { token: client.token, body: { booking_id: booked.body.id, ...body } });
+      assert.equal(refused.status, 503, refused.raw);
+      assert.equal(refused.body.code, 'service_unavailable');
+    }
+    const [stored] = await db.select().from(bookings).where(eq(bookings.id, booked.body.id));
+    assert.equal(stored!.paymentStatus, 'unpaid');
+    assert.equal((await db.select().from(payments).where(eq(payments.bookingId, booked.body.id))).length, 0);
+    const cash = await call(production, 'POST', '/api/payments', { token: client.token, body: { booking_id: booked.body.id, payment_method: 'cash' } });
+    assert.equal(cash.status, 201, cash.raw);
+  });
+});
