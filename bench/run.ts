@@ -305,6 +305,8 @@ async function main() {
       console.error(`▶ ${name}: ${scenarios[name]!.description} (${values.db}, ${connections} connections, ${duration} s, ${repeat}×)`);
       const runs: Figures[][] = [];
       for (let i = 0; i < repeat; i++) runs.push(await scenarios[name]!.run({ service, databaseUrl: database?.url }));
+      const ended = service.exitedEarly();
+      if (ended) throw new Error(`the server ended during ${name} (${ended})`);
       // This machine is shared and noisy: report the median run of each row, by requests/s.
       for (let row = 0; row < runs[0]!.length; row++) {
         const sorted = runs.map((run) => run[row]!).sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
