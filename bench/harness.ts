@@ -162,3 +162,14 @@ export function loadInOwnProcess(options: Options): Promise<Result> {
     child.on('error', reject);
   });
 }
+
+/** One query on its own connection: for preparing data and reading invariants back, never under load. */
+export async function sqlRows<T>(databaseUrl: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query(text, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
