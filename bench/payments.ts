@@ -3,6 +3,7 @@
  * in SQL (the API path under test is paying and settling, not booking), the SQL the API sends
  * for those two requests, and the invariants checked in the database afterwards.
  */
+import pg from 'pg';
 import { sqlRows } from './harness.ts';
 import type { recordingApp } from './pgbench.ts';
 
@@ -237,4 +238,34 @@ export async function settled(databaseUrl: string): Promise<void> {
     last = row!.state;
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
+}
+
+/**
+ * Samples, every 50 ms until stopped, how many of the database's backends wait for a lock: the
+ * direct sign that statements take turns, which throughput alone cannot tell from a busy CPU.
+ */
+export async function sampleLockWaits(databaseUrl: string) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const samples: number[] = [];
+  let running = true;
+  const sampling = (async () => {
+    while (running) {
+      const { rows } = await client.query<{ waiting: number; active: number }>(
+        `select count(*) filter (where wait_event_type = 'Lock')::int as waiting, count(*) filter (where state = 'active')::int - 1 as active
+         from pg_stat_activity where datname = current_database()`,
+      );
+      if (rows[0]!.active > 0) samples.push(rows[0]!.waiting / rows[0]!.active);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  return {
+    /** The mean share of busy backends that were waiting for a lock. */
+    async stop(): Promise<number> {
+      running = false;
+      await sampling;
+      await client.end();
+      return samples.length === 0 ? 0 : samples.reduce((sum, value) => sum + value, 0) / samples.length;
+    },
+  };
 }

@@ -10,7 +10,7 @@ import { execFileSync, fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { api, figures, load, loadInOwnProcess, ROOT, scratchDatabase, sqlRows, startService, type Figures, type Service } from './harness.ts';
 import { startDaraja, type DarajaProcess } from './daraja.ts';
-import { checkPayments, describeCheck, recordPaymentStatements, seedPendingPayments, seedUnpaidBookings, settled, stkCallback, userIds, type PaymentStatements } from './payments.ts';
+import { checkPayments, describeCheck, recordPaymentStatements, sampleLockWaits, seedPendingPayments, seedUnpaidBookings, settled, stkCallback, userIds, type PaymentStatements } from './payments.ts';
 import { pgbench, recordingApp, statementsFor, type PgbenchFigures } from './pgbench.ts';
 
 const { values, positionals } = parseArgs({
@@ -160,6 +160,7 @@ async function rowPerTransaction(databaseUrl: string, statement: string, variabl
   const first = ids[0]!;
   if (ids[ids.length - 1]! - first + 1 !== ids.length) throw new Error('pgbench needs contiguous ids');
   const before = await done();
+  const locks = await sampleLockWaits(databaseUrl);
   const raw = await pgbench(databaseUrl, [statement], {
     clients,
     seconds: duration,
@@ -168,9 +169,11 @@ async function rowPerTransaction(databaseUrl: string, statement: string, variabl
     after: ['\\set i :i + 1'],
     variables: { first, clients, i: 0 },
   });
+  const waiting = await locks.stop();
   const changed = (await done()) - before;
   const ranOut = raw.transactions > ids.length;
-  return { raw, note: ranOut ? `VOID: ran past the ${ids.length} prepared rows` : `${changed} rows changed for ${raw.transactions} transactions${changed === raw.transactions ? '' : ' (MISMATCH)'}` };
+  const rows = ranOut ? `VOID: ran past the ${ids.length} prepared rows` : `${changed} rows changed for ${raw.transactions} transactions${changed === raw.transactions ? '' : ' (MISMATCH)'}`;
+  return { raw, note: `${rows}; ${Math.round(waiting * 100)} % of busy backends waiting for a lock` };
 }
 
 const pgbenchRow = (scenario: string, raw: PgbenchFigures, note: string): Figures => ({
@@ -513,48 +516,57 @@ async function main() {
   const results: Figures[] = [];
   // Server settings to compare (DB_POOL_MAX=4 npm run bench -- …) are handed on when given.
   const passThrough = (...names: string[]) => Object.fromEntries(names.flatMap((key) => (process.env[key] ? [[key, process.env[key]]] : [])));
-  for (const name of names) {
-    const scenario = scenarios[name]!;
-    if (scenario.postgresOnly && values.db !== 'postgres') {
-      console.error(`▷ ${name}: skipped, it needs --db postgres`);
-      continue;
-    }
-    const database = values.db === 'postgres' ? await scratchDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres') : undefined;
-    const daraja = scenario.daraja ? await startDaraja() : undefined;
-    const service = await startService({
-      BCRYPT_ROUNDS: rounds,
-      ...daraja?.serverEnv,
-      ...scenario.env,
-      ...passThrough('DB_POOL_MAX', 'BACKGROUND_JOBS'),
-      ...(database ? { DATABASE_URL: database.url } : {}),
-    });
-    try {
-      const wanted = scenarios[name]!.spaces;
-      // The embedded database belongs to the running server, so only PostgreSQL can be seeded beside it.
-      if (wanted && database) seed({ DATABASE_URL: database.url, DATA_DIR: service.dataDir }, wanted, scenarios[name]!.bookings);
-      console.error(`▶ ${name}: ${scenarios[name]!.description} (${values.db}, ${connections} connections, ${duration} s, ${repeat}×)`);
-      const runs: Figures[][] = [];
-      for (let i = 0; i < repeat; i++) runs.push(await scenario.run({ service, databaseUrl: database?.url, daraja }));
-      const ended = service.exitedEarly();
-      if (ended) throw new Error(`the server ended during ${name} (${ended})`);
-      // This machine is shared and noisy: report the median run of each row, by requests/s.
-      for (let row = 0; row < runs[0]!.length; row++) {
-        const sorted = runs.map((run) => run[row]!).sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
-        const median = sorted[Math.floor(sorted.length / 2)]!;
-        results.push(repeat > 1 ? { ...median, note: [median.note, `median of ${repeat} (${sorted.map((r) => r.requestsPerSecond).join(', ')} req/s)`].filter(Boolean).join('; ') } : median);
+  // A scenario that fails still leaves the figures of those before it.
+  try {
+    for (const name of names) {
+      const scenario = scenarios[name]!;
+      if (scenario.postgresOnly && values.db !== 'postgres') {
+        console.error(`▷ ${name}: skipped, it needs --db postgres`);
+        continue;
       }
-    } finally {
-      await service.stop();
-      await daraja?.stop();
-      await database?.drop();
+      const database = values.db === 'postgres' ? await scratchDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres') : undefined;
+      const daraja = scenario.daraja ? await startDaraja() : undefined;
+      const service = await startService({
+        BCRYPT_ROUNDS: rounds,
+        ...daraja?.serverEnv,
+        ...scenario.env,
+        ...passThrough('DB_POOL_MAX', 'BACKGROUND_JOBS'),
+        ...(database ? { DATABASE_URL: database.url } : {}),
+      });
+      try {
+        const wanted = scenarios[name]!.spaces;
+        // The embedded database belongs to the running server, so only PostgreSQL can be seeded beside it.
+        if (wanted && database) seed({ DATABASE_URL: database.url, DATA_DIR: service.dataDir }, wanted, scenarios[name]!.bookings);
+        console.error(`▶ ${name}: ${scenarios[name]!.description} (${values.db}, ${connections} connections, ${duration} s, ${repeat}×)`);
+        const runs: Figures[][] = [];
+        try {
+          for (let i = 0; i < repeat; i++) runs.push(await scenario.run({ service, databaseUrl: database?.url, daraja }));
+        } catch (error) {
+          // A refused connection says little; that the server had gone, and how, says what happened.
+          const ended = service.exitedEarly();
+          throw ended ? new Error(`the server ended during ${name} (${ended})`, { cause: error }) : error;
+        }
+        const ended = service.exitedEarly();
+        if (ended) throw new Error(`the server ended during ${name} (${ended})`);
+        // This machine is shared and noisy: report the median run of each row, by requests/s.
+        for (let row = 0; row < runs[0]!.length; row++) {
+          const sorted = runs.map((run) => run[row]!).sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
+          const median = sorted[Math.floor(sorted.length / 2)]!;
+          results.push(repeat > 1 ? { ...median, note: [median.note, `median of ${repeat} (${sorted.map((r) => r.requestsPerSecond).join(', ')} req/s)`].filter(Boolean).join('; ') } : median);
+        }
+      } finally {
+        await service.stop();
+        await daraja?.stop();
+        await database?.drop();
+      }
     }
-  }
-
-  console.log(`\n| scenario | requests/s | p50 ms | p99 ms | non-2xx | errors | server peak RSS MB | note |`);
-  console.log(`|---|---:|---:|---:|---:|---:|---:|---|`);
-  for (const row of results) {
-    const p99 = Number.isNaN(row.p99Ms) ? '–' : row.p99Ms;
-    console.log(`| ${row.scenario} | ${row.requestsPerSecond} | ${row.p50Ms} | ${p99} | ${row.non2xx} | ${row.errors} | ${row.peakRssMb ?? ''} | ${row.note ?? ''} |`);
+  } finally {
+    console.log(`\n| scenario | requests/s | p50 ms | p99 ms | non-2xx | errors | server peak RSS MB | note |`);
+    console.log(`|---|---:|---:|---:|---:|---:|---:|---|`);
+    for (const row of results) {
+      const p99 = Number.isNaN(row.p99Ms) ? '–' : row.p99Ms;
+      console.log(`| ${row.scenario} | ${row.requestsPerSecond} | ${row.p50Ms} | ${p99} | ${row.non2xx} | ${row.errors} | ${row.peakRssMb ?? ''} | ${row.note ?? ''} |`);
+    }
   }
 }
 
