@@ -6,7 +6,9 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string;
     /** Called before each request is sent; returns the request to send. */
-    setupRequest?: (request: Record<string, unknown>) => Record<string, unknown>;
+    setupRequest?: (request: Record<string, unknown>, context: Record<string, unknown>) => Record<string, unknown>;
+    /** Called with each response; `context` is the connection's, as setupRequest saw it. */
+    onResponse?: (status: number, body: string, context: Record<string, unknown>) => void;
   }
   export interface Options {
     url: string;

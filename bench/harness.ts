@@ -14,6 +14,8 @@ export interface Service {
   url: string;
   dataDir: string;
   child: ChildProcess;
+  /** How the process ended, when it ended before `stop()` asked it to. */
+  exitedEarly(): string | undefined;
   /** Peak resident set size of the server process so far (VmHWM), in MB. */
   peakRssMb(): number;
   stop(): Promise<void>;
@@ -72,6 +74,16 @@ export async function startService(env: Record<string, string>): Promise<Service
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
+  // Registered at once: a process that dies mid-scenario (a crash, or a signal from someone else
+  // on this shared machine) must fail the run, not leave stop() waiting for an exit already past.
+  let stopping = false;
+  let ended: string | undefined;
+  const exited = new Promise<void>((resolve) =>
+    child.on('exit', (code, signal) => {
+      if (!stopping) ended = signal ? `signal ${signal}` : `exit code ${code}`;
+      resolve();
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -88,14 +100,16 @@ export async function startService(env: Record<string, string>): Promise<Service
     url,
     dataDir,
     child,
+    exitedEarly: () => ended,
     peakRssMb: () => {
+      if (child.exitCode !== null || child.signalCode !== null) return NaN;
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
       return Math.round(kb / 1024);
     },
     stop: async () => {
-      const exited = new Promise((resolve) => child.on('exit', resolve));
-      child.kill('SIGTERM');
+      stopping = true;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
       rmSync(dataDir, { recursive: true, force: true });
     },
@@ -147,4 +161,15 @@ export function loadInOwnProcess(options: Options): Promise<Result> {
     child.on('message', (message) => resolve(message as Result));
     child.on('error', reject);
   });
+}
+
+/** One query on its own connection: for preparing data and reading invariants back, never under load. */
+export async function sqlRows<T>(databaseUrl: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query(text, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
 }

@@ -22,11 +22,10 @@ function literal(value: unknown): string {
 }
 
 /**
- * The exact statements the API sends for one request: the app is built in this process on the
- * same database, the request is injected once, and drizzle's statements are recorded with their
- * parameters inlined.
+ * The app built in this process on the given database, recording the statements drizzle sends
+ * for the requests it is asked to `record`, with their parameters inlined.
  */
-export async function statementsFor(databaseUrl: string, method: 'GET', path: string): Promise<string[]> {
+export async function recordingApp(databaseUrl: string, env: Record<string, string> = {}) {
   const statements: string[] = [];
   let recording = false;
   const database = fromPool(createPool(databaseUrl, { poolMax: 2 }), {
@@ -35,29 +34,76 @@ export async function statementsFor(databaseUrl: string, method: 'GET', path: st
       statements.push(query.replace(/\$(\d+)/g, (_, index: string) => literal(params[Number(index) - 1])));
     },
   });
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', BACKGROUND_JOBS: 'false', DATA_DIR: mkdtempSync(join(tmpdir(), 'spacer-pgbench-')) }, { persistSecrets: true });
+  const config = loadConfig(
+    { NODE_ENV: 'test', LOG_LEVEL: 'silent', BACKGROUND_JOBS: 'false', BCRYPT_ROUNDS: '4', DATA_DIR: mkdtempSync(join(tmpdir(), 'spacer-pgbench-')), ...env },
+    { persistSecrets: true },
+  );
   const app = await buildApp(config, { database });
   await app.ready();
-  recording = true;
-  const response = await app.inject({ method, url: path });
-  recording = false;
-  await app.close();
-  await database.close();
-  if (response.statusCode !== 200) throw new Error(`${path} answered ${response.statusCode}: ${response.body}`);
-  return statements;
+  return {
+    app,
+    /** The statements of one request, which must answer `expected`. */
+    async record(request: { method: 'GET' | 'POST'; url: string; headers?: Record<string, string>; payload?: object }, expected = 200): Promise<string[]> {
+      statements.length = 0;
+      recording = true;
+      const response = await app.inject(request);
+      recording = false;
+      if (response.statusCode !== expected) throw new Error(`${request.method} ${request.url} answered ${response.statusCode}: ${response.body}`);
+      return [...statements];
+    },
+    async close() {
+      await app.close();
+      await database.close();
+    },
+  };
+}
+
+/**
+ * The exact statements the API sends for one request: the app is built in this process on the
+ * same database, the request is injected once, and drizzle's statements are recorded.
+ */
+export async function statementsFor(databaseUrl: string, method: 'GET', path: string): Promise<string[]> {
+  const recorder = await recordingApp(databaseUrl);
+  try {
+    return await recorder.record({ method, url: path });
+  } finally {
+    await recorder.close();
+  }
 }
 
 export interface PgbenchFigures {
   tps: number;
   latencyMs: number;
+  transactions: number;
+}
+
+export interface PgbenchOptions {
+  clients: number;
+  seconds: number;
+  mode: 'extended' | 'prepared';
+  /**
+   * pgbench meta-commands run before the statements of every transaction, such as
+   * `\set b :first + :client_id`, so that each transaction can work on rows of its own.
+   */
+  meta?: string[];
+  /** Meta-commands after the statements (advancing a client's counter). */
+  after?: string[];
+  /** Initial values of pgbench variables (-D); a client's own copy persists across its transactions. */
+  variables?: Record<string, string | number>;
 }
 
 /** Runs the statements as one pgbench transaction: what PostgreSQL alone can do for this request. */
-export async function pgbench(databaseUrl: string, statements: string[], options: { clients: number; seconds: number; mode: 'extended' | 'prepared' }): Promise<PgbenchFigures> {
+export async function pgbench(databaseUrl: string, statements: string[], options: PgbenchOptions): Promise<PgbenchFigures> {
   const file = join(mkdtempSync(join(tmpdir(), 'spacer-pgbench-')), 'request.sql');
-  writeFileSync(file, statements.map((statement) => `${statement.replace(/\s+/g, ' ').trim()};`).join('\n') + '\n');
-  const { stdout } = await run('pgbench', ['-n', '-M', options.mode, '-c', String(options.clients), '-j', '2', '-T', String(options.seconds), '-f', file, databaseUrl], { maxBuffer: 10 * 1024 * 1024 });
+  const lines = [...(options.meta ?? []), ...statements.map((statement) => `${statement.replace(/\s+/g, ' ').trim()};`), ...(options.after ?? [])];
+  writeFileSync(file, lines.join('\n') + '\n');
+  const defines = Object.entries(options.variables ?? {}).flatMap(([name, value]) => ['-D', `${name}=${value}`]);
+  const threads = String(Math.min(2, options.clients));
+  const { stdout } = await run('pgbench', ['-n', '-M', options.mode, '-c', String(options.clients), '-j', threads, '-T', String(options.seconds), ...defines, '-f', file, databaseUrl], {
+    maxBuffer: 10 * 1024 * 1024,
+  });
   const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1]);
   const latencyMs = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]);
-  return { tps, latencyMs };
+  const transactions = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1]);
+  return { tps, latencyMs, transactions };
 }
