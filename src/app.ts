@@ -7,6 +7,7 @@ import packageJson from '../package.json' with { type: 'json' };
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
 import { periodic, type PeriodicTask } from './infra/jobs.ts';
+import { createBackgroundTasks, type BackgroundTasks } from './infra/background.ts';
 import { createMailSender, type AttachmentResolver } from './infra/mail/outbox.ts';
 import { createPaymentProviders } from './infra/payments/index.ts';
 import { outboxFilesTransport, smtpTransport, type MailTransport } from './infra/mail/transports.ts';
@@ -74,6 +75,7 @@ export interface AppServices {
   bookings: BookingsService;
   payments: PaymentsService;
   events: EventHub;
+  background: BackgroundTasks;
   sweeper: PeriodicTask;
   paymentSweeper: PeriodicTask;
   storage: FileStorage;
@@ -166,6 +168,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const mailQueued = () => mailWorker.kick();
 
   const passwords = createPasswordHasher(config.BCRYPT_ROUNDS);
+  const background = createBackgroundTasks(app.log);
   const storage = deps.storage ?? createStorage(config);
   const events = createEventHub();
 
@@ -193,6 +196,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     },
     frontendUrl: config.FRONTEND_URL,
     mailQueued,
+    background,
   });
   const bookings = createBookingsService({
     db,
@@ -245,7 +249,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   events.on('booking.cancelled', payments.onBookingCancelled);
 
   const inFlight = trackInFlight(app);
-  app.decorate('services', { database, clock, auth, passwords, mailWorker, spaces, bookings, payments, events, sweeper, paymentSweeper, storage, inFlight } satisfies AppServices);
+  app.decorate('services', { database, clock, auth, passwords, mailWorker, spaces, bookings, payments, events, background, sweeper, paymentSweeper, storage, inFlight } satisfies AppServices);
 
   // An empty body sent as JSON counts as no body; anything else must be valid JSON.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -310,6 +314,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     });
   }
   app.addHook('onClose', async () => {
+    await background.drained();
     await sweeper.stop();
     await paymentSweeper.stop();
     await mailWorker.stop();

@@ -440,31 +440,34 @@ describe('POST /api/auth/forgot-password', () => {
   it('answers 202 and mails a reset link to an existing account', async () => {
     const user = await createUser(app);
     const result = await call(app, 'POST', '/api/auth/forgot-password', { body: { email: user.email.toUpperCase() } });
+    // The lookup and the mail happen after the answer.
+    await app.services.background.drained();
     assert.equal(result.status, 202);
     const mails = await queuedMails(app, user.email);
     assert.match(mails[0]!.subject, /Reset/);
     assert.match(mails[0]!.textBody, /http:\/\/localhost:5173\/reset-password\?token=/);
   });
 
-  it('answers an unknown email exactly like a known one, and sends it a note with no reset link', async () => {
+  it('answers an unknown email exactly like a known one and sends nothing', async () => {
     const user = await createUser(app);
     const known = await call(app, 'POST', '/api/auth/forgot-password', { body: { email: user.email } });
     const email = uniqueEmail('ghost');
     const unknown = await call(app, 'POST', '/api/auth/forgot-password', { body: { email } });
     assert.equal(unknown.status, 202);
     assert.deepEqual(unknown.body, known.body);
-    const mails = await queuedMails(app, email);
-    assert.equal(mails.length, 1);
-    assert.doesNotMatch(mails[0]!.textBody, /token=/, 'no reset link for an address without an account');
-    assert.match(mails[0]!.textBody, /no active account/);
+    await app.services.background.drained();
+    assert.equal((await queuedMails(app, email)).length, 0);
   });
 
-  it('takes as long for an unknown email as for a known one (the same work either way)', async () => {
+  it('takes as long for an unknown email as for a known one (the work happens after the answer)', async () => {
     const user = await createUser(app);
     const timed = async (email: string) => {
       const started = process.hrtime.bigint();
       assert.equal((await call(app, 'POST', '/api/auth/forgot-password', { body: { email } })).status, 202);
-      return Number(process.hrtime.bigint() - started) / 1e6;
+      const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
+      // The work left behind must not slow the next sample down.
+      await app.services.background.drained();
+      return elapsed;
     };
     const known: number[] = [];
     const unknown: number[] = [];
@@ -486,6 +489,7 @@ describe('POST /api/auth/forgot-password', () => {
 describe('POST /api/auth/reset-password', () => {
   const requestReset = async (target = app, email: string) => {
     assert.equal((await call(target, 'POST', '/api/auth/forgot-password', { body: { email } })).status, 202);
+    await target.services.background.drained();
     return tokenFromMail(target, email, /Reset/);
   };
 

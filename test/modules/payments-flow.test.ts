@@ -31,7 +31,8 @@ async function confirmedBooking(price = 1500) {
 }
 
 async function settled(paymentId: number) {
-  for (let i = 0; i < 100; i++) {
+  // The simulated provider answers after its delay, from a timer; a loaded machine may take seconds.
+  for (let i = 0; i < 500; i++) {
     const [row] = await db.select().from(payments).where(eq(payments.id, paymentId));
     if (row && row.status !== 'pending') return row;
     await sleep(20);

@@ -33,18 +33,3 @@ export const passwordResetMail = (to: string, firstName: string, frontendUrl: st
     `${frontendUrl}/reset-password?token=${encodeURIComponent(token)}`,
     'The link works once and expires in 1 hour. If you did not ask for this, ignore this mail; your password stays as it is.',
   );
-
-/**
- * Sent when a reset is asked for an address without a usable account, so that the request costs
- * the same either way and its answer time reveals nothing.
- */
-export const noAccountMail = (to: string, frontendUrl: string) =>
-  linkMail(
-    to,
-    'there',
-    'About your Spacer password reset request',
-    'Someone (hopefully you) asked to reset the password of a Spacer account at this address, but there is no active account for it.',
-    'Create an account',
-    `${frontendUrl}/register`,
-    'If you did not ask for this, ignore this mail.',
-  );

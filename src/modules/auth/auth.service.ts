@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Db, DbOrTx, Tx } from '../../db/client.ts';
 import type { Role, UserRow } from '../../db/schema/index.ts';
 import { enqueueMail } from '../../infra/mail/outbox.ts';
+import type { BackgroundTasks } from '../../infra/background.ts';
 import type { CounterFactory } from '../../infra/rate-limit.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { randomToken, sha256 } from '../../shared/crypto.ts';
 import { AppError, badRequest, forbidden, invalidCredentials, unauthorized, validationError } from '../../shared/errors.ts';
 import type { Principal } from '../../shared/principal.ts';
 import type { UserAccounts } from '../users/users.service.ts';
-import { noAccountMail, passwordResetMail, verificationMail } from './auth.mails.ts';
+import { passwordResetMail, verificationMail } from './auth.mails.ts';
 import { canSelfRegisterAs } from './auth.policy.ts';
 import { passwordProblem, RESET_PASSWORD_TTL_MS, VERIFY_EMAIL_TTL_MS } from './auth.rules.ts';
 import type { PasswordHasher } from '../../infra/passwords.ts';
@@ -36,6 +37,8 @@ export interface AuthServiceDeps {
   frontendUrl: string;
   /** Called after a commit that queued mail, so it goes out without waiting for the next poll. */
   mailQueued: () => void;
+  /** Work finished after the answer (the password-reset lookup and mail). */
+  background: BackgroundTasks;
 }
 
 export interface RegisterInput {
@@ -216,30 +219,31 @@ export function createAuthService(deps: AuthServiceDeps) {
   }
 
   /**
-   * Answers the same whether or not the address has an account, and does the same work: one
-   * transaction that retires old links and queues a mail — a reset link for an active account,
-   * a note that there is none otherwise — so neither the answer nor its timing tells them apart.
+   * Answers at once, the same whether or not the address has an account: the lookup and the mail
+   * happen after the answer has gone, so neither the answer nor its timing tells them apart. Only
+   * an existing, active account gets mail.
    */
   async function forgotPassword(email: string) {
     await emailActions.hit(emailKey(email));
+    deps.background.run('password-reset-mail', () => sendResetLink(email));
+  }
+
+  async function sendResetLink(email: string) {
     const user = await accounts.findByEmail(db, email);
-    const account = user?.isActive ? user : undefined;
+    if (!user || !user.isActive) return;
     const token = randomToken();
     const now = clock.now();
     await db.transaction(async (tx) => {
-      // For an unknown address this retires nothing, at the cost of the same statement.
-      await tokensRepo.retireByUser(tx, account?.id ?? 0, 'reset_password', now);
-      if (account) {
-        await tokensRepo.insert(tx, {
-          userId: account.id,
-          purpose: 'reset_password',
-          tokenHash: sha256(token),
-          email: account.email,
-          expiresAt: new Date(now.getTime() + RESET_PASSWORD_TTL_MS),
-          createdAt: now,
-        });
-      }
-      await enqueueMail(tx, account ? passwordResetMail(account.email, account.firstName, deps.frontendUrl, token) : noAccountMail(accounts.normalizeEmail(email), deps.frontendUrl), now);
+      await tokensRepo.retireByUser(tx, user.id, 'reset_password', now);
+      await tokensRepo.insert(tx, {
+        userId: user.id,
+        purpose: 'reset_password',
+        tokenHash: sha256(token),
+        email: user.email,
+        expiresAt: new Date(now.getTime() + RESET_PASSWORD_TTL_MS),
+        createdAt: now,
+      });
+      await enqueueMail(tx, passwordResetMail(user.email, user.firstName, deps.frontendUrl, token), now);
     });
     deps.mailQueued();
   }
