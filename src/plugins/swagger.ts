@@ -20,6 +20,10 @@ async function swaggerPlugin(app: FastifyInstance, options: { publicUrl: string;
         { name: 'users', description: 'User accounts' },
         { name: 'spaces', description: 'Listings, their images, search, availability and calendars' },
         { name: 'bookings', description: 'Booking requests and their workflow' },
+        { name: 'payments', description: 'Payments, refunds, receipts and saved payment methods' },
+        { name: 'testimonials', description: 'What members say about Spacer' },
+        { name: 'reviews', description: 'Guests\' reviews of the spaces they used' },
+        { name: 'admin', description: 'Platform figures for admins' },
       ],
       components: {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },

@@ -355,6 +355,16 @@ export async function findLiveInWindow(db: DbOrTx, spaceId: number, from: Date, 
     .orderBy(bookings.startTime, bookings.id);
 }
 
+/** Whether the guest has a completed booking of the space (what entitles them to review it). */
+export async function hasCompleted(db: DbOrTx, userId: number, spaceId: number): Promise<boolean> {
+  const [row] = await db
+    .select({ id: bookings.id })
+    .from(bookings)
+    .where(and(eq(bookings.userId, userId), eq(bookings.spaceId, spaceId), eq(bookings.status, 'completed')))
+    .limit(1);
+  return row !== undefined;
+}
+
 export async function countByStatus(db: DbOrTx, ownerId: number | undefined): Promise<Map<BookingStatus, number>> {
   const scope = ownerId === undefined ? undefined : eq(spaces.ownerId, ownerId);
   const rows = await db
