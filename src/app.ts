@@ -14,6 +14,8 @@ import { createCounterFactory } from './infra/rate-limit.ts';
 import { createRedis, redisReady } from './infra/redis.ts';
 import { createStorage, uploadsDir, type FileStorage } from './infra/storage/index.ts';
 import { createPasswordHasher, type PasswordHasher } from './infra/passwords.ts';
+import adminRoutes from './modules/admin/admin.routes.ts';
+import { createAdminService } from './modules/admin/admin.service.ts';
 import authRoutes from './modules/auth/auth.routes.ts';
 import { createAuthService, type AuthService } from './modules/auth/auth.service.ts';
 import { createTokenService } from './modules/auth/tokens.service.ts';
@@ -211,6 +213,12 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   });
   const testimonials = createTestimonialsService({ db, clock });
   const reviews = createReviewsService({ db, clock, spaces, hasCompletedBooking: bookings.hasCompletedBooking });
+  const admin = createAdminService({
+    users: users.countByRole,
+    spaces: spaces.catalogueCounts,
+    bookingsByStatus: () => bookings.stats(undefined),
+    revenue: () => payments.monthlyRevenue(undefined),
+  });
   const calendars = createCalendarService({ db, clock, tokens: createCalendarTokens(config.JWT_SECRET_KEY), publicUrl: config.PUBLIC_URL, spaces });
 
   // How one module's change reaches the others, each inside the transaction of the change.
@@ -273,6 +281,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(testimonialsRoutes, { prefix: '/api/testimonials', testimonials });
   await app.register(spaceReviewsRoutes, { prefix: '/api/spaces', reviews });
   await app.register(reviewsRoutes, { prefix: '/api/reviews', reviews });
+  await app.register(adminRoutes, { prefix: '/api/admin', admin });
 
   if (ownedRedis) app.addHook('onReady', () => redisReady(ownedRedis, 2000));
   if (config.BACKGROUND_JOBS) {

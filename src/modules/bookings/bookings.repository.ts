@@ -366,12 +366,15 @@ export async function hasCompleted(db: DbOrTx, userId: number, spaceId: number):
 }
 
 export async function countByStatus(db: DbOrTx, ownerId: number | undefined): Promise<Map<BookingStatus, number>> {
-  const scope = ownerId === undefined ? undefined : eq(spaces.ownerId, ownerId);
-  const rows = await db
-    .select({ status: bookings.status, value: count() })
-    .from(bookings)
-    .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
-    .where(scope)
-    .groupBy(bookings.status);
+  // Platform-wide, the status index alone answers; an owner's counts need their spaces.
+  const rows =
+    ownerId === undefined
+      ? await db.select({ status: bookings.status, value: count() }).from(bookings).groupBy(bookings.status)
+      : await db
+          .select({ status: bookings.status, value: count() })
+          .from(bookings)
+          .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
+          .where(eq(spaces.ownerId, ownerId))
+          .groupBy(bookings.status);
   return new Map(rows.map((row) => [row.status, row.value]));
 }

@@ -20,12 +20,12 @@ import type { DomainEvents, FollowUp } from '../../shared/events.ts';
 import { shareOf } from '../../shared/money.ts';
 import { pageOf, pageRequest } from '../../shared/pagination.ts';
 import type { Principal } from '../../shared/principal.ts';
-import { revenueFigures } from '../../shared/revenue.ts';
+import { monthlyRevenueFigures, revenueFigures } from '../../shared/revenue.ts';
 import { toPaymentResponse, toReceipt, toStoredMethodResponse } from './payments.mapper.ts';
 import { receiptMail } from './payments.mails.ts';
 import { canConfirmCash, canPay, canRefund, canViewPayment, listScope } from './payments.policy.ts';
 import * as repo from './payments.repository.ts';
-import { containsCardNumber, receiptYear } from './payments.rules.ts';
+import { containsCardNumber, PLATFORM_TIME_ZONE, receiptYear } from './payments.rules.ts';
 import type { CreatePaymentBody, CreatePaymentMethodBody, PaymentListQuery, PaymentResponse } from './payments.schemas.ts';
 import type { ReceiptRenderer } from './receipt.pdf.ts';
 
@@ -474,6 +474,11 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     return revenueFigures(await repo.revenueByCurrency(db, ownerId));
   }
 
+  /** The same revenue, also month by month in the platform's time zone (admin stats). */
+  async function monthlyRevenue(ownerId: number | undefined) {
+    return monthlyRevenueFigures(await repo.revenueByMonth(db, ownerId, PLATFORM_TIME_ZONE));
+  }
+
   async function listMethods(actor: Principal) {
     return { payment_methods: (await repo.findMethods(db, actor.user.id)).map(toStoredMethodResponse) };
   }
@@ -519,6 +524,7 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     onBookingCancelled,
     sweep,
     revenue,
+    monthlyRevenue,
     listMethods,
     addMethod,
     removeMethod,
