@@ -1,3 +1,10 @@
+CREATE TABLE "revenue_months" (
+	"currency" text NOT NULL,
+	"month" date NOT NULL,
+	"amount" bigint NOT NULL,
+	CONSTRAINT "revenue_months_currency_month_pk" PRIMARY KEY("currency","month")
+);
+--> statement-breakpoint
 CREATE TABLE "reviews" (
 	"id" integer PRIMARY KEY GENERATED ALWAYS AS IDENTITY (sequence name "reviews_id_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 2147483647 START WITH 1 CACHE 1),
 	"space_id" integer NOT NULL,
@@ -29,5 +36,4 @@ CREATE INDEX "reviews_space_created_idx" ON "reviews" USING btree ("space_id","c
 CREATE INDEX "testimonials_created_idx" ON "testimonials" USING btree ("created_at","id");--> statement-breakpoint
 CREATE INDEX "testimonials_rating_created_idx" ON "testimonials" USING btree ("rating","created_at","id");--> statement-breakpoint
 CREATE INDEX "testimonials_user_idx" ON "testimonials" USING btree ("user_id");--> statement-breakpoint
-CREATE INDEX "bookings_status_idx" ON "bookings" USING btree ("status");--> statement-breakpoint
-CREATE INDEX "payments_revenue_idx" ON "payments" USING btree ("completed_at","currency","amount","refunded_amount") WHERE "payments"."status" in ('completed', 'refunded');
+CREATE INDEX "bookings_status_idx" ON "bookings" USING btree ("status");

@@ -217,7 +217,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     users: users.countByRole,
     spaces: spaces.catalogueCounts,
     bookingsByStatus: () => bookings.stats(undefined),
-    revenue: () => payments.monthlyRevenue(undefined),
+    revenue: payments.monthlyRevenue,
   });
   const calendars = createCalendarService({ db, clock, tokens: createCalendarTokens(config.JWT_SECRET_KEY), publicUrl: config.PUBLIC_URL, spaces });
 

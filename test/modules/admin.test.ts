@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { eq, sql } from 'drizzle-orm';
+import { queryRows } from '../../src/db/client.ts';
 import { bookings, payments, type BookingStatus, type PaymentState } from '../../src/db/schema/index.ts';
 import { buildTestApp, call } from '../helpers/app.ts';
 import { assertError } from '../helpers/assertions.ts';
@@ -120,3 +122,42 @@ describe('GET /api/spaces/stats (owners keep their own, by the same revenue rule
     ]);
   });
 });
+
+describe('revenue_months (the trigger-kept revenue)', () => {
+  /** The counters beside a fresh sum over the payments, months that net to zero left out of both. */
+  async function compare() {
+    const kept = await queryRows<{ currency: string; month: string; amount: string }>(
+      db,
+      sql`select currency, to_char(month, 'YYYY-MM') as month, amount::text from revenue_months where amount <> 0 order by 1, 2`,
+    );
+    const fresh = await queryRows<{ currency: string; month: string; amount: string }>(
+      db,
+      sql`select currency, to_char(completed_at at time zone 'Africa/Nairobi', 'YYYY-MM') as month, sum(amount - refunded_amount)::text as amount
+        from payments where status in ('completed', 'refunded') group by 1, 2 having sum(amount - refunded_amount) <> 0 order by 1, 2`,
+    );
+    assert.deepEqual(kept, fresh);
+    return kept;
+  }
+
+  it('equals a fresh sum after refunds, month changes, completions and deletes, in single and multi-row statements', async () => {
+    assert.equal((await compare()).length, 4);
+    const pending = (await db.select().from(payments).where(eq(payments.status, 'pending')))[0]!;
+    await db.update(payments).set({ status: 'completed', receiptNumber: 'RCP-ADMIN-LATE', completedAt: new Date('2030-03-01T00:30:00+03:00') }).where(eq(payments.id, pending.id));
+    await compare();
+    await db.update(payments).set({ status: 'refunded', refundedAmount: sql`${payments.amount}` }).where(eq(payments.currency, 'USD'));
+    await compare();
+    await db.update(payments).set({ completedAt: sql`${payments.completedAt} + interval '40 days'` }).where(sql`${payments.status} in ('completed', 'refunded')`);
+    await compare();
+    await db.update(payments).set({ queryAttempts: sql`${payments.queryAttempts} + 1` });
+    await compare();
+    await db.delete(payments).where(eq(payments.id, pending.id));
+    const after = await compare();
+    const stats = await call(app, 'GET', '/api/admin/stats', { token: admin.token });
+    assert.deepEqual(
+      stats.body.revenue.by_month,
+      after.filter((row) => row.currency === 'KES').map((row) => ({ month: row.month, amount: Number(row.amount) / 100 })),
+    );
+    assert.deepEqual(stats.body.revenue.by_currency.map((entry: { currency: string }) => entry.currency), ['KES'], 'a fully refunded currency earned nothing');
+  });
+});
+

@@ -6,7 +6,7 @@ import type { AdminStats } from './admin.schemas.ts';
 
 /**
  * The admin module owns no table: each figure comes from the module that owns its rows, wired in
- * app.ts. Each is answered from a counter or an index alone (bench/README.md, "Admin stats plans").
+ * app.ts. Each is answered from a counter or an index alone (ADR 0012) (bench/README.md, "Admin stats plans").
  */
 export interface AdminServiceDeps {
   users: () => Promise<AdminStats['users']>;

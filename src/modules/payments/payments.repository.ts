@@ -7,6 +7,7 @@ import {
   payments,
   providerEvents,
   receiptCounters,
+  revenueMonths,
   spaces,
   users,
   type PaymentMethodRow,
@@ -359,22 +360,12 @@ export async function revenueByCurrency(db: DbOrTx, ownerId: number | undefined)
   return rows.map((row) => ({ currency: row.currency, total: Number(row.total) })).filter((row) => row.total > 0);
 }
 
-/**
- * Completed payments minus refunds per currency and month (minor units), the month being the
- * completion's in `timeZone`; a refund counts against the month its payment was made in, so
- * months add up to the totals. Unscoped, the covering index `payments_revenue_idx` answers alone.
- */
-export async function revenueByMonth(db: DbOrTx, ownerId: number | undefined, timeZone: string) {
-  const month = sql<string>`to_char(${payments.completedAt} at time zone ${timeZone}::text, 'YYYY-MM')`;
-  const net = sql<string>`sum(${payments.amount} - ${payments.refundedAmount})`;
-  const settled = inArray(payments.status, ['completed', 'refunded']);
-  const base = db.select({ currency: payments.currency, month, total: net }).from(payments);
-  const scoped =
-    ownerId === undefined
-      ? base.where(settled)
-      : base.innerJoin(bookings, eq(bookings.id, payments.bookingId)).innerJoin(spaces, eq(spaces.id, bookings.spaceId)).where(and(settled, eq(spaces.ownerId, ownerId)));
-  // By position: the month's time zone is a parameter, and a second copy of it would not match the first.
-  const rows = await scoped.groupBy(payments.currency, sql`2`).orderBy(payments.currency, sql`2`);
+/** Platform revenue per currency and month (minor units), from the trigger-kept counters (ADR 0012). */
+export async function revenueMonthsAll(db: DbOrTx) {
+  const rows = await db
+    .select({ currency: revenueMonths.currency, month: sql<string>`to_char(${revenueMonths.month}, 'YYYY-MM')`, total: revenueMonths.amount })
+    .from(revenueMonths)
+    .orderBy(revenueMonths.currency, revenueMonths.month);
   return rows.map((row) => ({ currency: row.currency, month: row.month, total: Number(row.total) }));
 }
 

@@ -25,7 +25,7 @@ import { toPaymentResponse, toReceipt, toStoredMethodResponse } from './payments
 import { receiptMail } from './payments.mails.ts';
 import { canConfirmCash, canPay, canRefund, canViewPayment, listScope } from './payments.policy.ts';
 import * as repo from './payments.repository.ts';
-import { containsCardNumber, PLATFORM_TIME_ZONE, receiptYear } from './payments.rules.ts';
+import { containsCardNumber, receiptYear } from './payments.rules.ts';
 import type { CreatePaymentBody, CreatePaymentMethodBody, PaymentListQuery, PaymentResponse } from './payments.schemas.ts';
 import type { ReceiptRenderer } from './receipt.pdf.ts';
 
@@ -474,9 +474,9 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     return revenueFigures(await repo.revenueByCurrency(db, ownerId));
   }
 
-  /** The same revenue, also month by month in the platform's time zone (admin stats). */
-  async function monthlyRevenue(ownerId: number | undefined) {
-    return monthlyRevenueFigures(await repo.revenueByMonth(db, ownerId, PLATFORM_TIME_ZONE));
+  /** The platform's revenue, also month by month in its time zone (admin stats). */
+  async function monthlyRevenue() {
+    return monthlyRevenueFigures(await repo.revenueMonthsAll(db));
   }
 
   async function listMethods(actor: Principal) {
