@@ -174,6 +174,17 @@ describe('GET /api/spaces/:id/reviews', () => {
   });
 });
 
+describe('GET /api/reviews/:id', () => {
+  it('returns one review to anyone, and 404 for a missing one', async () => {
+    const { space, guest } = await guestOfNewSpace();
+    const created = await review(guest, space.id, { rating: 4, comment: 'Good light' });
+    const response = await call(app, 'GET', `/api/reviews/${created.id}`);
+    assert.equal(response.status, 200, response.raw);
+    assert.deepEqual(response.body, created);
+    assertError(await call(app, 'GET', `/api/reviews/${MISSING_ID}`), 404, 'not_found');
+  });
+});
+
 describe('PUT /api/reviews/:id', () => {
   it('lets the author change rating and comment; the space\'s rating follows', async () => {
     const { space, guest } = await guestOfNewSpace();
