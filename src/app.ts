@@ -15,6 +15,8 @@ import { createCounterFactory } from './infra/rate-limit.ts';
 import { createRedis, redisReady } from './infra/redis.ts';
 import { createStorage, uploadsDir, type FileStorage } from './infra/storage/index.ts';
 import { createPasswordHasher, type PasswordHasher } from './infra/passwords.ts';
+import adminRoutes from './modules/admin/admin.routes.ts';
+import { createAdminService } from './modules/admin/admin.service.ts';
 import authRoutes from './modules/auth/auth.routes.ts';
 import { createAuthService, type AuthService } from './modules/auth/auth.service.ts';
 import { createTokenService } from './modules/auth/tokens.service.ts';
@@ -29,10 +31,17 @@ import paymentsRoutes from './modules/payments/payments.routes.ts';
 import { PaymentSchema } from './modules/payments/payments.schemas.ts';
 import { createPaymentsService, type PaymentsService } from './modules/payments/payments.service.ts';
 import { createReceiptRenderer } from './modules/payments/receipt.pdf.ts';
+import reviewsRoutes from './modules/reviews/reviews.routes.ts';
+import { ReviewSchema } from './modules/reviews/reviews.schemas.ts';
+import { createReviewsService } from './modules/reviews/reviews.service.ts';
+import spaceReviewsRoutes from './modules/reviews/space-reviews.routes.ts';
 import spacesRoutes from './modules/spaces/spaces.routes.ts';
 import { ImageSchema, SpaceSchema } from './modules/spaces/spaces.schemas.ts';
 import { createSpacesService, type SpacesService } from './modules/spaces/spaces.service.ts';
 import systemRoutes from './modules/system/system.routes.ts';
+import testimonialsRoutes from './modules/testimonials/testimonials.routes.ts';
+import { TestimonialSchema } from './modules/testimonials/testimonials.schemas.ts';
+import { createTestimonialsService } from './modules/testimonials/testimonials.service.ts';
 import usersRoutes from './modules/users/users.routes.ts';
 import { UserSchema } from './modules/users/users.schemas.ts';
 import { createUsersService } from './modules/users/users.service.ts';
@@ -238,6 +247,14 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     windowCondition: bookings.windowCondition,
     bookingFigures: async (ownerId) => ({ bookings_by_status: await bookings.stats(ownerId), revenue: await payments.revenue(ownerId) }),
   });
+  const testimonials = createTestimonialsService({ db, clock });
+  const reviews = createReviewsService({ db, clock, spaces, hasCompletedBooking: bookings.hasCompletedBooking });
+  const admin = createAdminService({
+    users: users.countByRole,
+    spaces: spaces.catalogueCounts,
+    bookingsByStatus: () => bookings.stats(undefined),
+    revenue: payments.monthlyRevenue,
+  });
   const calendars = createCalendarService({ db, clock, tokens: createCalendarTokens(config.JWT_SECRET_KEY), publicUrl: config.PUBLIC_URL, spaces });
 
   // How one module's change reaches the others, each inside the transaction of the change.
@@ -277,6 +294,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   app.addSchema(SpaceSchema);
   app.addSchema(BookingSchema);
   app.addSchema(PaymentSchema);
+  app.addSchema(TestimonialSchema);
+  app.addSchema(ReviewSchema);
 
   await app.register(validationPlugin);
   await app.register(errorsPlugin);
@@ -304,6 +323,10 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(bookingsRoutes, { prefix: '/api/bookings', bookings });
   await app.register(paymentsRoutes, { prefix: '/api/payments', payments });
   await app.register(paymentMethodsRoutes, { prefix: '/api/users/me/payment-methods', payments });
+  await app.register(testimonialsRoutes, { prefix: '/api/testimonials', testimonials });
+  await app.register(spaceReviewsRoutes, { prefix: '/api/spaces', reviews });
+  await app.register(reviewsRoutes, { prefix: '/api/reviews', reviews });
+  await app.register(adminRoutes, { prefix: '/api/admin', admin });
 
   if (ownedRedis) app.addHook('onReady', () => redisReady(ownedRedis, 2000));
   if (config.BACKGROUND_JOBS) {

@@ -108,3 +108,22 @@ export function sceneSvg(rng: Random, label: string): string {
     <title>${label.replace(/[<&>]/g, '')}</title>
   </svg>`;
 }
+
+/** What guests say, by the stars they give. */
+export const REVIEW_COMMENTS: Record<number, string[]> = {
+  1: ['The room was not as described and nobody answered the phone.'],
+  2: ['Fine location, but the Wi-Fi kept dropping and the air conditioning was loud.', 'Smaller than the photos suggest.'],
+  3: ['Decent space for the price; parking was a struggle.', 'Did the job. The coffee machine was out of order.'],
+  4: ['Clean, bright and easy to find. The host was quick to reply.', 'Good value; the generator kicked in during a power cut without a hitch.', 'Great for our workshop, though the projector needed a newer cable.'],
+  5: ['Perfect for our team offsite: fast internet, great coffee, friendly host.', 'Exactly as pictured. We have booked it again for next month.', 'Spotless, quiet and the light was beautiful for our shoot.', 'The host went out of their way to set everything up before we arrived.'],
+};
+
+export const TESTIMONIALS: Array<{ content: string; rating: number }> = [
+  { content: 'I found a boardroom in Westlands an hour before a client meeting and paid with M-Pesa in seconds.', rating: 5 },
+  { content: 'Listing my studio on Spacer filled my quiet weekdays within a month.', rating: 5 },
+  { content: 'Booking and payment are painless; I only wish there were more spaces in Eldoret.', rating: 4 },
+  { content: 'Our training moved from Nairobi to Kisumu at short notice and Spacer had three rooms to choose from.', rating: 5 },
+  { content: 'The calendar feed keeps my bookings in sync with my phone. A real time saver.', rating: 4 },
+  { content: 'Good selection of spaces, and the receipts make expense claims simple.', rating: 4 },
+  { content: 'Support sorted out a double booking from another site quickly; Spacer itself never double books.', rating: 3 },
+];

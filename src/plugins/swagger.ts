@@ -24,6 +24,9 @@ async function swaggerPlugin(app: FastifyInstance, options: { publicUrl: string;
         { name: 'spaces', description: 'Listings, their images, search, availability and calendars' },
         { name: 'bookings', description: 'Booking requests and their workflow' },
         { name: 'payments', description: 'Paying for confirmed bookings (M-Pesa, card, cash), provider callbacks, refunds and receipts' },
+        { name: 'testimonials', description: 'What members say about Spacer' },
+        { name: 'reviews', description: 'Guests\' reviews of the spaces they used' },
+        { name: 'admin', description: 'Platform figures for admins' },
       ],
       components: {
         securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },

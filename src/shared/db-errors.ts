@@ -13,6 +13,7 @@ interface PgError {
 /** Constraint names whose violation deserves a more specific answer than the SQLSTATE default. */
 const CONSTRAINTS: Record<string, () => AppError> = {
   users_email_lower_key: () => conflict('email_taken', 'An account with this email already exists'),
+  reviews_user_space_key: () => conflict('already_exists', 'You have already reviewed this space; edit that review instead'),
 };
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);

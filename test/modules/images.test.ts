@@ -638,6 +638,20 @@ describe('POST /api/users/:id/avatar', () => {
     assert.equal(filesIn(`avatars/${user.id}`).length, 1);
   });
 
+  it('returns 413 under the same limits as space images (a pixel bomb, a file over MAX_UPLOAD_MB) and keeps the current avatar', async () => {
+    const user = await createUser(app);
+    const first = await uploadAvatar(user.id, user.token, jpegPart(await photoJpeg(), 'avatar'));
+    assert.equal(first.status, 200, first.raw);
+    assertError(await uploadAvatar(user.id, user.token, { data: await pixelBomb(), field: 'avatar', name: 'bomb.png', type: 'image/png' }), 413, 'image_too_large');
+    assert.equal((await avatarRow(user.id)).avatarUrl, first.body.avatar_url);
+    assert.equal(filesIn(`avatars/${user.id}`).length, 1);
+
+    const small = await createUser(smallApp);
+    const big = await noisePng(1.5 * 1024 * 1024);
+    assertError(await uploadAvatar(small.id, small.token, { data: big, field: 'avatar', name: 'big.png', type: 'image/png' }, smallApp), 413, 'payload_too_large');
+    assert.equal((await avatarRow(small.id)).avatarUrl, null);
+  });
+
   it('returns 400 for a file in another field or no file at all', async () => {
     const user = await createUser(app);
     assertError(await uploadAvatar(user.id, user.token, jpegPart(await photoJpeg(), 'images')), 400, 'validation_error');

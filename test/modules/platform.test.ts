@@ -74,13 +74,32 @@ describe('GET /api', () => {
     assert.match(response.body.version, /^\d+\.\d+\.\d+/);
     assert.equal(response.body.docs, '/api/docs');
     assert.equal(response.body.openapi, '/api/openapi.json');
-    assert.deepEqual(response.body.sections, { auth: '/api/auth', users: '/api/users', spaces: '/api/spaces', bookings: '/api/bookings', health: '/health', ready: '/ready' });
+    assert.deepEqual(response.body.sections, {
+      auth: '/api/auth',
+      users: '/api/users',
+      spaces: '/api/spaces',
+      bookings: '/api/bookings',
+      payments: '/api/payments',
+      testimonials: '/api/testimonials',
+      reviews: '/api/reviews',
+      admin: '/api/admin',
+      docs: '/api/docs',
+      openapi: '/api/openapi.json',
+      health: '/health',
+      ready: '/ready',
+    });
   });
 
-  it('links only to pages that exist', async () => {
+  it('links only to pages that exist, and every section to operations of its own tag', async () => {
     const { body } = await call(app, 'GET', '/api');
-    for (const link of [body.docs, body.openapi, body.sections.health, body.sections.ready]) {
+    for (const link of [body.docs, body.openapi, body.sections.docs, body.sections.openapi, body.sections.health, body.sections.ready]) {
       assert.equal((await call(app, 'GET', link)).status, 200, link);
+    }
+    const document = (await call(app, 'GET', '/api/openapi.json')).body as { paths: Record<string, Record<string, { tags?: string[] }>> };
+    for (const section of ['auth', 'users', 'spaces', 'bookings', 'payments', 'testimonials', 'reviews', 'admin']) {
+      const base: string = body.sections[section];
+      const tagged = Object.entries(document.paths).filter(([path, operations]) => path.startsWith(base) && Object.values(operations).some((operation) => operation.tags?.includes(section)));
+      assert.ok(tagged.length > 0, `${section}: some ${section} operation lives under ${base}`);
     }
   });
 });

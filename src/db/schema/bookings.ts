@@ -64,6 +64,8 @@ export const bookings = pgTable(
     index('bookings_confirmed_end_idx').on(t.endTime).where(sql`${t.status} = 'confirmed'`),
     index('bookings_unpaid_confirmed_idx').on(t.confirmedAt).where(sql`${t.status} = 'confirmed' and ${t.paymentStatus} = 'unpaid'`),
     index('bookings_unpaid_start_idx').on(t.startTime).where(sql`${t.status} = 'confirmed' and ${t.paymentStatus} = 'unpaid'`),
+    // The platform-wide counts by status (admin stats) read this index alone.
+    index('bookings_status_idx').on(t.status),
   ],
 );
 

@@ -5,3 +5,5 @@ export * from './mail-outbox.ts';
 export * from './spaces.ts';
 export * from './bookings.ts';
 export * from './payments.ts';
+export * from './reviews.ts';
+export * from './testimonials.ts';

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, index, integer, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, date, index, integer, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { bookings } from './bookings.ts';
 import { createdAt, timestamptz, updatedAt } from './columns.ts';
 import { users } from './users.ts';
@@ -97,6 +97,24 @@ export const receiptCounters = pgTable('receipt_counters', {
   year: integer('year').primaryKey(),
   last: integer('last').notNull(),
 });
+
+/**
+ * Revenue per currency and month (the completion's, in Africa/Nairobi, the platform's time zone):
+ * completed payments minus what was refunded of them. Kept by triggers on payments (migration
+ * 0011) in the transaction of every change, so the admin stats read a few rows instead of summing
+ * every payment; read-only for the application.
+ */
+export const revenueMonths = pgTable(
+  'revenue_months',
+  {
+    currency: text('currency').notNull(),
+    /** The first day of the month. */
+    month: date('month', { mode: 'string' }).notNull(),
+    /** Minor units of `currency`. */
+    amount: bigint('amount', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.currency, t.month] })],
+);
 
 /** Stripe events already handled, by id: a replayed event changes nothing. */
 export const providerEvents = pgTable(

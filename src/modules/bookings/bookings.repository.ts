@@ -355,13 +355,26 @@ export async function findLiveInWindow(db: DbOrTx, spaceId: number, from: Date, 
     .orderBy(bookings.startTime, bookings.id);
 }
 
-export async function countByStatus(db: DbOrTx, ownerId: number | undefined): Promise<Map<BookingStatus, number>> {
-  const scope = ownerId === undefined ? undefined : eq(spaces.ownerId, ownerId);
-  const rows = await db
-    .select({ status: bookings.status, value: count() })
+/** Whether the guest has a completed booking of the space (what entitles them to review it). */
+export async function hasCompleted(db: DbOrTx, userId: number, spaceId: number): Promise<boolean> {
+  const [row] = await db
+    .select({ id: bookings.id })
     .from(bookings)
-    .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
-    .where(scope)
-    .groupBy(bookings.status);
+    .where(and(eq(bookings.userId, userId), eq(bookings.spaceId, spaceId), eq(bookings.status, 'completed')))
+    .limit(1);
+  return row !== undefined;
+}
+
+export async function countByStatus(db: DbOrTx, ownerId: number | undefined): Promise<Map<BookingStatus, number>> {
+  // Platform-wide, the status index alone answers; an owner's counts need their spaces.
+  const rows =
+    ownerId === undefined
+      ? await db.select({ status: bookings.status, value: count() }).from(bookings).groupBy(bookings.status)
+      : await db
+          .select({ status: bookings.status, value: count() })
+          .from(bookings)
+          .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
+          .where(eq(spaces.ownerId, ownerId))
+          .groupBy(bookings.status);
   return new Map(rows.map((row) => [row.status, row.value]));
 }

@@ -366,8 +366,10 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     return Object.fromEntries(BOOKING_STATUSES.map((status) => [status, byStatus.get(status) ?? 0])) as Record<BookingStatus, number>;
   }
 
+  /** Whether a guest has used a space: a completed booking never changes again, so the answer stays true. */
+  const hasCompletedBooking = (userId: number, spaceId: number) => repo.hasCompleted(db, userId, spaceId);
 
-  return { create, list, getById, approve, reject, cancel, complete, cancellationQuote, checkAvailability, availability, sweep, onSpaceArchiving, onUserDeactivated, windowCondition, stats };
+  return { create, list, getById, approve, reject, cancel, complete, cancellationQuote, checkAvailability, availability, sweep, onSpaceArchiving, onUserDeactivated, windowCondition, stats, hasCompletedBooking };
 }
 
 export type BookingsService = ReturnType<typeof createBookingsService>;

@@ -7,6 +7,7 @@ import {
   payments,
   providerEvents,
   receiptCounters,
+  revenueMonths,
   spaces,
   users,
   type PaymentMethodRow,
@@ -365,6 +366,15 @@ export async function revenueByCurrency(db: DbOrTx, ownerId: number | undefined)
     .groupBy(payments.currency)
     .orderBy(desc(sql`sum(${payments.amount} - ${payments.refundedAmount})`), payments.currency);
   return rows.map((row) => ({ currency: row.currency, total: Number(row.total) })).filter((row) => row.total > 0);
+}
+
+/** Platform revenue per currency and month (minor units), from the trigger-kept counters (ADR 0013). */
+export async function revenueMonthsAll(db: DbOrTx) {
+  const rows = await db
+    .select({ currency: revenueMonths.currency, month: sql<string>`to_char(${revenueMonths.month}, 'YYYY-MM')`, total: revenueMonths.amount })
+    .from(revenueMonths)
+    .orderBy(revenueMonths.currency, revenueMonths.month);
+  return rows.map((row) => ({ currency: row.currency, month: row.month, total: Number(row.total) }));
 }
 
 export async function findMethods(db: DbOrTx, userId: number): Promise<PaymentMethodRow[]> {

@@ -19,7 +19,7 @@ import { AppError, badRequest, conflict, forbidden, notFound, serviceUnavailable
 import type { DomainEvents, FollowUp } from '../../shared/events.ts';
 import { pageOf, pageRequest } from '../../shared/pagination.ts';
 import type { Principal } from '../../shared/principal.ts';
-import { revenueFigures } from '../../shared/revenue.ts';
+import { monthlyRevenueFigures, revenueFigures } from '../../shared/revenue.ts';
 import { toPaymentResponse, toReceipt, toStoredMethodResponse } from './payments.mapper.ts';
 import { receiptMail } from './payments.mails.ts';
 import { canConfirmCash, canPay, canRefund, canViewPayment, listScope } from './payments.policy.ts';
@@ -482,6 +482,11 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     return revenueFigures(await repo.revenueByCurrency(db, ownerId));
   }
 
+  /** The platform's revenue, also month by month in its time zone (admin stats). */
+  async function monthlyRevenue() {
+    return monthlyRevenueFigures(await repo.revenueMonthsAll(db));
+  }
+
   async function listMethods(actor: Principal) {
     return { payment_methods: (await repo.findMethods(db, actor.user.id)).map(toStoredMethodResponse) };
   }
@@ -528,6 +533,7 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     refundOf,
     sweep,
     revenue,
+    monthlyRevenue,
     listMethods,
     addMethod,
     removeMethod,

@@ -346,3 +346,9 @@ export async function countByAvailability(db: DbOrTx, ownerId: number | undefine
     .where(and(...conditions));
   return { total: row?.total ?? 0, available: row?.available ?? 0 };
 }
+
+/** Live and available listings platform-wide, from the trigger-kept counters (ADR 0007). */
+export async function readCounters(db: DbOrTx) {
+  const [row] = await db.select({ live: spaceCounters.live, available: spaceCounters.available }).from(spaceCounters).limit(1);
+  return { total: row?.live ?? 0, available: row?.available ?? 0 };
+}

@@ -357,7 +357,10 @@ export function createSpacesService(deps: SpacesServiceDeps) {
     await repo.unlistByOwner(tx, event.userId, event.now);
   }
 
-  return { create, update, remove, getById, list, mine, stats, addImages, setPrimary, deleteImage, manageable, findLive, rotateCalendar, onOwnerDeactivated };
+  /** Live and available listings of the whole platform (archived ones are history, not catalogue). */
+  const catalogueCounts = () => repo.readCounters(db);
+
+  return { create, update, remove, getById, list, mine, stats, catalogueCounts, addImages, setPrimary, deleteImage, manageable, findLive, rotateCalendar, onOwnerDeactivated };
 }
 
 export type SpacesService = ReturnType<typeof createSpacesService>;

@@ -39,7 +39,9 @@ const systemRoutes: FastifyPluginAsyncTypebox<{ database: Database; version: str
           version: Type.String(),
           docs: Type.String(),
           openapi: Type.String(),
-          sections: Type.Record(Type.String(), Type.String()),
+          sections: Type.Record(Type.String(), Type.String(), {
+            description: "Each section's base path; a space's reviews are at /api/spaces/{id}/reviews, a review at /api/reviews/{id}",
+          }),
         }),
       },
     },
@@ -48,7 +50,20 @@ const systemRoutes: FastifyPluginAsyncTypebox<{ database: Database; version: str
     version,
     docs: '/api/docs',
     openapi: '/api/openapi.json',
-    sections: { auth: '/api/auth', users: '/api/users', spaces: '/api/spaces', bookings: '/api/bookings', health: '/health', ready: '/ready' },
+    sections: {
+      auth: '/api/auth',
+      users: '/api/users',
+      spaces: '/api/spaces',
+      bookings: '/api/bookings',
+      payments: '/api/payments',
+      testimonials: '/api/testimonials',
+      reviews: '/api/reviews',
+      admin: '/api/admin',
+      docs: '/api/docs',
+      openapi: '/api/openapi.json',
+      health: '/health',
+      ready: '/ready',
+    },
   }));
 };
 

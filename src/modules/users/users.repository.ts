@@ -75,3 +75,9 @@ export async function findMany(db: DbOrTx, filters: UserFilters, page: { limit: 
   ]);
   return { rows, total: total?.value ?? 0 };
 }
+
+/** Accounts per role (deactivated ones included: they are still accounts). */
+export async function countByRole(db: DbOrTx): Promise<Map<Role, number>> {
+  const rows = await db.select({ role: users.role, value: count() }).from(users).groupBy(users.role);
+  return new Map(rows.map((row) => [row.role, row.value]));
+}

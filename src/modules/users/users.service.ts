@@ -1,5 +1,5 @@
 import type { Db, DbOrTx, Tx } from '../../db/client.ts';
-import type { UserRow } from '../../db/schema/index.ts';
+import { ROLES, type Role, type UserRow } from '../../db/schema/index.ts';
 import { processImage } from '../../infra/images.ts';
 import type { PasswordHasher } from '../../infra/passwords.ts';
 import type { FileStorage, StoredFile } from '../../infra/storage/index.ts';
@@ -180,7 +180,14 @@ export function createUsersService(deps: UsersServiceDeps) {
     normalizeEmail: usersRepo.normalizeEmail,
   };
 
-  return { list, getById, update, remove, assertMayUpdate, setAvatar, present: toUserResponse, accounts };
+  /** Every account counted by role, for the admin stats. */
+  async function countByRole() {
+    const byRole = await usersRepo.countByRole(db);
+    const counts = Object.fromEntries(ROLES.map((role) => [role, byRole.get(role) ?? 0])) as Record<Role, number>;
+    return { total: ROLES.reduce((sum, role) => sum + counts[role], 0), by_role: counts };
+  }
+
+  return { list, getById, update, remove, assertMayUpdate, setAvatar, countByRole, present: toUserResponse, accounts };
 }
 
 export type UserAccounts = UsersService['accounts'];

@@ -1,0 +1,75 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { principalOf } from '../../plugins/auth.ts';
+import { errorResponses, IdParams, MessageSchema } from '../../shared/schemas.ts';
+import { CreateTestimonialBody, TestimonialListQuery, TestimonialPageSchema, UpdateTestimonialBody } from './testimonials.schemas.ts';
+import type { TestimonialsService } from './testimonials.service.ts';
+
+const tags = ['testimonials'];
+const security = [{ bearerAuth: [] }];
+
+const testimonialsRoutes: FastifyPluginAsyncTypebox<{ testimonials: TestimonialsService }> = async (app, { testimonials }) => {
+  const authenticated = { onRequest: [app.authenticate] };
+
+  app.get('/', {
+    schema: {
+      tags,
+      operationId: 'listTestimonials',
+      summary: 'What members say about Spacer, newest first',
+      querystring: TestimonialListQuery,
+      response: { 200: TestimonialPageSchema, ...errorResponses(400) },
+    },
+  }, async (request) => testimonials.list(request.query));
+
+  app.get('/:id', {
+    schema: {
+      tags,
+      operationId: 'getTestimonial',
+      summary: 'One testimonial',
+      params: IdParams,
+      response: { 200: Type.Ref('Testimonial'), ...errorResponses(400, 404) },
+    },
+  }, async (request) => testimonials.getById(request.params.id));
+
+  app.post('/', {
+    ...authenticated,
+    schema: {
+      tags,
+      security,
+      operationId: 'createTestimonial',
+      summary: 'Say something about Spacer (any member); user_name comes from your account',
+      body: CreateTestimonialBody,
+      response: { 201: Type.Ref('Testimonial'), ...errorResponses(400, 401) },
+    },
+  }, async (request, reply) => reply.status(201).send(await testimonials.create(principalOf(request), request.body)));
+
+  app.put('/:id', {
+    ...authenticated,
+    schema: {
+      tags,
+      security,
+      operationId: 'updateTestimonial',
+      summary: 'Change your testimonial (its author only)',
+      params: IdParams,
+      body: UpdateTestimonialBody,
+      response: { 200: Type.Ref('Testimonial'), ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => testimonials.update(principalOf(request), request.params.id, request.body));
+
+  app.delete('/:id', {
+    ...authenticated,
+    schema: {
+      tags,
+      security,
+      operationId: 'deleteTestimonial',
+      summary: 'Delete a testimonial (its author or an admin)',
+      params: IdParams,
+      response: { 200: MessageSchema, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => {
+    await testimonials.remove(principalOf(request), request.params.id);
+    return { message: 'Testimonial deleted' };
+  });
+};
+
+export default testimonialsRoutes;
