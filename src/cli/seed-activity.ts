@@ -72,6 +72,8 @@ export async function insertPayments(db: DbOrTx, rng: Random, paid: Array<{ book
       provider,
       status: refunded > 0 ? 'refunded' : 'completed',
       phoneNumber: method === 'mpesa' ? `2547${String(rng.int(10_000_000, 99_999_999))}` : null,
+      // What the simulated provider would have answered, so a later refund can go back through it.
+      checkoutRequestId: method === 'mpesa' ? `ws_CO_SEED${booking.id}` : method === 'card' ? `pi_sim_seed_${booking.id}` : null,
       transactionId: method === 'cash' ? null : `SIM${booking.id.toString(36).toUpperCase()}${rng.int(1000, 9999)}`,
       receiptNumber: numbers[index]!,
       completedAt: at,
