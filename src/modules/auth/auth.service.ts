@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, DbOrTx, Tx } from '../../db/client.ts';
-import type { Role, UserRow } from '../../db/schema/index.ts';
-import { enqueueMail } from '../../infra/mail/outbox.ts';
+import type { Role, TokenPurpose, UserRow } from '../../db/schema/index.ts';
+import { enqueueMail, type MailMessage } from '../../infra/mail/outbox.ts';
 import type { BackgroundTasks } from '../../infra/background.ts';
 import type { CounterFactory } from '../../infra/rate-limit.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -70,17 +70,22 @@ export function createAuthService(deps: AuthServiceDeps) {
    * registration, resend and email changes.
    */
   async function issueEmailVerification(handle: DbOrTx, user: Pick<UserRow, 'id' | 'email' | 'firstName'>, now: Date) {
+    await issueLink(handle, user, 'verify_email', VERIFY_EMAIL_TTL_MS, verificationMail, now);
+  }
+
+  /** A single-use emailed link: earlier links of its purpose retired, the new one stored as a digest, its mail queued. */
+  async function issueLink(
+    handle: DbOrTx,
+    user: Pick<UserRow, 'id' | 'email' | 'firstName'>,
+    purpose: TokenPurpose,
+    ttlMs: number,
+    mail: (to: string, firstName: string, frontendUrl: string, token: string) => MailMessage,
+    now: Date,
+  ) {
     const token = randomToken();
-    await tokensRepo.retireByUser(handle, user.id, 'verify_email', now);
-    await tokensRepo.insert(handle, {
-      userId: user.id,
-      purpose: 'verify_email',
-      tokenHash: sha256(token),
-      email: user.email,
-      expiresAt: new Date(now.getTime() + VERIFY_EMAIL_TTL_MS),
-      createdAt: now,
-    });
-    await enqueueMail(handle, verificationMail(user.email, user.firstName, deps.frontendUrl, token), now);
+    await tokensRepo.retireByUser(handle, user.id, purpose, now);
+    await tokensRepo.insert(handle, { userId: user.id, purpose, tokenHash: sha256(token), email: user.email, expiresAt: new Date(now.getTime() + ttlMs), createdAt: now });
+    await enqueueMail(handle, mail(user.email, user.firstName, deps.frontendUrl, token), now);
   }
 
   /** A new session (refresh-token family) and its first pair of tokens. */
@@ -231,20 +236,8 @@ export function createAuthService(deps: AuthServiceDeps) {
   async function sendResetLink(email: string) {
     const user = await accounts.findByEmail(db, email);
     if (!user || !user.isActive) return;
-    const token = randomToken();
     const now = clock.now();
-    await db.transaction(async (tx) => {
-      await tokensRepo.retireByUser(tx, user.id, 'reset_password', now);
-      await tokensRepo.insert(tx, {
-        userId: user.id,
-        purpose: 'reset_password',
-        tokenHash: sha256(token),
-        email: user.email,
-        expiresAt: new Date(now.getTime() + RESET_PASSWORD_TTL_MS),
-        createdAt: now,
-      });
-      await enqueueMail(tx, passwordResetMail(user.email, user.firstName, deps.frontendUrl, token), now);
-    });
+    await db.transaction((tx) => issueLink(tx, user, 'reset_password', RESET_PASSWORD_TTL_MS, passwordResetMail, now));
     deps.mailQueued();
   }
 
