@@ -146,3 +146,17 @@ describe('in production, without a provider configured', () => {
     assert.equal(cash.status, 201, cash.raw);
   });
 });
+
+describe('a pending cash payment when its booking is cancelled', () => {
+  it('fails, so the cash can no longer be confirmed for a cancelled booking', async () => {
+    const { owner, client, booking } = await confirmedBooking();
+    const created = await call(app, 'POST', '/api/payments', { token: client.token, body: { booking_id: booking.id, payment_method: 'cash' } });
+    assert.equal(created.status, 201, created.raw);
+    assert.equal((await call(app, 'PUT', `/api/bookings/${booking.id}/cancel`, { token: client.token })).status, 200);
+    const [row] = await db.select().from(payments).where(eq(payments.id, created.body.id));
+    assert.equal(row!.status, 'failed');
+    assert.match(row!.failureReason!, /cancelled/);
+    const confirm = await call(app, 'PUT', `/api/payments/${created.body.id}/confirm`, { token: owner.token });
+    assert.equal(confirm.status, 409, confirm.raw);
+  });
+});

@@ -272,6 +272,15 @@ export async function claimDueQueries(db: DbOrTx, now: Date, retryAfterMs: numbe
     .returning();
 }
 
+/** Fails a booking's pending cash payment (its booking was cancelled), and the booking is unpaid again. */
+export async function failPendingCash(db: DbOrTx, bookingId: number, reason: string, now: Date): Promise<void> {
+  const [pending] = await db
+    .select({ id: payments.id })
+    .from(payments)
+    .where(and(eq(payments.bookingId, bookingId), eq(payments.status, 'pending'), eq(payments.method, 'cash')));
+  if (pending) await fail(db, pending.id, reason, now);
+}
+
 /** Marks a completed payment's refund as owed (once): what is due, and why. */
 export async function markRefundDue(db: DbOrTx, id: number, amount: number, reason: string, now: Date): Promise<PaymentRow | undefined> {
   const [row] = await db

@@ -379,6 +379,9 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
    * cancellation commits.
    */
   async function onBookingCancelled(tx: Tx, event: DomainEvents['booking.cancelled']): Promise<FollowUp | void> {
+    // Cash not yet handed over is never going to be: the promise ends with the booking. (A provider
+    // payment in flight is left to settle; if it completes, it is refunded in full.)
+    await repo.failPendingCash(tx, event.booking.id, 'The booking was cancelled before the cash was paid', event.now);
     const paid = await repo.findCompletedForBooking(tx, event.booking.id);
     if (!paid) return;
     const amount = refundShare(paid.method, paid.amount, event.refund.percent);
