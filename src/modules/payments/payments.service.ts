@@ -315,6 +315,10 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
             : { state: 'failed', reason: outcome.outcome.reason },
           'stripe-webhook',
         );
+      } else if (context.payment.status === 'failed' && outcome.outcome.state === 'completed') {
+        // A declined card may be retried on the same PaymentIntent after we failed the payment:
+        // the money is then taken for a payment we closed. Nothing moves backwards; a person decides.
+        log.warn({ paymentId: context.payment.id, eventId: event.id }, 'money taken for a failed payment: refund it in Stripe or record it by hand');
       }
     } else if (event.type === 'charge.refunded') {
       await chargeRefunded(provider, event.data.object);
