@@ -12,6 +12,7 @@ import { api, figures, load, loadInOwnProcess, ROOT, scratchDatabase, sqlRows, s
 import { startDaraja, type DarajaProcess } from './daraja.ts';
 import { checkPayments, describeCheck, recordPaymentStatements, sampleLockWaits, seedPendingPayments, seedUnpaidBookings, settled, stkCallback, userIds, type PaymentStatements } from './payments.ts';
 import { pgbench, recordingApp, statementsFor, type PgbenchFigures } from './pgbench.ts';
+import { adminStatsStatements, adminToken, reviewedSpaces, seedTestimonials, topUpReviews } from './reviews.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -41,6 +42,11 @@ interface Scenario {
   /** Listings (and bookings) to generate with `npm run db:seed -- --spaces N --bookings M` before the run. */
   spaces?: number;
   bookings?: number;
+  /** With bookings: `--payments P --reviews R` of the same seed. */
+  payments?: number;
+  reviews?: number;
+  /** Data the seed does not write, added once after it (before any repeated run). */
+  prepare?(context: Context): Promise<void>;
   /** Start the loopback Daraja (its own process) and point the server's M-Pesa at it. */
   daraja?: boolean;
   /** Server settings of this scenario; the environment's DB_POOL_MAX and BACKGROUND_JOBS still win. */
@@ -57,15 +63,23 @@ const WARMUP_SECONDS = 3;
  * The API against PostgreSQL alone: the same path through autocannon, and the exact statements
  * the API sends for it through pgbench, so the overhead of everything above the database shows.
  */
-async function againstPgbench(context: Context, label: string, paths: string[], mode: 'extended' | 'prepared'): Promise<Figures[]> {
+async function againstPgbench(
+  context: Context,
+  label: string,
+  paths: string[],
+  mode: 'extended' | 'prepared',
+  options: { headers?: Record<string, string>; statements?: (databaseUrl: string) => Promise<string[]>; note?: (api: Figures) => string } = {},
+): Promise<Figures[]> {
   const { service, databaseUrl } = context;
-  const result = await load({ url: service.url, connections, duration, requests: paths.map((path) => ({ method: 'GET', path })) });
+  const result = await load({ url: service.url, connections, duration, requests: paths.map((path) => ({ method: 'GET', path, ...(options.headers ? { headers: options.headers } : {}) })) });
   const api = figures(label, result, { peakRssMb: service.peakRssMb() });
-  if (!databaseUrl) return [api];
-  const statements = await statementsFor(databaseUrl, 'GET', paths[0]!);
+  const extra = options.note?.(api);
+  if (!databaseUrl) return [{ ...api, note: extra }];
+  const statements = await (options.statements ?? ((url: string) => statementsFor(url, 'GET', paths[0]!)))(databaseUrl);
   const raw = await pgbench(databaseUrl, statements, { clients: connections, seconds: duration, mode });
-  api.note = `${Math.round((api.requestsPerSecond / raw.tps) * 100)} % of pgbench`;
-  return [api, { scenario: `  pgbench: its ${statements.length} statements (${mode})`, requestsPerSecond: Math.round(raw.tps), p50Ms: raw.latencyMs, p99Ms: NaN, non2xx: 0, errors: 0, note: 'latency column: average' }];
+  api.note = [`${Math.round((api.requestsPerSecond / raw.tps) * 100)} % of pgbench`, extra].filter(Boolean).join('; ');
+  const counted = statements.length === 1 ? '1 statement' : `${statements.length} statements`;
+  return [api, { scenario: `  pgbench: its ${counted} (${mode})`, requestsPerSecond: Math.round(raw.tps), p50Ms: raw.latencyMs, p99Ms: NaN, non2xx: 0, errors: 0, note: 'latency column: average' }];
 }
 
 async function registerUser(url: string, label: string) {
@@ -189,6 +203,25 @@ const pgbenchRow = (scenario: string, raw: PgbenchFigures, note: string): Figure
 const percentOf = (api: Figures, raw: PgbenchFigures) => `${Math.round((api.requestsPerSecond / raw.tps) * 100)} % of pgbench`;
 
 const countRows = (databaseUrl: string, text: string, params: unknown[]) => async () => (await sqlRows<{ n: number }>(databaseUrl, text, params))[0]!.n;
+
+/** The data set of the review, testimonial and admin-stats scenarios (the issue's volumes). */
+const REVIEW_DATA = {
+  spaces: 10_000,
+  bookings: 100_000,
+  payments: 50_000,
+  // As many as the seed can always write at these volumes; prepare tops them up to REVIEWS.
+  reviews: 30_000,
+  postgresOnly: true,
+  prepare: async ({ databaseUrl }: Context) => {
+    await topUpReviews(databaseUrl!, REVIEWS);
+    await seedTestimonials(databaseUrl!, TESTIMONIALS);
+  },
+} as const;
+const REVIEWS = 50_000;
+/** A few hundred: the site shows testimonials, it does not collect them at scale. */
+const TESTIMONIALS = 300;
+/** The target of the two review lists (testimonials, a space's reviews), in the note of each run. */
+const atLeast = (target: number) => (api: Figures) => `${api.requestsPerSecond >= target ? 'at least' : 'BELOW'} ${target.toLocaleString('en')} req/s`;
 
 // State carried between repeated runs on one database (--repeat).
 let repeatRun = 0;
@@ -478,6 +511,38 @@ const scenarios: Record<string, Scenario> = {
       ];
     },
   },
+  testimonials: {
+    description: `GET /api/testimonials (newest first, 10 per page) over ${TESTIMONIALS} testimonials, beside the full data set, and its SQL through pgbench`,
+    ...REVIEW_DATA,
+    run: (context) => againstPgbench(context, 'GET /api/testimonials', ['/api/testimonials'], 'prepared', { note: atLeast(3_000) }),
+  },
+  'space-reviews': {
+    description: "GET /api/spaces/:id/reviews (newest first, 10 per page) rotating over 100 reviewed listings among 50,000 reviews, and its SQL through pgbench",
+    ...REVIEW_DATA,
+    run: async (context) => {
+      const { ids, reviews, reviewed } = await reviewedSpaces(context.databaseUrl!, 100);
+      const rows = await againstPgbench(context, 'GET /api/spaces/:id/reviews', ids.map((id) => `/api/spaces/${id}/reviews`), 'prepared', { note: atLeast(3_000) });
+      rows[0]!.note = `${rows[0]!.note}; ${reviews} reviews over ${reviewed} listings`;
+      return rows;
+    },
+  },
+  'spaces-rating': {
+    description: 'GET /api/spaces?sort=rating (best rated first, 20 per page) over 10,000 listings rated by 50,000 reviews, and its SQL through pgbench',
+    ...REVIEW_DATA,
+    run: (context) => againstPgbench(context, 'GET /api/spaces?sort=rating', ['/api/spaces?sort=rating&page=1&per_page=20'], 'prepared'),
+  },
+  'admin-stats': {
+    description: "GET /api/admin/stats with the seeded admin's token over 10,000 listings, 100,000 bookings, 50,000 payments and 50,000 reviews, and its SQL through pgbench",
+    ...REVIEW_DATA,
+    run: async (context) => {
+      const token = await adminToken(context.service.url);
+      return againstPgbench(context, 'GET /api/admin/stats', ['/api/admin/stats'], 'prepared', {
+        headers: { authorization: `Bearer ${token}` },
+        statements: adminStatsStatements,
+        note: (api) => `p99 ${api.p99Ms < 50 ? 'under' : 'NOT under'} 50 ms`,
+      });
+    },
+  },
 };
 
 /** Listings always open, available and fine with a 2-hour booking: targets that refuse nothing. */
@@ -500,8 +565,9 @@ async function overlapCount(databaseUrl: string): Promise<number> {
 }
 
 /** Fills the scenario's database through the seed command, as an operator would. */
-function seed(env: Record<string, string>, count: number, bookings?: number) {
-  execFileSync(process.execPath, ['src/cli/seed.ts', '--spaces', String(count), ...(bookings ? ['--bookings', String(bookings)] : [])], {
+function seed(env: Record<string, string>, scenario: Scenario) {
+  const flags = (['spaces', 'bookings', 'payments', 'reviews'] as const).flatMap((name) => (scenario[name] ? [`--${name}`, String(scenario[name])] : []));
+  execFileSync(process.execPath, ['src/cli/seed.ts', ...flags], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', BCRYPT_ROUNDS: '4', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -534,9 +600,9 @@ async function main() {
         ...(database ? { DATABASE_URL: database.url } : {}),
       });
       try {
-        const wanted = scenarios[name]!.spaces;
         // The embedded database belongs to the running server, so only PostgreSQL can be seeded beside it.
-        if (wanted && database) seed({ DATABASE_URL: database.url, DATA_DIR: service.dataDir }, wanted, scenarios[name]!.bookings);
+        if (scenario.spaces && database) seed({ DATABASE_URL: database.url, DATA_DIR: service.dataDir }, scenario);
+        await scenario.prepare?.({ service, databaseUrl: database?.url, daraja });
         console.error(`▶ ${name}: ${scenarios[name]!.description} (${values.db}, ${connections} connections, ${duration} s, ${repeat}×)`);
         const runs: Figures[][] = [];
         try {
