@@ -54,6 +54,7 @@ import securityPlugin from './plugins/security.ts';
 import swaggerPlugin from './plugins/swagger.ts';
 import uploadsPlugin from './plugins/uploads.ts';
 import validationPlugin from './plugins/validation.ts';
+import type { RouteEntry } from './shared/access.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { AppError } from './shared/errors.ts';
 import { createEventHub, type EventHub } from './shared/events.ts';
@@ -94,6 +95,8 @@ export interface AppServices {
 declare module 'fastify' {
   interface FastifyInstance {
     services: AppServices;
+    /** Every route as registered, with its declared access: the source of the authorization matrix. */
+    routeTable: readonly RouteEntry[];
   }
 }
 
@@ -155,6 +158,17 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const clock = deps.clock ?? systemClock;
   const { database } = deps;
   const { db } = database;
+
+  // First, so that no route (a plugin's included) registers unseen.
+  const routeTable: RouteEntry[] = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    const operationId = route.schema?.operationId;
+    for (const method of [route.method].flat()) {
+      // Read late: a plugin's own scope may declare its routes' access in an onRoute hook that runs after this one.
+      routeTable.push({ method, url: route.url, operationId, get access() { return route.config?.access; } });
+    }
+  });
 
   const ownedRedis = !deps.redis && config.REDIS_URL ? createRedis(config.REDIS_URL, app.log) : undefined;
   const redis = deps.redis ?? ownedRedis;

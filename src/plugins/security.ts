@@ -2,6 +2,7 @@ import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { PUBLIC } from '../shared/access.ts';
 import { LEGACY_LIST_HEADERS } from './legacy-client.ts';
 
 async function securityPlugin(app: FastifyInstance, options: { corsOrigins: string[] }) {
@@ -9,6 +10,10 @@ async function securityPlugin(app: FastifyInstance, options: { corsOrigins: stri
     // Swagger UI sets its own policy on its pages; JSON needs none beyond this.
     contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
     crossOriginResourcePolicy: { policy: 'cross-origin' },
+  });
+  // The preflight route is @fastify/cors's own, and a preflight carries no credentials: public.
+  app.addHook('onRoute', (route) => {
+    if (route.method === 'OPTIONS' && route.url === '*') route.config = { ...route.config, access: PUBLIC };
   });
   await app.register(cors, {
     // Exact origins only: tokens travel in headers, never in cookies, so no credentials mode.

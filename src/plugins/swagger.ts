@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { PUBLIC } from '../shared/access.ts';
 
 /** The OpenAPI document is generated from the route schemas; nothing here describes a route by hand. */
 async function swaggerPlugin(app: FastifyInstance, options: { publicUrl: string; version: string }) {
@@ -25,7 +26,7 @@ async function swaggerPlugin(app: FastifyInstance, options: { publicUrl: string;
         { name: 'bookings', description: 'Booking requests and their workflow' },
         { name: 'payments', description: 'Paying for confirmed bookings (M-Pesa, card, cash), provider callbacks, refunds and receipts' },
         { name: 'testimonials', description: 'What members say about Spacer' },
-        { name: 'reviews', description: 'Guests\' reviews of the spaces they used' },
+        { name: 'reviews', description: "Guests' reviews of the spaces they used" },
         { name: 'admin', description: 'Platform figures for admins' },
       ],
       components: {
@@ -35,16 +36,22 @@ async function swaggerPlugin(app: FastifyInstance, options: { publicUrl: string;
     // Shared schemas appear under their $id ("User", "Error") instead of generated names.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
-  await app.register(swaggerUi, {
-    routePrefix: '/api/docs',
-    staticCSP: true,
-    // Served over plain http in development, where upgrading the page's own asset requests to
-    // https would break it; TLS, when present, is the proxy's business.
-    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
-    // No call to the public validator service: the docs work offline.
-    uiConfig: { deepLinking: true, persistAuthorization: false, validatorUrl: null },
+  // The UI's routes (page, assets, its copies of the document) are the plugin's own: declared public here.
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...route.config, access: PUBLIC };
+    });
+    await docs.register(swaggerUi, {
+      routePrefix: '/api/docs',
+      staticCSP: true,
+      // Served over plain http in development, where upgrading the page's own asset requests to
+      // https would break it; TLS, when present, is the proxy's business.
+      transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
+      // No call to the public validator service: the docs work offline.
+      uiConfig: { deepLinking: true, persistAuthorization: false, validatorUrl: null },
+    });
   });
-  app.get('/api/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  app.get('/api/openapi.json', { config: { access: PUBLIC }, schema: { hide: true } }, () => app.swagger());
 }
 
 export default fp(swaggerPlugin, { name: 'swagger' });

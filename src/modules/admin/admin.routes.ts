@@ -4,6 +4,7 @@ import { errorResponses } from '../../shared/schemas.ts';
 import { ADMINS_ONLY, canSeePlatformStats } from './admin.policy.ts';
 import { AdminStatsSchema } from './admin.schemas.ts';
 import type { AdminService } from './admin.service.ts';
+import { ADMINS } from '../../shared/access.ts';
 
 const tags = ['admin'];
 const security = [{ bearerAuth: [] }];
@@ -16,6 +17,7 @@ const adminRoutes: FastifyPluginAsyncTypebox<{ admin: AdminService }> = async (a
 
   app.get('/stats', {
     onRequest: [app.authenticate, app.allow(canSeePlatformStats, ADMINS_ONLY)],
+    config: { access: ADMINS },
     schema: {
       tags,
       security,

@@ -22,6 +22,7 @@ import {
 import { bearerToken } from './auth.rules.ts';
 import type { UsersService } from '../users/users.service.ts';
 import type { AuthService } from './auth.service.ts';
+import { access, AUTHENTICATED, PUBLIC } from '../../shared/access.ts';
 
 export interface AuthRoutesOptions {
   auth: AuthService;
@@ -51,6 +52,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { a
 
   app.post('/register', {
     preValidation: canonicalize('body', 'role', RoleInput.canonical),
+    config: { access: PUBLIC },
     schema: {
       tags,
       operationId: 'register',
@@ -65,6 +67,8 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { a
   });
 
   app.post('/login', {
+    // Anyone may try; a deactivated account's own credentials are refused (account_disabled).
+    config: { access: access({ ...PUBLIC, deactivated: 403 }) },
     schema: {
       tags,
       operationId: 'login',
@@ -78,6 +82,8 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { a
   });
 
   app.post('/refresh', {
+    // Whoever holds a refresh token; a deactivated account's were revoked with it.
+    config: { access: access({ ...PUBLIC, deactivated: 401 }) },
     schema: {
       tags,
       operationId: 'refreshTokens',
@@ -94,6 +100,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { a
 
   app.post('/logout', {
     onRequest: [app.authenticate],
+    config: { access: AUTHENTICATED },
     schema: {
       tags,
       operationId: 'logout',
@@ -109,6 +116,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { a
 
   app.get('/me', {
     onRequest: [app.authenticate],
+    config: { access: AUTHENTICATED },
     schema: {
       tags,
       operationId: 'getMe',
@@ -119,6 +127,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { a
   }, async (request) => toUserResponse(principalOf(request).user));
 
   app.post('/verify-email', {
+    config: { access: PUBLIC },
     schema: {
       tags,
       operationId: 'verifyEmail',
@@ -133,6 +142,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { a
 
   app.post('/resend-verification', {
     onRequest: [app.authenticate],
+    config: { access: AUTHENTICATED },
     schema: {
       tags,
       operationId: 'resendVerification',
@@ -146,6 +156,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { a
   });
 
   app.post('/forgot-password', {
+    config: { access: PUBLIC },
     schema: {
       tags,
       operationId: 'forgotPassword',
@@ -160,6 +171,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { a
   });
 
   app.post('/reset-password', {
+    config: { access: PUBLIC },
     schema: {
       tags,
       operationId: 'resetPassword',
@@ -174,6 +186,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { a
 
   app.put('/password', {
     onRequest: [app.authenticate],
+    config: { access: AUTHENTICATED },
     schema: {
       tags,
       operationId: 'changePassword',

@@ -4,6 +4,7 @@ import { principalOf } from '../../plugins/auth.ts';
 import { errorResponses, IdempotencyHeaders, IdParams, Page } from '../../shared/schemas.ts';
 import { BookingListQuery, BookingSchema, CheckAvailabilityQuery, CheckAvailabilityResponse, CreateBookingBody, QuoteResponse, ReasonBody } from './bookings.schemas.ts';
 import type { BookingsService } from './bookings.service.ts';
+import { AUTHENTICATED, BOOKER_OR_HOST, CLIENTS_AND_ADMINS, PUBLIC, SPACE_MANAGERS, type Access } from '../../shared/access.ts';
 
 const tags = ['bookings'];
 const security = [{ bearerAuth: [] }];
@@ -13,6 +14,7 @@ const bookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService }> =
 
   app.get('/', {
     ...authenticated,
+    config: { access: AUTHENTICATED },
     schema: {
       tags,
       security,
@@ -24,6 +26,7 @@ const bookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService }> =
   }, async (request) => bookings.list(principalOf(request), request.query));
 
   app.get('/check-availability', {
+    config: { access: PUBLIC },
     schema: {
       tags,
       operationId: 'checkAvailability',
@@ -35,6 +38,7 @@ const bookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService }> =
 
   app.get('/:id', {
     ...authenticated,
+    config: { access: BOOKER_OR_HOST },
     schema: {
       tags,
       security,
@@ -47,6 +51,7 @@ const bookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService }> =
 
   app.post('/', {
     ...authenticated,
+    config: { access: CLIENTS_AND_ADMINS },
     schema: {
       tags,
       security,
@@ -69,8 +74,9 @@ const bookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService }> =
   });
 
   /** A state change answers the booking; POST is accepted as well as PUT. */
-  const transition = (operationId: string, summary: string, withReason: boolean) => ({
+  const transition = (operationId: string, summary: string, withReason: boolean, access: Access) => ({
     ...authenticated,
+    config: { access },
     schema: {
       tags,
       security,
@@ -88,31 +94,32 @@ const bookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService }> =
     app.route({
       method,
       url: '/:id/approve',
-      ...transition(`approveBooking${suffix}`, "Confirm a pending booking (the space's owner or an admin); the guest then has BOOKING_PAYMENT_TTL_HOURS (24), and at most until the start, to pay", false),
+      ...transition(`approveBooking${suffix}`, "Confirm a pending booking (the space's owner or an admin); the guest then has BOOKING_PAYMENT_TTL_HOURS (24), and at most until the start, to pay", false, SPACE_MANAGERS),
       handler: async (request) => bookings.approve(principalOf(request), request.params.id),
     });
     app.route({
       method,
       url: '/:id/reject',
-      ...transition(`rejectBooking${suffix}`, "Decline a pending booking (the space's owner or an admin)", true),
+      ...transition(`rejectBooking${suffix}`, "Decline a pending booking (the space's owner or an admin)", true, SPACE_MANAGERS),
       handler: async (request) => bookings.reject(principalOf(request), request.params.id, reasonOf(request.body)),
     });
     app.route({
       method,
       url: '/:id/cancel',
-      ...transition(`cancelBooking${suffix}`, 'Cancel a pending or confirmed booking (the booker before the start; the owner or an admin any time); a paid booking is refunded by the cancellation policy', true),
+      ...transition(`cancelBooking${suffix}`, 'Cancel a pending or confirmed booking (the booker before the start; the owner or an admin any time); a paid booking is refunded by the cancellation policy', true, BOOKER_OR_HOST),
       handler: async (request) => bookings.cancel(principalOf(request), request.params.id, reasonOf(request.body)),
     });
     app.route({
       method,
       url: '/:id/complete',
-      ...transition(`completeBooking${suffix}`, "Mark a confirmed booking that has ended as completed (the space's owner or an admin)", false),
+      ...transition(`completeBooking${suffix}`, "Mark a confirmed booking that has ended as completed (the space's owner or an admin)", false, SPACE_MANAGERS),
       handler: async (request) => bookings.complete(principalOf(request), request.params.id),
     });
   }
 
   app.get('/:id/cancellation-quote', {
     ...authenticated,
+    config: { access: BOOKER_OR_HOST },
     schema: {
       tags,
       security,

@@ -5,6 +5,7 @@ import { errorResponses, IdParams } from '../../shared/schemas.ts';
 import { AvailabilityQuery, AvailabilityResponse, CalendarQuery, CalendarUrlResponse } from './bookings.schemas.ts';
 import { AVAILABILITY_WINDOW_DAYS, type BookingsService } from './bookings.service.ts';
 import type { CalendarService } from './calendar.service.ts';
+import { PUBLIC, SPACE_MANAGERS } from '../../shared/access.ts';
 
 /** The routes under /api/spaces/:id that are about bookings: availability and calendars. */
 const spaceBookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService; calendars: CalendarService }> = async (app, { bookings, calendars }) => {
@@ -12,6 +13,7 @@ const spaceBookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService
   const security = [{ bearerAuth: [] }];
 
   app.get('/:id/availability', {
+    config: { access: PUBLIC },
     schema: {
       tags,
       operationId: 'spaceAvailability',
@@ -24,6 +26,7 @@ const spaceBookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService
 
   app.get('/:id/calendar', {
     onRequest: [app.authenticate],
+    config: { access: SPACE_MANAGERS },
     schema: {
       tags,
       security,
@@ -36,6 +39,7 @@ const spaceBookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService
 
   app.post('/:id/calendar/rotate', {
     onRequest: [app.authenticate],
+    config: { access: SPACE_MANAGERS },
     schema: {
       tags,
       security,
@@ -48,6 +52,7 @@ const spaceBookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService
 
   app.get('/:id/calendar.ics', {
     onRequest: [app.identify],
+    config: { access: SPACE_MANAGERS },
     schema: {
       tags,
       security: [{ bearerAuth: [] }, {}],

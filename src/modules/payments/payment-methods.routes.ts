@@ -4,6 +4,7 @@ import { errorResponses, IdParams, MessageSchema } from '../../shared/schemas.ts
 import { refuseCardNumbers } from './payments.routes.ts';
 import { CreatePaymentMethodBody, PaymentMethodListSchema, StoredPaymentMethodSchema } from './payments.schemas.ts';
 import type { PaymentsService } from './payments.service.ts';
+import { AUTHENTICATED, OWN_ONLY_HIDDEN } from '../../shared/access.ts';
 
 const tags = ['users'];
 const security = [{ bearerAuth: [] }];
@@ -14,6 +15,7 @@ const paymentMethodsRoutes: FastifyPluginAsyncTypebox<{ payments: PaymentsServic
 
   app.get('/', {
     ...authenticated,
+    config: { access: AUTHENTICATED },
     schema: {
       tags,
       security,
@@ -26,6 +28,7 @@ const paymentMethodsRoutes: FastifyPluginAsyncTypebox<{ payments: PaymentsServic
   app.post('/', {
     ...authenticated,
     preValidation: refuseCardNumbers,
+    config: { access: AUTHENTICATED },
     schema: {
       tags,
       security,
@@ -39,6 +42,7 @@ const paymentMethodsRoutes: FastifyPluginAsyncTypebox<{ payments: PaymentsServic
 
   app.delete('/:id', {
     ...authenticated,
+    config: { access: OWN_ONLY_HIDDEN },
     schema: {
       tags,
       security,

@@ -16,6 +16,7 @@ import {
   WebhookAckSchema,
 } from './payments.schemas.ts';
 import { cardNumberRefused, type PaymentsService } from './payments.service.ts';
+import { ADMINS, AUTHENTICATED, BOOKER_ONLY, BOOKER_OR_HOST, GATED, SPACE_MANAGERS } from '../../shared/access.ts';
 
 const tags = ['payments'];
 const security = [{ bearerAuth: [] }];
@@ -35,6 +36,7 @@ const paymentsRoutes: FastifyPluginAsyncTypebox<{ payments: PaymentsService }> =
 
   app.get('/', {
     ...authenticated,
+    config: { access: AUTHENTICATED },
     schema: {
       tags,
       security,
@@ -48,6 +50,7 @@ const paymentsRoutes: FastifyPluginAsyncTypebox<{ payments: PaymentsService }> =
   app.post('/', {
     ...authenticated,
     preValidation: refuseCardNumbers,
+    config: { access: BOOKER_ONLY },
     schema: {
       tags,
       security,
@@ -70,6 +73,7 @@ const paymentsRoutes: FastifyPluginAsyncTypebox<{ payments: PaymentsService }> =
 
   app.get('/:id', {
     ...authenticated,
+    config: { access: BOOKER_OR_HOST },
     schema: {
       tags,
       security,
@@ -82,6 +86,7 @@ const paymentsRoutes: FastifyPluginAsyncTypebox<{ payments: PaymentsService }> =
 
   app.put('/:id/confirm', {
     ...authenticated,
+    config: { access: SPACE_MANAGERS },
     schema: {
       tags,
       security,
@@ -94,6 +99,7 @@ const paymentsRoutes: FastifyPluginAsyncTypebox<{ payments: PaymentsService }> =
 
   app.post('/:id/refund', {
     ...authenticated,
+    config: { access: ADMINS },
     schema: {
       tags,
       security,
@@ -107,6 +113,7 @@ const paymentsRoutes: FastifyPluginAsyncTypebox<{ payments: PaymentsService }> =
 
   app.get('/:id/receipt', {
     ...authenticated,
+    config: { access: BOOKER_OR_HOST },
     schema: {
       tags,
       security,
@@ -131,6 +138,7 @@ const paymentsRoutes: FastifyPluginAsyncTypebox<{ payments: PaymentsService }> =
 
   app.post('/mpesa/callback/:token', {
     bodyLimit: CALLBACK_BODY_LIMIT,
+    config: { access: GATED },
     schema: {
       tags,
       operationId: 'mpesaCallback',
@@ -143,6 +151,7 @@ const paymentsRoutes: FastifyPluginAsyncTypebox<{ payments: PaymentsService }> =
 
   app.post('/mpesa/reversal/:token', {
     bodyLimit: CALLBACK_BODY_LIMIT,
+    config: { access: GATED },
     schema: {
       tags,
       operationId: 'mpesaReversalResult',
@@ -154,6 +163,7 @@ const paymentsRoutes: FastifyPluginAsyncTypebox<{ payments: PaymentsService }> =
 
   app.post('/mpesa/reversal/:token/timeout', {
     bodyLimit: CALLBACK_BODY_LIMIT,
+    config: { access: GATED },
     schema: {
       tags,
       operationId: 'mpesaReversalTimeout',
@@ -168,6 +178,7 @@ const paymentsRoutes: FastifyPluginAsyncTypebox<{ payments: PaymentsService }> =
     raw.removeContentTypeParser('application/json');
     raw.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: CALLBACK_BODY_LIMIT }, (_request, body, done) => done(null, body));
     raw.post('/stripe/webhook', {
+      config: { access: GATED },
       schema: {
         tags,
         operationId: 'stripeWebhook',

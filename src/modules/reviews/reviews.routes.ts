@@ -4,12 +4,14 @@ import { principalOf } from '../../plugins/auth.ts';
 import { errorResponses, IdParams, MessageSchema } from '../../shared/schemas.ts';
 import { UpdateReviewBody } from './reviews.schemas.ts';
 import type { ReviewsService } from './reviews.service.ts';
+import { BOOKER_ONLY, BOOKER_OR_ADMIN, PUBLIC } from '../../shared/access.ts';
 
 const tags = ['reviews'];
 const security = [{ bearerAuth: [] }];
 
 const reviewsRoutes: FastifyPluginAsyncTypebox<{ reviews: ReviewsService }> = async (app, { reviews }) => {
   app.get('/:id', {
+    config: { access: PUBLIC },
     schema: {
       tags,
       operationId: 'getReview',
@@ -21,6 +23,7 @@ const reviewsRoutes: FastifyPluginAsyncTypebox<{ reviews: ReviewsService }> = as
 
   app.put('/:id', {
     onRequest: [app.authenticate],
+    config: { access: BOOKER_ONLY },
     schema: {
       tags,
       security,
@@ -34,6 +37,7 @@ const reviewsRoutes: FastifyPluginAsyncTypebox<{ reviews: ReviewsService }> = as
 
   app.delete('/:id', {
     onRequest: [app.authenticate],
+    config: { access: BOOKER_OR_ADMIN },
     schema: {
       tags,
       security,

@@ -4,6 +4,7 @@ import { principalOf } from '../../plugins/auth.ts';
 import { errorResponses, IdParams, Page } from '../../shared/schemas.ts';
 import { CreateReviewBody, ReviewListQuery } from './reviews.schemas.ts';
 import type { ReviewsService } from './reviews.service.ts';
+import { BOOKER_ONLY, PUBLIC } from '../../shared/access.ts';
 
 const tags = ['reviews'];
 const security = [{ bearerAuth: [] }];
@@ -11,6 +12,7 @@ const security = [{ bearerAuth: [] }];
 /** A space's reviews, under /api/spaces/:id (the spaces module owns the listing, this one the reviews). */
 const spaceReviewsRoutes: FastifyPluginAsyncTypebox<{ reviews: ReviewsService }> = async (app, { reviews }) => {
   app.get('/:id/reviews', {
+    config: { access: PUBLIC },
     schema: {
       tags,
       operationId: 'listSpaceReviews',
@@ -23,6 +25,7 @@ const spaceReviewsRoutes: FastifyPluginAsyncTypebox<{ reviews: ReviewsService }>
 
   app.post('/:id/reviews', {
     onRequest: [app.authenticate],
+    config: { access: BOOKER_ONLY },
     schema: {
       tags,
       security,

@@ -23,6 +23,7 @@ import {
   UpdateSpaceBody,
 } from './spaces.schemas.ts';
 import { MAX_IMAGES_PER_SPACE, tooManyImages, type SpacesService } from './spaces.service.ts';
+import { OWNERS_AND_ADMINS, PUBLIC, SPACE_MANAGERS } from '../../shared/access.ts';
 
 const tags = ['spaces'];
 const security = [{ bearerAuth: [] }];
@@ -44,6 +45,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
 
   app.get('/', {
     preValidation: statusFilter,
+    config: { access: PUBLIC },
     schema: {
       tags,
       operationId: 'listSpaces',
@@ -57,6 +59,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
   app.get('/mine', {
     onRequest: [app.authenticate, app.allow(canCreateSpaces, OWNERS_ONLY)],
     preValidation: statusFilter,
+    config: { access: OWNERS_AND_ADMINS },
     schema: {
       tags,
       security,
@@ -69,6 +72,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
 
   app.get('/stats', {
     onRequest: [app.authenticate, app.allow(canCreateSpaces, OWNERS_ONLY)],
+    config: { access: OWNERS_AND_ADMINS },
     schema: {
       tags,
       security,
@@ -79,6 +83,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
   }, async (request) => spaces.stats(principalOf(request)));
 
   app.get('/:id', {
+    config: { access: PUBLIC },
     schema: {
       tags,
       operationId: 'getSpace',
@@ -90,6 +95,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
 
   app.post('/', {
     onRequest: [app.authenticate, app.allow(canCreateSpaces, OWNERS_ONLY)],
+    config: { access: OWNERS_AND_ADMINS },
     schema: {
       tags,
       security,
@@ -116,6 +122,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
       method,
       url: '/:id',
       ...manage,
+      config: { access: SPACE_MANAGERS },
       schema: {
         tags,
         security,
@@ -131,6 +138,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
 
   app.delete('/:id', {
     ...manage,
+    config: { access: SPACE_MANAGERS },
     schema: {
       tags,
       security,
@@ -152,6 +160,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
     preHandler: async (request) => {
       await spaces.manageable(principalOf(request), request.params.id);
     },
+    config: { access: SPACE_MANAGERS },
     schema: {
       tags,
       security,
@@ -172,6 +181,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
 
   app.put('/:id/images/:image_id', {
     ...manage,
+    config: { access: SPACE_MANAGERS },
     schema: {
       tags,
       security,
@@ -185,6 +195,7 @@ const spacesRoutes: FastifyPluginAsyncTypebox<{ spaces: SpacesService; maxUpload
 
   app.delete('/:id/images/:image_id', {
     ...manage,
+    config: { access: SPACE_MANAGERS },
     schema: {
       tags,
       security,

@@ -3,15 +3,18 @@ import { Type } from 'typebox';
 import type { Database } from '../../db/client.ts';
 import { serviceUnavailable } from '../../shared/errors.ts';
 import { errorResponses } from '../../shared/schemas.ts';
+import { PUBLIC } from '../../shared/access.ts';
 
 const tags = ['service'];
 
 const systemRoutes: FastifyPluginAsyncTypebox<{ database: Database; version: string }> = async (app, { database, version }) => {
   app.get('/health', {
+    config: { access: PUBLIC },
     schema: { tags, operationId: 'health', summary: 'The process is alive', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
   }, async () => ({ status: 'ok' as const }));
 
   app.get('/ready', {
+    config: { access: PUBLIC },
     schema: {
       tags,
       operationId: 'ready',
@@ -29,6 +32,7 @@ const systemRoutes: FastifyPluginAsyncTypebox<{ database: Database; version: str
   });
 
   app.get('/api', {
+    config: { access: PUBLIC },
     schema: {
       tags,
       operationId: 'apiIndex',

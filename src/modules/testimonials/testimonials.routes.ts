@@ -4,6 +4,7 @@ import { principalOf } from '../../plugins/auth.ts';
 import { errorResponses, IdParams, MessageSchema } from '../../shared/schemas.ts';
 import { CreateTestimonialBody, TestimonialListQuery, TestimonialPageSchema, UpdateTestimonialBody } from './testimonials.schemas.ts';
 import type { TestimonialsService } from './testimonials.service.ts';
+import { AUTHENTICATED, BOOKER_ONLY, BOOKER_OR_ADMIN, PUBLIC } from '../../shared/access.ts';
 
 const tags = ['testimonials'];
 const security = [{ bearerAuth: [] }];
@@ -12,6 +13,7 @@ const testimonialsRoutes: FastifyPluginAsyncTypebox<{ testimonials: Testimonials
   const authenticated = { onRequest: [app.authenticate] };
 
   app.get('/', {
+    config: { access: PUBLIC },
     schema: {
       tags,
       operationId: 'listTestimonials',
@@ -22,6 +24,7 @@ const testimonialsRoutes: FastifyPluginAsyncTypebox<{ testimonials: Testimonials
   }, async (request) => testimonials.list(request.query));
 
   app.get('/:id', {
+    config: { access: PUBLIC },
     schema: {
       tags,
       operationId: 'getTestimonial',
@@ -33,6 +36,7 @@ const testimonialsRoutes: FastifyPluginAsyncTypebox<{ testimonials: Testimonials
 
   app.post('/', {
     ...authenticated,
+    config: { access: AUTHENTICATED },
     schema: {
       tags,
       security,
@@ -45,6 +49,7 @@ const testimonialsRoutes: FastifyPluginAsyncTypebox<{ testimonials: Testimonials
 
   app.put('/:id', {
     ...authenticated,
+    config: { access: BOOKER_ONLY },
     schema: {
       tags,
       security,
@@ -58,6 +63,7 @@ const testimonialsRoutes: FastifyPluginAsyncTypebox<{ testimonials: Testimonials
 
   app.delete('/:id', {
     ...authenticated,
+    config: { access: BOOKER_OR_ADMIN },
     schema: {
       tags,
       security,

@@ -9,6 +9,7 @@ import { toUserResponse } from './users.mapper.ts';
 import { RoleInput, UpdateUserBody, UserListQuery, UserSchema } from './users.schemas.ts';
 import { canDeactivateUsers, canListUsers } from './users.policy.ts';
 import { ADMIN_ONLY, type UsersService } from './users.service.ts';
+import { ADMINS, BOOKER_OR_ADMIN } from '../../shared/access.ts';
 
 const tags = ['users'];
 const security = [{ bearerAuth: [] }];
@@ -16,6 +17,7 @@ const security = [{ bearerAuth: [] }];
 const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; maxUploadBytes: number }> = async (app, { users, maxUploadBytes }) => {
   app.get('/', {
     onRequest: [app.authenticate, app.allow(canListUsers, ADMIN_ONLY)],
+    config: { access: ADMINS },
     schema: {
       tags,
       security,
@@ -31,6 +33,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; maxUploadByt
 
   app.get('/:id', {
     onRequest: [app.authenticate],
+    config: { access: BOOKER_OR_ADMIN },
     schema: {
       tags,
       security,
@@ -44,6 +47,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; maxUploadByt
   app.put('/:id', {
     onRequest: [app.authenticate],
     preValidation: canonicalize('body', 'role', RoleInput.canonical),
+    config: { access: BOOKER_OR_ADMIN },
     schema: {
       tags,
       security,
@@ -59,6 +63,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; maxUploadByt
     onRequest: [app.authenticate],
     // Decided before a byte of the upload is read: a refused caller never gets it buffered.
     preHandler: async (request) => users.assertMayUpdate(principalOf(request), request.params.id),
+    config: { access: BOOKER_OR_ADMIN },
     schema: {
       tags,
       security,
@@ -79,6 +84,7 @@ const usersRoutes: FastifyPluginAsyncTypebox<{ users: UsersService; maxUploadByt
 
   app.delete('/:id', {
     onRequest: [app.authenticate, app.allow(canDeactivateUsers, ADMIN_ONLY)],
+    config: { access: ADMINS },
     schema: {
       tags,
       security,
