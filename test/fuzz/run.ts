@@ -17,7 +17,17 @@ if (!Number.isSafeInteger(requests) || requests < 1 || !Number.isSafeInteger(see
 const scratch = usingPostgres() ? await createScratchPostgres() : undefined;
 const database = scratch?.database ?? (await createPgliteDatabase());
 const app = await fuzzApp({ database });
-const summary = await runFuzz(app, { requests, seed, callbackToken: FUZZ_CALLBACK_TOKEN, progress: (done) => console.error(`… ${done} requests`) });
+const started = Date.now();
+// Ctrl-C (or SIGTERM) ends a long run early and still prints what it found.
+const stop = new AbortController();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());
+const summary = await runFuzz(app, {
+  requests,
+  seed,
+  callbackToken: FUZZ_CALLBACK_TOKEN,
+  signal: stop.signal,
+  progress: (running) => console.error(`… ${running.requests} requests, ${running.violations.length} violations, ${((Date.now() - started) / 1000).toFixed(0)} s`),
+});
 console.log(values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
 await app.close();
 await (scratch ? scratch.drop() : database.close());

@@ -60,7 +60,7 @@ const bearer = (user: TestUser) => ({ authorization: `Bearer ${user.token}` });
  * deactivated or demoted it, so later requests still come from every role; the earlier rows stay
  * in the pools as real rows of other users.
  */
-export async function seedWorld(app: FastifyInstance, inject: Inject, previous: World | undefined, generation: number): Promise<World> {
+export async function seedWorld(app: FastifyInstance, inject: Inject, previous: World | undefined): Promise<World> {
   const png = previous?.png ?? (await sharp({ create: { width: 16, height: 12, channels: 3, background: '#c03020' } }).png().toBuffer());
   const pools: Pools = previous?.pools ?? { users: [], spaces: [], images: [], bookings: [], payments: [], paymentMethods: [] };
   const users: World['users'] = {};
@@ -72,8 +72,9 @@ export async function seedWorld(app: FastifyInstance, inject: Inject, previous: 
   await expect(inject, 'deactivate', { method: 'DELETE', url: `/api/users/${deactivated.id}`, headers: bearer(admin) }, 200);
 
   const clock = app.services.clock.now().getTime();
-  // Each generation books its own days, so a new world never collides with the last one's slots.
-  const base = Math.floor(clock / DAY) * DAY + (3 + generation * 3) * DAY;
+  // Every generation books its own new spaces, so the same days never collide; they must stay
+  // within the 365 days bookings open ahead, however many times the world is rebuilt.
+  const base = Math.floor(clock / DAY) * DAY + 3 * DAY;
   const json = (user: TestUser, body: unknown) => ({ headers: { ...bearer(user), 'content-type': 'application/json' }, payload: JSON.stringify(body) });
   const spaceA = await expect(inject, 'space A', { method: 'POST', url: '/api/spaces', ...json(owner, spaceInput({ name: 'Fuzz Loft', amenities: ['wifi', 'projector'], latitude: -1.28, longitude: 36.82 })) }, 201);
   const spaceB = await expect(
