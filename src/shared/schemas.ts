@@ -1,3 +1,4 @@
+import { ERROR_CODES } from './error-codes.ts';
 import { Type, type Static, type TLiteral, type TSchema, type TSchemaOptions, type TUnion, type TUnsafe } from 'typebox';
 
 /** Shared TypeBox primitives; every route schema is built from these so the contract stays uniform. */
@@ -30,10 +31,11 @@ export const ErrorSchema = Type.Object(
   {
     error: Type.String({ description: 'Human-readable message' }),
     message: Type.String({ description: 'The same text as error' }),
-    code: Type.String({ description: 'Stable snake_case code' }),
+    // A string, not an enum, so a client built from this document keeps working when a code is added.
+    code: Type.String({ description: `Stable snake_case code, one of the Error schema's x-error-codes: ${ERROR_CODES.join(', ')}` }),
     details: Type.Optional(Type.Array(ErrorDetailSchema)),
   },
-  { $id: 'Error', title: 'Error' },
+  { $id: 'Error', title: 'Error', 'x-error-codes': [...ERROR_CODES] },
 );
 export type ErrorBody = Static<typeof ErrorSchema>;
 

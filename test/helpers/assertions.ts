@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { CallResult } from './app.ts';
 
 /** What no error body may show: SQL, stack frames, file paths, password hashes. */
-const LEAKS = /select |insert |update |node_modules|\/work\/|\bat \/|\bat .+\.ts:\d+|password_hash|passwordhash|\$2[aby]\$/i;
+export const LEAKS = /select |insert |update |node_modules|\/work\/|\bat \/|\bat .+\.ts:\d+|password_hash|passwordhash|\$2[aby]\$/i;
 
 /**
  * The contract's error envelope: the status, JSON, a `code` (the given one), a non-empty `error`

@@ -88,6 +88,8 @@ export interface ResponseChecker {
 export function createResponseChecker(document: OpenApiDocument): ResponseChecker {
   const ajv = new Ajv({ strict: true, allErrors: true, allowUnionTypes: true });
   addFormats(ajv);
+  // An annotation for clients (the list of codes), not a constraint: strict Ajv must be told so.
+  ajv.addKeyword({ keyword: 'x-error-codes', schemaType: 'array' });
   ajv.addSchema({ $id: COMPONENTS_ID, definitions: strictSchema(document.components?.schemas ?? {}) });
   const paths = document.paths ?? {};
   const validators = new Map<string, ValidateFunction>();
