@@ -232,6 +232,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     }),
     mpesaCallbackToken: config.MPESA_CALLBACK_TOKEN,
     queryAfterMs: config.MPESA_QUERY_AFTER_S * 1000,
+    providerTimeoutMs: config.PAYMENT_PROVIDER_TIMEOUT_MS,
     receipts: createReceiptRenderer({ threads: 1 }),
     mailQueued,
   });
