@@ -100,8 +100,9 @@ declare module 'fastify' {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const PERSONAL_PATHS = /^\/api\/(?:auth|users|bookings|payments|admin)(?:[/?]|$)|^\/api\/spaces\/(?:stats|mine)(?:[/?]|$)|^\/api\/spaces\/[^/?]+\/calendar(?:[/?]|$)/;
 
-/** Query-string secrets (calendar tokens, emailed links) never reach the logs. */
-const redactUrl = (url: string) => url.replace(/([?&](?:token|access_token|refresh_token)=)[^&]*/gi, '$1[REDACTED]');
+/** Query-string secrets (calendar tokens, emailed links) and M-Pesa's path token never reach the logs. */
+const redactUrl = (url: string) =>
+  url.replace(/([?&](?:token|access_token|refresh_token)=)[^&]*/gi, '$1[REDACTED]').replace(/(\/mpesa\/(?:callback|reversal)\/)[^/?]+/gi, '$1[REDACTED]');
 
 function fastifyOptions(config: Config, logStream?: AppDependencies['logStream']): FastifyServerOptions {
   return {
