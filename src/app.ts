@@ -103,8 +103,9 @@ declare module 'fastify' {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const PERSONAL_PATHS = /^\/api\/(?:auth|users|bookings|payments|admin)(?:[/?]|$)|^\/api\/spaces\/(?:stats|mine)(?:[/?]|$)|^\/api\/spaces\/[^/?]+\/calendar(?:[/?]|$)/;
 
-/** Query-string secrets (calendar tokens, emailed links) never reach the logs. */
-const redactUrl = (url: string) => url.replace(/([?&](?:token|access_token|refresh_token)=)[^&]*/gi, '$1[REDACTED]');
+/** Query-string secrets (calendar tokens, emailed links) and M-Pesa's path token never reach the logs. */
+const redactUrl = (url: string) =>
+  url.replace(/([?&](?:token|access_token|refresh_token)=)[^&]*/gi, '$1[REDACTED]').replace(/(\/mpesa\/(?:callback|reversal)\/)[^/?]+/gi, '$1[REDACTED]');
 
 function fastifyOptions(config: Config, logStream?: AppDependencies['logStream']): FastifyServerOptions {
   return {
@@ -246,6 +247,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     }),
     mpesaCallbackToken: config.MPESA_CALLBACK_TOKEN,
     queryAfterMs: config.MPESA_QUERY_AFTER_S * 1000,
+    providerTimeoutMs: config.PAYMENT_PROVIDER_TIMEOUT_MS,
     receipts: createReceiptRenderer({ threads: 1 }),
     mailQueued,
   });

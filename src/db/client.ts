@@ -122,6 +122,10 @@ export function createPool(url: string, options: DatabaseOptions = {}): pg.Pool 
     application_name: 'spacer-api',
   });
   pool.on('error', (error) => options.onPoolError?.(error));
+  // A connection lost while checked out (drizzle's transactions hold one outside query() above)
+  // emits 'error' on its client, which nothing else hears then and which would end the process.
+  // The statement in flight rejects with the same error and pg drops the dead client on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

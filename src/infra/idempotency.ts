@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, eq, isNull, lt } from 'drizzle-orm';
+import { and, eq, isNull, lt, or } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../db/client.ts';
 import { idempotencyKeys } from '../db/schema/index.ts';
 import { conflict } from '../shared/errors.ts';
@@ -24,6 +24,11 @@ export interface IdempotencyRequest {
   scope: string;
   key: string;
   body: unknown;
+  /**
+   * For a claim committed before its work ends (a payment waiting on its provider): how long it
+   * may stay unanswered before it counts as left by a process that died, and is taken over.
+   */
+  abandonedAfterMs?: number;
 }
 
 export interface StoredAnswer {
@@ -51,10 +56,14 @@ const fingerprint = (body: unknown) => createHash('sha256').update(canonical(bod
  */
 export async function claimKey(tx: Tx, request: IdempotencyRequest, now: Date): Promise<StoredAnswer | undefined> {
   const requestHash = fingerprint(request.body);
-  // An expired key is taken over as if it had never been used.
+  // An expired key, or a claim its process never answered, is taken over as if never used.
+  const gone =
+    request.abandonedAfterMs === undefined
+      ? lt(idempotencyKeys.expiresAt, now)
+      : or(lt(idempotencyKeys.expiresAt, now), and(isNull(idempotencyKeys.statusCode), lt(idempotencyKeys.createdAt, new Date(now.getTime() - request.abandonedAfterMs))));
   await tx
     .delete(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.userId, request.userId), eq(idempotencyKeys.scope, request.scope), eq(idempotencyKeys.key, request.key), lt(idempotencyKeys.expiresAt, now)));
+    .where(and(eq(idempotencyKeys.userId, request.userId), eq(idempotencyKeys.scope, request.scope), eq(idempotencyKeys.key, request.key), gone));
   const claimed = await tx
     .insert(idempotencyKeys)
     .values({ userId: request.userId, scope: request.scope, key: request.key, requestHash, createdAt: now, expiresAt: new Date(now.getTime() + IDEMPOTENCY_TTL_MS) })
@@ -97,5 +106,17 @@ export async function releaseKey(db: DbOrTx, request: Pick<IdempotencyRequest, '
 /** Removes keys past their 24 hours; run by the sweeper. */
 export async function purgeExpiredKeys(tx: Tx, now: Date): Promise<number> {
   const removed = await tx.delete(idempotencyKeys).where(lt(idempotencyKeys.expiresAt, now)).returning({ key: idempotencyKeys.key });
+  return removed.length;
+}
+
+/**
+ * Removes claims of `scope` never answered since `before`: their process died between committing
+ * the claim and answering (see `abandonedAfterMs`). Run by the sweep of the module that owns them.
+ */
+export async function purgeAbandonedClaims(db: DbOrTx, scope: string, before: Date): Promise<number> {
+  const removed = await db
+    .delete(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.scope, scope), isNull(idempotencyKeys.statusCode), lt(idempotencyKeys.createdAt, before)))
+    .returning({ key: idempotencyKeys.key });
   return removed.length;
 }

@@ -31,7 +31,9 @@ export function isConnectionError(error: unknown): boolean {
   for (let current = error, depth = 0; current && depth < 4; current = (current as { cause?: unknown }).cause, depth++) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
-    if (current instanceof Error && /Connection terminated|timeout exceeded when trying to connect|did not answer within/.test(current.message)) return true;
+    // pg's own wording, without a code: the last one is what drizzle's ROLLBACK gets on a
+    // transaction whose connection died, and it replaces the error that broke the transaction.
+    if (current instanceof Error && /Connection terminated|timeout exceeded when trying to connect|did not answer within|not queryable/.test(current.message)) return true;
   }
   return false;
 }

@@ -6,7 +6,7 @@ import { TEST_SECRETS } from './app.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
@@ -23,9 +23,12 @@ export interface ServerProcess {
   stop: (signal?: NodeJS.Signals) => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs `node src/server.ts` (what `npm start` runs) with only the given environment, and waits until it answers. */
-export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const port = await freePort();
+/**
+ * Runs `node src/server.ts` (what `npm start` runs) with only the given environment, and waits
+ * until it answers. A given `port` lets a restarted server keep the URL providers call back on.
+ */
+export async function startServer(env: Record<string, string>, options: { port?: number } = {}): Promise<ServerProcess> {
+  const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, ['src/server.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', BCRYPT_ROUNDS: '4', ...TEST_SECRETS, ...env, PORT: String(port) },

@@ -9,9 +9,9 @@ export interface ReceivedMail {
 
 /**
  * A real SMTP server on loopback. `refuse` makes it answer RCPT TO with a temporary failure,
- * as a relay under maintenance would.
+ * as a relay under maintenance would. A given `port` brings a stopped relay back at its old address.
  */
-export async function startSmtpServer() {
+export async function startSmtpServer(options: { port?: number } = {}) {
   const received: ReceivedMail[] = [];
   const state = { refuse: false };
   const server = new SMTPServer({
@@ -39,7 +39,7 @@ export async function startSmtpServer() {
       });
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.server.address() as { port: number };
   const stop = () => new Promise<void>((resolve) => server.close(() => resolve()));
   after(stop);

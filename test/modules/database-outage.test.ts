@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { buildApp } from '../../src/app.ts';
@@ -8,37 +7,7 @@ import { migratePool } from '../../src/db/migrate.ts';
 import { call, testConfig } from '../helpers/app.ts';
 import { createScratchPostgres, usingPostgres } from '../helpers/database.ts';
 import { uniqueEmail } from '../helpers/factories.ts';
-
-/** A TCP relay in front of PostgreSQL that a test can cut and restore, like a network outage. */
-async function startRelay(target: { host: string; port: number }) {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let port = 0;
-  const listen = async () => {
-    server = createServer((client) => {
-      const upstream = connect(target.port, target.host);
-      for (const socket of [client, upstream]) {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-        socket.on('error', () => socket.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
-    port = (server.address() as { port: number }).port;
-  };
-  await listen();
-  return {
-    port: () => port,
-    cut: async () => {
-      await new Promise<void>((resolve) => {
-        server!.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      });
-    },
-    restore: listen,
-  };
-}
+import { startTcpProxy, viaProxy } from '../helpers/tcp-proxy.ts';
 
 const skip = usingPostgres() ? false : 'needs TEST_DATABASE_URL (a real PostgreSQL server to lose and regain)';
 
@@ -47,11 +16,8 @@ describe('when PostgreSQL becomes unreachable', { skip }, () => {
     const scratch = await createScratchPostgres();
     after(scratch.drop);
     const target = new URL(scratch.url);
-    const relay = await startRelay({ host: target.hostname, port: Number(target.port || 5432) });
-    after(relay.cut);
-    const viaRelay = new URL(scratch.url);
-    viaRelay.port = String(relay.port());
-    const database = fromPool(createPool(viaRelay.toString(), { poolMax: 4 }));
+    const relay = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const database = fromPool(createPool(viaProxy(scratch.url, relay.port()), { poolMax: 4 }));
     const app = await buildApp(testConfig(), { database });
     after(async () => {
       await app.close();

@@ -152,3 +152,34 @@ describe('background mail worker', () => {
     assert.equal(row!.status, 'sent');
   });
 });
+
+describe('the SMTP relay down and back', () => {
+  it('keeps every mail pending with growing attempts and backoff while it is down, then delivers each exactly once', async () => {
+    const smtp = await startSmtpServer();
+    const port = Number(new URL(smtp.url).port);
+    await smtp.stop();
+    const clock = new ManualClock();
+    const app = await buildTestApp({ clock, env: { SMTP_URL: smtp.url, MAIL_RETRY_BASE_MS: '1000', MAIL_MAX_ATTEMPTS: '10' } });
+    const emails = Array.from({ length: 5 }, () => uniqueEmail('outage'));
+    for (const email of emails) assert.equal((await call(app, 'POST', '/api/auth/register', { body: registerBody(email) })).status, 201);
+
+    const waits: number[] = [];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const before = clock.now().getTime();
+      await app.services.mailWorker.runOnce();
+      const rows = await db.select().from(mailOutbox).where(inArray(mailOutbox.toAddress, emails));
+      assert.equal(rows.length, emails.length);
+      assert.ok(rows.every((row) => row.status === 'pending' && row.attempts === attempt), `attempt ${attempt}`);
+      waits.push(rows[0]!.nextAttemptAt.getTime() - before);
+      clock.advance(waits.at(-1)! + 1);
+    }
+    assert.deepEqual(waits, [1000, 2000, 4000], 'the delay doubles');
+
+    const back = await startSmtpServer({ port });
+    await app.services.mailWorker.runOnce();
+    await app.services.mailWorker.runOnce();
+    for (const email of emails) assert.equal(back.received.filter((mail) => mail.to.includes(email)).length, 1, email);
+    const rows = await db.select().from(mailOutbox).where(inArray(mailOutbox.toAddress, emails));
+    assert.ok(rows.every((row) => row.status === 'sent' && row.attempts === 4));
+  });
+});

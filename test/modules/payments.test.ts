@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { extractText, getDocumentProxy } from 'unpdf';
+import { queryRows } from '../../src/db/client.ts';
 import { bookings, mailOutbox, payments, providerEvents } from '../../src/db/schema/index.ts';
 import { call } from '../helpers/app.ts';
 import { assertError, assertInvalidField } from '../helpers/assertions.ts';
@@ -249,14 +250,21 @@ describe('POST /api/payments when the provider fails', () => {
     const booked = await confirmedBooking(app);
     daraja.fail('stk_push', { hang: true });
     const pushesBefore = daraja.requestsFor('stk_push').length;
+    const payStarted = performance.now();
     const paying = pay(app, booked);
     while (daraja.requestsFor('stk_push').length === pushesBefore) await sleep(5);
+    if (usingPostgres()) {
+      // While the push hangs, no connection of this database sits in an open transaction.
+      const [idle] = await queryRows<{ n: number }>(db, sql`select count(*)::int as n from pg_stat_activity where state = 'idle in transaction' and datname = current_database()`);
+      assert.equal(idle!.n, 0);
+    }
     const started = performance.now();
     const cancelled = await call(app, 'PUT', `/api/bookings/${booked.booking.id}/cancel`, { token: booked.owner.token });
     const took = performance.now() - started;
     assert.equal(cancelled.status, 200, cancelled.raw);
     assert.ok(took < 1000, `the cancellation took ${Math.round(took)} ms, so it waited for the provider call`);
     assertError(await paying, 503, 'service_unavailable');
+    assert.ok(performance.now() - payStarted < 1500 + 1000, 'the hung provider freed the request after PAYMENT_PROVIDER_TIMEOUT_MS');
     const stored = await bookingRow(app, booked.booking.id);
     assert.equal(stored.status, 'cancelled');
     assert.equal(stored.paymentStatus, 'unpaid');

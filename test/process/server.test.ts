@@ -100,11 +100,12 @@ describe('npm start (src/server.ts)', () => {
     const registered = await postJson(`${server.url}/api/auth/register`, { email, password, first_name: 'L', last_name: 'G' });
     await fetch(`${server.url}/api/auth/me`, { headers: { authorization: `Bearer ${registered.body.access_token}` } });
     await fetch(`${server.url}/api/nothing?token=query-secret-value`);
+    await fetch(`${server.url}/api/payments/mpesa/callback/path-secret-value`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     await postJson(`${server.url}/api/auth/refresh`, { refresh_token: registered.body.refresh_token });
     await server.stop();
     const logs = server.output();
     assert.match(logs, /request completed/);
-    for (const secret of [password, registered.body.access_token, registered.body.refresh_token, 'query-secret-value']) {
+    for (const secret of [password, registered.body.access_token, registered.body.refresh_token, 'query-secret-value', 'path-secret-value']) {
       assert.equal(logs.includes(secret), false, `log contains ${secret.slice(0, 12)}…`);
     }
     assert.match(logs, /token=\[REDACTED\]/);

@@ -281,6 +281,11 @@ export async function failPendingCash(db: DbOrTx, bookingId: number, reason: str
   if (pending) await fail(db, pending.id, reason, now);
 }
 
+/** Puts off the sweep's next look at a pending payment until `at`. */
+export async function deferQuery(db: DbOrTx, id: number, at: Date): Promise<void> {
+  await db.update(payments).set({ nextQueryAt: at }).where(and(eq(payments.id, id), eq(payments.status, 'pending')));
+}
+
 /** Marks a completed payment's refund as owed (once): what is due, and why. */
 export async function markRefundDue(db: DbOrTx, id: number, amount: number, reason: string, now: Date): Promise<PaymentRow | undefined> {
   const [row] = await db

@@ -1,6 +1,6 @@
 import type { Db, DbOrTx, Tx } from '../../db/client.ts';
 import type { PaymentMethod, PaymentProviderName, PaymentRow } from '../../db/schema/index.ts';
-import { claimKey, releaseKey, rememberAnswer } from '../../infra/idempotency.ts';
+import { claimKey, purgeAbandonedClaims, releaseKey, rememberAnswer } from '../../infra/idempotency.ts';
 import {
   MalformedCallbackError,
   normalizeKenyanPhone,
@@ -37,6 +37,8 @@ export interface PaymentsServiceDeps {
   mpesaCallbackToken: string | undefined;
   /** A pending M-Pesa payment is settled through an STK query after this long. */
   queryAfterMs: number;
+  /** PAYMENT_PROVIDER_TIMEOUT_MS: how long one call to a provider may take. */
+  providerTimeoutMs: number;
   receipts: ReceiptRenderer;
   mailQueued: () => void;
 }
@@ -66,6 +68,10 @@ function providerFailure(error: unknown): AppError {
 
 export function createPaymentsService(deps: PaymentsServiceDeps) {
   const { db, clock, log, providers } = deps;
+  // Starting a payment is at most two provider calls (Daraja's OAuth, then the push), each bounded
+  // by the timeout, and a few statements. A payment still without its provider reference after
+  // that, or an Idempotency-Key still unanswered, was left by a process that died mid-way.
+  const startWindowMs = 2 * deps.providerTimeoutMs + 10_000;
 
   /** The provider that takes new payments of this method; none in production when unconfigured. */
   function providerForMethod(method: PaymentMethod): PaymentProvider | undefined {
@@ -137,7 +143,7 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
       return id;
     };
 
-    const claim = idempotencyKey ? { userId: actor.user.id, scope: IDEMPOTENCY_SCOPE, key: idempotencyKey, body } : undefined;
+    const claim = idempotencyKey ? { userId: actor.user.id, scope: IDEMPOTENCY_SCOPE, key: idempotencyKey, body, abandonedAfterMs: startWindowMs } : undefined;
     let id: number;
     if (!claim) id = await insert(db);
     else {
@@ -460,8 +466,16 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     for (const payment of await repo.claimDueQueries(db, now, Math.max(deps.queryAfterMs, 30_000))) {
       queried++;
       const provider = providerOf(payment);
-      if (!provider || !payment.checkoutRequestId) {
+      if (!provider) {
         if (now.getTime() - payment.createdAt.getTime() > GIVE_UP_AFTER_MS) await repo.fail(db, payment.id, 'The payment was never confirmed', now);
+        continue;
+      }
+      if (!payment.checkoutRequestId) {
+        // Its process died between committing the payment and noting the provider's reference:
+        // nothing can ask the provider about it, and it holds the booking until it is failed.
+        const startedBefore = payment.createdAt.getTime() + startWindowMs;
+        if (now.getTime() >= startedBefore) await repo.fail(db, payment.id, 'The payment could not be started', now);
+        else await repo.deferQuery(db, payment.id, new Date(startedBefore));
         continue;
       }
       try {
@@ -477,6 +491,7 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
         log.warn({ paymentId: payment.id, err: error }, 'an STK query failed; it will be asked again');
       }
     }
+    await purgeAbandonedClaims(db, IDEMPOTENCY_SCOPE, new Date(now.getTime() - startWindowMs));
     let refunds = 0;
     for (const payment of await repo.claimDueRefunds(db, now, new Date(now.getTime() + 60_000))) {
       refunds++;
