@@ -47,7 +47,8 @@ export async function startServer(env: Record<string, string>, options: { port?:
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited early (${child.exitCode}):\n${output}`);
     try {
-      if ((await fetch(`${url}/health`)).ok) break;
+      // Bounded, so a half-open port cannot stall the wait past its deadline.
+      if ((await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) })).ok) break;
     } catch {
       // not listening yet
     }
@@ -67,6 +68,6 @@ export async function startServer(env: Record<string, string>, options: { port?:
 }
 
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
   return { status: response.status, body: (await response.json()) as any };
 }
