@@ -57,11 +57,29 @@ export async function startDaraja(): Promise<DarajaProcess> {
   fake.stdout.resume();
 
   const certificates = mkdtempSync(join(tmpdir(), 'spacer-bench-tls-'));
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-    '-keyout', join(certificates, 'key.pem'), '-out', join(certificates, 'cert.pem'),
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(certificates, 'key.pem'),
+      '-out',
+      join(certificates, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   const front = fork(new URL('./tls-front.ts', import.meta.url), [certificates, new URL(plainUrl).port], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const frontPort = await new Promise<number>((resolve, reject) => {
     front.once('message', (port) => resolve(Number(port)));

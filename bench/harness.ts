@@ -156,7 +156,9 @@ export const figures = (scenario: string, result: Result, extra: Partial<Figures
 
 /** `load` in a separate process (see probe.ts). */
 export function loadInOwnProcess(options: Options): Promise<Result> {
-  const child = fork(new URL('./probe.ts', import.meta.url), [JSON.stringify({ connections: 32, duration: 10, ...options })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(new URL('./probe.ts', import.meta.url), [JSON.stringify({ connections: 32, duration: 10, ...options })], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   return new Promise((resolve, reject) => {
     child.on('message', (message) => resolve(message as Result));
     child.on('error', reject);

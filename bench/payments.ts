@@ -73,14 +73,17 @@ async function seed(databaseUrl: string, userIds: number[], count: number, tag?:
      returning "id", "booking_id", "user_id", "amount", "checkout_request_id"`,
     [userIds, count, start.toISOString(), 'pending', tag],
   );
-  return rows.map((row) => ({ id: row.id, bookingId: row.booking_id, userId: row.user_id, amount: Number(row.amount), checkoutRequestId: row.checkout_request_id })).sort((a, b) => a.id - b.id);
+  return rows
+    .map((row) => ({ id: row.id, bookingId: row.booking_id, userId: row.user_id, amount: Number(row.amount), checkoutRequestId: row.checkout_request_id }))
+    .sort((a, b) => a.id - b.id);
 }
 
 /** Confirmed, unpaid bookings of these payers, ready for POST /api/payments. */
 export const seedUnpaidBookings = (databaseUrl: string, userIds: number[], count: number): Promise<SeededBooking[]> => seed(databaseUrl, userIds, count);
 
 /** Pending M-Pesa payments (bookings `pending`), as POST /api/payments leaves them once Daraja accepted the push. */
-export const seedPendingPayments = (databaseUrl: string, userIds: number[], count: number, tag: string): Promise<SeededPayment[]> => seed(databaseUrl, userIds, count, tag);
+export const seedPendingPayments = (databaseUrl: string, userIds: number[], count: number, tag: string): Promise<SeededPayment[]> =>
+  seed(databaseUrl, userIds, count, tag);
 
 export async function userIds(databaseUrl: string, emails: string[]): Promise<number[]> {
   const rows = await sqlRows<{ id: number; email: string }>(databaseUrl, 'select "id", "email" from "users" where "email" = any($1::text[])', [emails]);
@@ -142,16 +145,29 @@ export interface PaymentStatements {
  * The statements the API sends to create an M-Pesa payment and to complete one from its callback,
  * recorded from the real requests in an app built in this process (its M-Pesa going to the fake).
  */
-export async function recordPaymentStatements(databaseUrl: string, recorder: Awaited<ReturnType<typeof recordingApp>>, callbackToken: string): Promise<PaymentStatements> {
+export async function recordPaymentStatements(
+  databaseUrl: string,
+  recorder: Awaited<ReturnType<typeof recordingApp>>,
+  callbackToken: string,
+): Promise<PaymentStatements> {
   const email = `pgbench-${Date.now()}@bench.test`;
-  const registered = await recorder.app.inject({ method: 'POST', url: '/api/auth/register', payload: { email, password: 'Bench12345', first_name: 'Pg', last_name: 'Bench' } });
+  const registered = await recorder.app.inject({
+    method: 'POST',
+    url: '/api/auth/register',
+    payload: { email, password: 'Bench12345', first_name: 'Pg', last_name: 'Bench' },
+  });
   if (registered.statusCode !== 201) throw new Error(`registering the pgbench payer answered ${registered.statusCode}: ${registered.body}`);
-  const token = (registered.json<{ access_token: string }>()).access_token;
+  const token = registered.json<{ access_token: string }>().access_token;
   const [userId] = await userIds(databaseUrl, [email]);
 
   const [booking] = await seedUnpaidBookings(databaseUrl, [userId!], 1);
   const created = await recorder.record(
-    { method: 'POST', url: '/api/payments', headers: { authorization: `Bearer ${token}` }, payload: { booking_id: booking!.id, payment_method: 'mpesa', phone_number: '0712345678' } },
+    {
+      method: 'POST',
+      url: '/api/payments',
+      headers: { authorization: `Bearer ${token}` },
+      payload: { booking_id: booking!.id, payment_method: 'mpesa', phone_number: '0712345678' },
+    },
     201,
   );
   const insertPending = parameterize(

@@ -99,9 +99,13 @@ export async function pgbench(databaseUrl: string, statements: string[], options
   writeFileSync(file, lines.join('\n') + '\n');
   const defines = Object.entries(options.variables ?? {}).flatMap(([name, value]) => ['-D', `${name}=${value}`]);
   const threads = String(Math.min(2, options.clients));
-  const { stdout } = await run('pgbench', ['-n', '-M', options.mode, '-c', String(options.clients), '-j', threads, '-T', String(options.seconds), ...defines, '-f', file, databaseUrl], {
-    maxBuffer: 10 * 1024 * 1024,
-  });
+  const { stdout } = await run(
+    'pgbench',
+    ['-n', '-M', options.mode, '-c', String(options.clients), '-j', threads, '-T', String(options.seconds), ...defines, '-f', file, databaseUrl],
+    {
+      maxBuffer: 10 * 1024 * 1024,
+    },
+  );
   const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1]);
   const latencyMs = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1]);
   const transactions = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1]);

@@ -37,7 +37,10 @@ export async function seedTestimonials(databaseUrl: string, count: number): Prom
  * gives most listings a few reviews, so these are typical pages, not the busiest one).
  */
 export async function reviewedSpaces(databaseUrl: string, count: number): Promise<{ ids: number[]; reviews: number; reviewed: number }> {
-  const rows = await sqlRows<{ space_id: number; n: number }>(databaseUrl, 'select "space_id", count(*)::int as "n" from "reviews" group by "space_id" order by "space_id"');
+  const rows = await sqlRows<{ space_id: number; n: number }>(
+    databaseUrl,
+    'select "space_id", count(*)::int as "n" from "reviews" group by "space_id" order by "space_id"',
+  );
   if (rows.length === 0) throw new Error('the review scenarios need seeded reviews');
   const step = Math.max(1, Math.floor(rows.length / count));
   const picked = rows.filter((_, index) => index % step === 0).slice(0, count);

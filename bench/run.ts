@@ -10,7 +10,18 @@ import { execFileSync, fork } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { api, figures, load, loadInOwnProcess, ROOT, scratchDatabase, sqlRows, startService, type Figures, type Service } from './harness.ts';
 import { startDaraja, type DarajaProcess } from './daraja.ts';
-import { checkPayments, describeCheck, recordPaymentStatements, sampleLockWaits, seedPendingPayments, seedUnpaidBookings, settled, stkCallback, userIds, type PaymentStatements } from './payments.ts';
+import {
+  checkPayments,
+  describeCheck,
+  recordPaymentStatements,
+  sampleLockWaits,
+  seedPendingPayments,
+  seedUnpaidBookings,
+  settled,
+  stkCallback,
+  userIds,
+  type PaymentStatements,
+} from './payments.ts';
 import { pgbench, recordingApp, statementsFor, type PgbenchFigures } from './pgbench.ts';
 import { adminStatsStatements, adminToken, reviewedSpaces, seedTestimonials, topUpReviews } from './reviews.ts';
 
@@ -71,7 +82,12 @@ async function againstPgbench(
   options: { headers?: Record<string, string>; statements?: (databaseUrl: string) => Promise<string[]>; note?: (api: Figures) => string } = {},
 ): Promise<Figures[]> {
   const { service, databaseUrl } = context;
-  const result = await load({ url: service.url, connections, duration, requests: paths.map((path) => ({ method: 'GET', path, ...(options.headers ? { headers: options.headers } : {}) })) });
+  const result = await load({
+    url: service.url,
+    connections,
+    duration,
+    requests: paths.map((path) => ({ method: 'GET', path, ...(options.headers ? { headers: options.headers } : {}) })),
+  });
   const api = figures(label, result, { peakRssMb: service.peakRssMb() });
   const extra = options.note?.(api);
   if (!databaseUrl) return [{ ...api, note: extra }];
@@ -79,7 +95,18 @@ async function againstPgbench(
   const raw = await pgbench(databaseUrl, statements, { clients: connections, seconds: duration, mode });
   api.note = [`${Math.round((api.requestsPerSecond / raw.tps) * 100)} % of pgbench`, extra].filter(Boolean).join('; ');
   const counted = statements.length === 1 ? '1 statement' : `${statements.length} statements`;
-  return [api, { scenario: `  pgbench: its ${counted} (${mode})`, requestsPerSecond: Math.round(raw.tps), p50Ms: raw.latencyMs, p99Ms: NaN, non2xx: 0, errors: 0, note: 'latency column: average' }];
+  return [
+    api,
+    {
+      scenario: `  pgbench: its ${counted} (${mode})`,
+      requestsPerSecond: Math.round(raw.tps),
+      p50Ms: raw.latencyMs,
+      p99Ms: NaN,
+      non2xx: 0,
+      errors: 0,
+      note: 'latency column: average',
+    },
+  ];
 }
 
 async function registerUser(url: string, label: string) {
@@ -143,7 +170,10 @@ const planned = (perSecond: number) => Math.ceil(perSecond * (duration + WARMUP_
 /** Client accounts registered through the API (real tokens), by user id. */
 async function payers(url: string, databaseUrl: string, label: string, count = 8) {
   const users = await Promise.all(Array.from({ length: count }, (_, index) => registerUser(url, `${label}${index}`)));
-  const ids = await userIds(databaseUrl, users.map((user) => user.email));
+  const ids = await userIds(
+    databaseUrl,
+    users.map((user) => user.email),
+  );
   return { ids, tokens: new Map(ids.map((id, index) => [id, users[index]!.token])) };
 }
 
@@ -186,7 +216,9 @@ async function rowPerTransaction(databaseUrl: string, statement: string, variabl
   const waiting = await locks.stop();
   const changed = (await done()) - before;
   const ranOut = raw.transactions > ids.length;
-  const rows = ranOut ? `VOID: ran past the ${ids.length} prepared rows` : `${changed} rows changed for ${raw.transactions} transactions${changed === raw.transactions ? '' : ' (MISMATCH)'}`;
+  const rows = ranOut
+    ? `VOID: ran past the ${ids.length} prepared rows`
+    : `${changed} rows changed for ${raw.transactions} transactions${changed === raw.transactions ? '' : ' (MISMATCH)'}`;
   return { raw, note: `${rows}; ${Math.round(waiting * 100)} % of busy backends waiting for a lock` };
 }
 
@@ -230,7 +262,9 @@ let slotsUsed = 0;
 const scenarios: Record<string, Scenario> = {
   health: {
     description: 'GET /health',
-    run: async ({ service }) => [figures('GET /health', await load({ url: `${service.url}/health`, connections, duration }), { peakRssMb: service.peakRssMb() })],
+    run: async ({ service }) => [
+      figures('GET /health', await load({ url: `${service.url}/health`, connections, duration }), { peakRssMb: service.peakRssMb() }),
+    ],
   },
   me: {
     description: 'GET /api/auth/me with a token (JWT check + session and user from the database)',
@@ -251,14 +285,25 @@ const scenarios: Record<string, Scenario> = {
       await load({ url: `${service.url}/health`, connections: 2, duration: 3 }, 0);
       const loginSeconds = Math.max(duration, 20);
       const [login, health] = await Promise.all([
-        load({ url: `${service.url}/api/auth/login`, connections, duration: loginSeconds, method: 'POST', headers: { 'content-type': 'application/json' }, body }, 0),
+        load(
+          { url: `${service.url}/api/auth/login`, connections, duration: loginSeconds, method: 'POST', headers: { 'content-type': 'application/json' }, body },
+          0,
+        ),
         // A steady trickle of health checks while bcrypt saturates the cores: the event loop must stay
         // free. Measured from another process, as a load balancer's probe would be.
         loadInOwnProcess({ url: `${service.url}/health`, connections: 2, duration: loginSeconds, overallRate: 50 }),
       ]);
       const loginRate = login['2xx'] / loginSeconds;
       return [
-        { scenario: `bcrypt limit (cost ${rounds}, all cores)`, requestsPerSecond: Math.round(limit * 10) / 10, p50Ms: 0, p99Ms: 0, non2xx: 0, errors: 0, note: 'comparisons/s in a bare process' },
+        {
+          scenario: `bcrypt limit (cost ${rounds}, all cores)`,
+          requestsPerSecond: Math.round(limit * 10) / 10,
+          p50Ms: 0,
+          p99Ms: 0,
+          non2xx: 0,
+          errors: 0,
+          note: 'comparisons/s in a bare process',
+        },
         figures('POST /api/auth/login', login, {
           requestsPerSecond: Math.round(loginRate * 10) / 10,
           peakRssMb: service.peakRssMb(),
@@ -277,18 +322,34 @@ const scenarios: Record<string, Scenario> = {
     description: 'the list with city, price range and full-text filters',
     spaces: 10_000,
     run: (context) =>
-      againstPgbench(context, 'GET /api/spaces?city&min_price&max_price&q', ['/api/spaces?city=nairobi&min_price=1000&max_price=6000&q=studio&per_page=20'], 'prepared'),
+      againstPgbench(
+        context,
+        'GET /api/spaces?city&min_price&max_price&q',
+        ['/api/spaces?city=nairobi&min_price=1000&max_price=6000&q=studio&per_page=20'],
+        'prepared',
+      ),
   },
   'spaces-near': {
     description: 'listings within 5 km of central Nairobi, nearest first',
     spaces: 10_000,
-    run: (context) => againstPgbench(context, 'GET /api/spaces?near&radius_km=5&sort=distance', ['/api/spaces?near=-1.2864,36.8172&radius_km=5&sort=distance&per_page=20'], 'prepared'),
+    run: (context) =>
+      againstPgbench(
+        context,
+        'GET /api/spaces?near&radius_km=5&sort=distance',
+        ['/api/spaces?near=-1.2864,36.8172&radius_km=5&sort=distance&per_page=20'],
+        'prepared',
+      ),
   },
   'space-by-id': {
     description: 'GET /api/spaces/:id over 100 different listings',
     spaces: 10_000,
     run: (context) =>
-      againstPgbench(context, 'GET /api/spaces/:id', Array.from({ length: 100 }, (_, index) => `/api/spaces/${1 + ((index * 97) % 10_000)}`), 'prepared'),
+      againstPgbench(
+        context,
+        'GET /api/spaces/:id',
+        Array.from({ length: 100 }, (_, index) => `/api/spaces/${1 + ((index * 97) % 10_000)}`),
+        'prepared',
+      ),
   },
   'bookings-create': {
     description: 'POST /api/bookings, each request a different free slot of a different listing (no conflicts)',
@@ -305,7 +366,9 @@ const scenarios: Record<string, Scenario> = {
       );
       slotsUsed = next;
       const overlapping = await overlapCount(databaseUrl!);
-      return [figures('POST /api/bookings (no conflicts)', result, { peakRssMb: service.peakRssMb(), note: `${overlapping} overlapping live bookings afterwards` })];
+      return [
+        figures('POST /api/bookings (no conflicts)', result, { peakRssMb: service.peakRssMb(), note: `${overlapping} overlapping live bookings afterwards` }),
+      ];
     },
   },
   'bookings-race': {
@@ -352,9 +415,20 @@ const scenarios: Record<string, Scenario> = {
       const open = (await openListings(databaseUrl!)).slice(run * 25);
       for (let index = 0; index < 25; index++) {
         const start = new Date(Date.UTC(2026, 11, 15, 8) + index * 86_400_000);
-        await api(service.url, 'POST', '/api/bookings', { space_id: open[index]!, start_time: start.toISOString(), end_time: new Date(start.getTime() + 7_200_000).toISOString() }, client.token);
+        await api(
+          service.url,
+          'POST',
+          '/api/bookings',
+          { space_id: open[index]!, start_time: start.toISOString(), end_time: new Date(start.getTime() + 7_200_000).toISOString() },
+          client.token,
+        );
       }
-      const result = await load({ url: `${service.url}/api/bookings?per_page=10`, connections, duration, headers: { authorization: `Bearer ${client.token}` } });
+      const result = await load({
+        url: `${service.url}/api/bookings?per_page=10`,
+        connections,
+        duration,
+        headers: { authorization: `Bearer ${client.token}` },
+      });
       return [figures('GET /api/bookings (client, 10 per page)', result, { peakRssMb: service.peakRssMb() })];
     },
   },
@@ -366,11 +440,17 @@ const scenarios: Record<string, Scenario> = {
       const from = new Date(Date.now() + 2 * 86_400_000);
       from.setUTCHours(10, 0, 0, 0);
       const to = new Date(from.getTime() + 2 * 3_600_000);
-      return againstPgbench(context, 'GET /api/spaces?available_from&available_to', [`/api/spaces?available_from=${from.toISOString()}&available_to=${to.toISOString()}&per_page=20`], 'prepared');
+      return againstPgbench(
+        context,
+        'GET /api/spaces?available_from&available_to',
+        [`/api/spaces?available_from=${from.toISOString()}&available_to=${to.toISOString()}&per_page=20`],
+        'prepared',
+      );
     },
   },
   'payments-create': {
-    description: 'POST /api/payments (M-Pesa) for confirmed bookings of 8 clients, each request a different booking, Daraja the loopback fake behind TLS; and the insertPending statement through pgbench',
+    description:
+      'POST /api/payments (M-Pesa) for confirmed bookings of 8 clients, each request a different booking, Daraja the loopback fake behind TLS; and the insertPending statement through pgbench',
     spaces: 10_000,
     daraja: true,
     postgresOnly: true,
@@ -410,13 +490,21 @@ const scenarios: Record<string, Scenario> = {
       const statements = await paymentStatements(url, daraja!);
       const rows = await seedUnpaidBookings(url, [statements.userId], 4_000 * duration);
       const bookingIds = rows.map((row) => row.id);
-      const pg = await rowPerTransaction(url, statements.insertPending, 'b', bookingIds, connections, countRows(url, 'select count(*)::int as n from payments where booking_id between $1 and $2', [bookingIds[0], bookingIds[bookingIds.length - 1]]));
+      const pg = await rowPerTransaction(
+        url,
+        statements.insertPending,
+        'b',
+        bookingIds,
+        connections,
+        countRows(url, 'select count(*)::int as n from payments where booking_id between $1 and $2', [bookingIds[0], bookingIds[bookingIds.length - 1]]),
+      );
       api.note = `${percentOf(api, pg.raw)}; ${api.note}`;
       return [api, pgbenchRow('  pgbench: the insertPending statement (prepared)', pg.raw, pg.note)];
     },
   },
   'payments-callback': {
-    description: "Daraja's STK callback (success) for pending M-Pesa payments, each request a different payment; the completion statement through pgbench at the same and at 1 client",
+    description:
+      "Daraja's STK callback (success) for pending M-Pesa payments, each request a different payment; the completion statement through pgbench at the same and at 1 client",
     spaces: 10_000,
     daraja: true,
     postgresOnly: true,
@@ -472,7 +560,8 @@ const scenarios: Record<string, Scenario> = {
     },
   },
   'receipt-pdf': {
-    description: 'GET /api/payments/:id/receipt?format=pdf over 100 payments paid through the API, while a separate process sends 50 GET /health/s and records their latency',
+    description:
+      'GET /api/payments/:id/receipt?format=pdf over 100 payments paid through the API, while a separate process sends 50 GET /health/s and records their latency',
     spaces: 10_000,
     daraja: true,
     postgresOnly: true,
@@ -483,30 +572,52 @@ const scenarios: Record<string, Scenario> = {
       const { ids, tokens } = await payers(service.url, url, `receipt${run}-`);
       const bookings = await seedUnpaidBookings(url, ids, 100);
       // Paid the way a guest pays: the STK push through the API, then Daraja's callback.
-      for (const booking of bookings) await api(service.url, 'POST', '/api/payments', { booking_id: booking.id, payment_method: 'mpesa', phone_number: '0712345678' }, tokens.get(booking.userId));
+      for (const booking of bookings)
+        await api(
+          service.url,
+          'POST',
+          '/api/payments',
+          { booking_id: booking.id, payment_method: 'mpesa', phone_number: '0712345678' },
+          tokens.get(booking.userId),
+        );
       const payments = await sqlRows<{ id: number; user_id: number; amount: string; checkout_request_id: string }>(
         url,
         'select id, user_id, amount, checkout_request_id from payments where booking_id = any($1::int[]) order by id',
         [bookings.map((booking) => booking.id)],
       );
       for (const [n, payment] of payments.entries()) {
-        await api(service.url, 'POST', `/api/payments/mpesa/callback/${daraja!.callbackToken}`, stkCallback({ checkoutRequestId: payment.checkout_request_id, amount: Number(payment.amount) }, n));
+        await api(
+          service.url,
+          'POST',
+          `/api/payments/mpesa/callback/${daraja!.callbackToken}`,
+          stkCallback({ checkoutRequestId: payment.checkout_request_id, amount: Number(payment.amount) }, n),
+        );
       }
-      const requests = payments.map((payment) => ({ method: 'GET', path: `/api/payments/${payment.id}/receipt?format=pdf`, headers: { authorization: `Bearer ${tokens.get(payment.user_id)}` } }));
+      const requests = payments.map((payment) => ({
+        method: 'GET',
+        path: `/api/payments/${payment.id}/receipt?format=pdf`,
+        headers: { authorization: `Bearer ${tokens.get(payment.user_id)}` },
+      }));
       const sample = await fetch(`${service.url}${requests[0]!.path}`, { headers: requests[0]!.headers });
       const bytes = Buffer.from(await sample.arrayBuffer());
       if (!sample.ok || sample.headers.get('content-type') !== 'application/pdf' || bytes.subarray(0, 5).toString() !== '%PDF-') {
         throw new Error(`the receipt is not a PDF: ${sample.status} ${sample.headers.get('content-type')}`);
       }
       // Both warmed up together, so the measured /health figures show contention, not compilation.
-      await Promise.all([load({ url: service.url, connections, duration: WARMUP_SECONDS, requests }, 0), load({ url: `${service.url}/health`, connections: 2, duration: WARMUP_SECONDS }, 0)]);
+      await Promise.all([
+        load({ url: service.url, connections, duration: WARMUP_SECONDS, requests }, 0),
+        load({ url: `${service.url}/health`, connections: 2, duration: WARMUP_SECONDS }, 0),
+      ]);
       const [pdf, health] = await Promise.all([
         load({ url: service.url, connections, duration, requests }, 0),
         loadInOwnProcess({ url: `${service.url}/health`, connections: 2, duration, overallRate: 50 }),
       ]);
       const check = await checkPayments(url, { answered: payments.map((payment) => payment.checkout_request_id), apiUserIds: ids });
       return [
-        figures('GET /api/payments/:id/receipt?format=pdf', pdf, { peakRssMb: service.peakRssMb(), note: `${(bytes.length / 1024).toFixed(1)} KB each; ${check.answeredNotCompleted} of the 100 not completed, ${describeCheck(check)}` }),
+        figures('GET /api/payments/:id/receipt?format=pdf', pdf, {
+          peakRssMb: service.peakRssMb(),
+          note: `${(bytes.length / 1024).toFixed(1)} KB each; ${check.answeredNotCompleted} of the 100 not completed, ${describeCheck(check)}`,
+        }),
         figures('GET /health during the PDF load', health, { note: '50 requests/s alongside' }),
       ];
     },
@@ -517,11 +628,18 @@ const scenarios: Record<string, Scenario> = {
     run: (context) => againstPgbench(context, 'GET /api/testimonials', ['/api/testimonials'], 'prepared', { note: atLeast(3_000) }),
   },
   'space-reviews': {
-    description: "GET /api/spaces/:id/reviews (newest first, 10 per page) rotating over 100 reviewed listings among 50,000 reviews, and its SQL through pgbench",
+    description:
+      'GET /api/spaces/:id/reviews (newest first, 10 per page) rotating over 100 reviewed listings among 50,000 reviews, and its SQL through pgbench',
     ...REVIEW_DATA,
     run: async (context) => {
       const { ids, reviews, reviewed } = await reviewedSpaces(context.databaseUrl!, 100);
-      const rows = await againstPgbench(context, 'GET /api/spaces/:id/reviews', ids.map((id) => `/api/spaces/${id}/reviews`), 'prepared', { note: atLeast(3_000) });
+      const rows = await againstPgbench(
+        context,
+        'GET /api/spaces/:id/reviews',
+        ids.map((id) => `/api/spaces/${id}/reviews`),
+        'prepared',
+        { note: atLeast(3_000) },
+      );
       rows[0]!.note = `${rows[0]!.note}; ${reviews} reviews over ${reviewed} listings`;
       return rows;
     },
@@ -532,7 +650,8 @@ const scenarios: Record<string, Scenario> = {
     run: (context) => againstPgbench(context, 'GET /api/spaces?sort=rating', ['/api/spaces?sort=rating&page=1&per_page=20'], 'prepared'),
   },
   'admin-stats': {
-    description: "GET /api/admin/stats with the seeded admin's token over 10,000 listings, 100,000 bookings, 50,000 payments and 50,000 reviews, and its SQL through pgbench",
+    description:
+      "GET /api/admin/stats with the seeded admin's token over 10,000 listings, 100,000 bookings, 50,000 payments and 50,000 reviews, and its SQL through pgbench",
     ...REVIEW_DATA,
     run: async (context) => {
       const token = await adminToken(context.service.url);
@@ -590,7 +709,8 @@ async function main() {
         console.error(`▷ ${name}: skipped, it needs --db postgres`);
         continue;
       }
-      const database = values.db === 'postgres' ? await scratchDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres') : undefined;
+      const database =
+        values.db === 'postgres' ? await scratchDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres') : undefined;
       const daraja = scenario.daraja ? await startDaraja() : undefined;
       const service = await startService({
         BCRYPT_ROUNDS: rounds,
@@ -618,7 +738,14 @@ async function main() {
         for (let row = 0; row < runs[0]!.length; row++) {
           const sorted = runs.map((run) => run[row]!).sort((a, b) => a.requestsPerSecond - b.requestsPerSecond);
           const median = sorted[Math.floor(sorted.length / 2)]!;
-          results.push(repeat > 1 ? { ...median, note: [median.note, `median of ${repeat} (${sorted.map((r) => r.requestsPerSecond).join(', ')} req/s)`].filter(Boolean).join('; ') } : median);
+          results.push(
+            repeat > 1
+              ? {
+                  ...median,
+                  note: [median.note, `median of ${repeat} (${sorted.map((r) => r.requestsPerSecond).join(', ')} req/s)`].filter(Boolean).join('; '),
+                }
+              : median,
+          );
         }
       } finally {
         await service.stop();
@@ -631,7 +758,9 @@ async function main() {
     console.log(`|---|---:|---:|---:|---:|---:|---:|---|`);
     for (const row of results) {
       const p99 = Number.isNaN(row.p99Ms) ? '–' : row.p99Ms;
-      console.log(`| ${row.scenario} | ${row.requestsPerSecond} | ${row.p50Ms} | ${p99} | ${row.non2xx} | ${row.errors} | ${row.peakRssMb ?? ''} | ${row.note ?? ''} |`);
+      console.log(
+        `| ${row.scenario} | ${row.requestsPerSecond} | ${row.p50Ms} | ${p99} | ${row.non2xx} | ${row.errors} | ${row.peakRssMb ?? ''} | ${row.note ?? ''} |`,
+      );
     }
   }
 }

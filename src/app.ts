@@ -101,7 +101,8 @@ declare module 'fastify' {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const PERSONAL_PATHS = /^\/api\/(?:auth|users|bookings|payments|admin)(?:[/?]|$)|^\/api\/spaces\/(?:stats|mine)(?:[/?]|$)|^\/api\/spaces\/[^/?]+\/calendar(?:[/?]|$)/;
+const PERSONAL_PATHS =
+  /^\/api\/(?:auth|users|bookings|payments|admin)(?:[/?]|$)|^\/api\/spaces\/(?:stats|mine)(?:[/?]|$)|^\/api\/spaces\/[^/?]+\/calendar(?:[/?]|$)/;
 
 /** Query-string secrets (calendar tokens, emailed links) and M-Pesa's path token never reach the logs. */
 const redactUrl = (url: string) =>
@@ -136,7 +137,10 @@ function fastifyOptions(config: Config, logStream?: AppDependencies['logStream']
     frameworkErrors: (error, request, reply) => {
       reply.header('x-request-id', request.id);
       const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
-      void sendError(reply, tooLong ? new AppError(414, 'uri_too_long', 'A path segment is too long') : new AppError(400, 'validation_error', 'The URL is malformed'));
+      void sendError(
+        reply,
+        tooLong ? new AppError(414, 'uri_too_long', 'A path segment is too long') : new AppError(400, 'validation_error', 'The URL is malformed'),
+      );
     },
     // Errors of Node's HTTP parser (oversized headers, garbage) happen before Fastify has a request.
     clientErrorHandler: (error: Error & { code?: string }, socket) => {
@@ -167,13 +171,21 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     const operationId = route.schema?.operationId;
     for (const method of [route.method].flat()) {
       // Read late: a plugin's own scope may declare its routes' access in an onRoute hook that runs after this one.
-      routeTable.push({ method, url: route.url, operationId, get access() { return route.config?.access; } });
+      routeTable.push({
+        method,
+        url: route.url,
+        operationId,
+        get access() {
+          return route.config?.access;
+        },
+      });
     }
   });
 
   const ownedRedis = !deps.redis && config.REDIS_URL ? createRedis(config.REDIS_URL, app.log) : undefined;
   const redis = deps.redis ?? ownedRedis;
-  const mailTransport = deps.mailTransport ?? (config.SMTP_URL ? smtpTransport(config.SMTP_URL) : outboxFilesTransport(join(config.DATA_DIR, 'outbox'), app.log));
+  const mailTransport =
+    deps.mailTransport ?? (config.SMTP_URL ? smtpTransport(config.SMTP_URL) : outboxFilesTransport(join(config.DATA_DIR, 'outbox'), app.log));
 
   // Filled in below by the modules whose mails carry files (receipts).
   const attachments: Record<string, AttachmentResolver> = {};
@@ -243,7 +255,9 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     providers: createPaymentProviders(config, {
       clock,
       log: app.log,
-      deliver: async (request) => ({ statusCode: (await app.inject({ method: request.method, url: request.url, headers: request.headers, payload: request.body })).statusCode }),
+      deliver: async (request) => ({
+        statusCode: (await app.inject({ method: request.method, url: request.url, headers: request.headers, payload: request.body })).statusCode,
+      }),
     }),
     mpesaCallbackToken: config.MPESA_CALLBACK_TOKEN,
     queryAfterMs: config.MPESA_QUERY_AFTER_S * 1000,
@@ -282,7 +296,22 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   events.on('booking.cancelled', payments.onBookingCancelled);
 
   const inFlight = trackInFlight(app);
-  app.decorate('services', { database, clock, auth, passwords, mailWorker, spaces, bookings, payments, events, background, sweeper, paymentSweeper, storage, inFlight } satisfies AppServices);
+  app.decorate('services', {
+    database,
+    clock,
+    auth,
+    passwords,
+    mailWorker,
+    spaces,
+    bookings,
+    payments,
+    events,
+    background,
+    sweeper,
+    paymentSweeper,
+    storage,
+    inFlight,
+  } satisfies AppServices);
 
   // An empty body sent as JSON counts as no body; anything else must be valid JSON.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -291,7 +320,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if ((body as string).trim() === '') return done(null, undefined);
-    if (nestsDeeperThan(body as string)) return done(new AppError(400, 'validation_error', `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+    if (nestsDeeperThan(body as string))
+      return done(new AppError(400, 'validation_error', `The JSON body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
     return parseJson(request, body as string, done);
   });
 

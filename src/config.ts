@@ -46,10 +46,12 @@ const boolean = (raw: string, name: string) => {
   return fail(name, `must be true or false (got "${raw}")`);
 };
 
-const oneOf = <const T extends string>(values: readonly T[]) => (raw: string, name: string): T => {
-  if ((values as readonly string[]).includes(raw)) return raw as T;
-  return fail(name, `must be one of ${values.join(', ')} (got "${raw}")`);
-};
+const oneOf =
+  <const T extends string>(values: readonly T[]) =>
+  (raw: string, name: string): T => {
+    if ((values as readonly string[]).includes(raw)) return raw as T;
+    return fail(name, `must be one of ${values.join(', ')} (got "${raw}")`);
+  };
 
 const url = (protocols: readonly string[]) => (raw: string, name: string) => {
   let parsed: URL;
@@ -72,7 +74,11 @@ const duration = (raw: string, name: string) => {
   return seconds;
 };
 
-const list = (raw: string) => raw.split(',').map((item) => item.trim()).filter(Boolean);
+const list = (raw: string) =>
+  raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 
 /** Browser origins as the `Origin` header carries them: scheme, host and port, no path, no trailing slash. */
 const origins = (raw: string, name: string) =>
@@ -83,7 +89,8 @@ const origins = (raw: string, name: string) =>
     } catch {
       origin = undefined;
     }
-    if (origin === undefined || origin === 'null' || origin !== item) return fail(name, `must be a comma list of origins such as http://127.0.0.1:5173 (got "${item}")`);
+    if (origin === undefined || origin === 'null' || origin !== item)
+      return fail(name, `must be a comma list of origins such as http://127.0.0.1:5173 (got "${item}")`);
     return origin;
   });
 
@@ -136,7 +143,8 @@ const settings = {
     parse: list,
   },
   LEGACY_CLIENT_ORIGINS: {
-    description: "Comma list of browser origins that get the original Flask backend's representations (docs/migrating-from-flask.md); they are allowed by CORS too",
+    description:
+      "Comma list of browser origins that get the original Flask backend's representations (docs/migrating-from-flask.md); they are allowed by CORS too",
     default: '',
     parse: origins,
   },
@@ -144,46 +152,103 @@ const settings = {
   SMTP_URL: { description: 'smtp:// or smtps:// URL of the mail relay; unset = .eml files in DATA_DIR/outbox', parse: url(['smtp:', 'smtps:']) },
   MAIL_FROM: { description: 'From address of outgoing mail', default: 'Spacer <no-reply@spacer.local>', parse: text },
   MAIL_POLL_INTERVAL_MS: { description: 'How often the mail worker looks for queued mail', default: '2000', parse: integer(50, 3_600_000) },
-  MAIL_RETRY_BASE_MS: { description: 'First retry delay of a failed mail; doubles per attempt, capped at one hour', default: '5000', parse: integer(1, 3_600_000) },
+  MAIL_RETRY_BASE_MS: {
+    description: 'First retry delay of a failed mail; doubles per attempt, capped at one hour',
+    default: '5000',
+    parse: integer(1, 3_600_000),
+  },
   MAIL_MAX_ATTEMPTS: { description: 'Attempts before a mail is marked failed', default: '10', parse: integer(1, 100) },
   MAX_UPLOAD_MB: { description: 'Largest accepted upload file, in MB (images are then resized)', default: '10', parse: integer(1, 100) },
-  CLOUDINARY_URL: { description: 'cloudinary://API_KEY:API_SECRET@CLOUD_NAME; or set the three CLOUDINARY_* below. Unset: images are stored under DATA_DIR/uploads', parse: url(['cloudinary:']) },
+  CLOUDINARY_URL: {
+    description: 'cloudinary://API_KEY:API_SECRET@CLOUD_NAME; or set the three CLOUDINARY_* below. Unset: images are stored under DATA_DIR/uploads',
+    parse: url(['cloudinary:']),
+  },
   CLOUDINARY_CLOUD_NAME: { description: 'Cloudinary cloud name (with CLOUDINARY_API_KEY and CLOUDINARY_API_SECRET)', parse: text },
   CLOUDINARY_API_KEY: { description: 'Cloudinary API key', parse: text },
   CLOUDINARY_API_SECRET: { description: 'Cloudinary API secret', parse: text },
   CLOUDINARY_UPLOAD_PREFIX: { description: 'Base URL (https) of the Cloudinary upload API', default: 'https://api.cloudinary.com', parse: url(['https:']) },
-  BOOKING_PENDING_TTL_HOURS: { description: 'Hours a booking request may stay pending before it expires (it also expires at its start)', default: '24', parse: integer(1, 24 * 30) },
-  BOOKING_PAYMENT_TTL_HOURS: { description: 'Hours a confirmed booking may stay unpaid after its approval before it is cancelled as unpaid (it is also cancelled at its start)', default: '24', parse: integer(1, 24 * 30) },
-  SWEEP_INTERVAL_MS: { description: 'How often pending bookings are expired, unpaid ones cancelled and finished ones completed', default: '60000', parse: integer(100, 3_600_000) },
-  PAYMENT_SWEEP_INTERVAL_MS: { description: 'How often M-Pesa payments without a callback are queried and owed refunds retried', default: '15000', parse: integer(100, 3_600_000) },
+  BOOKING_PENDING_TTL_HOURS: {
+    description: 'Hours a booking request may stay pending before it expires (it also expires at its start)',
+    default: '24',
+    parse: integer(1, 24 * 30),
+  },
+  BOOKING_PAYMENT_TTL_HOURS: {
+    description: 'Hours a confirmed booking may stay unpaid after its approval before it is cancelled as unpaid (it is also cancelled at its start)',
+    default: '24',
+    parse: integer(1, 24 * 30),
+  },
+  SWEEP_INTERVAL_MS: {
+    description: 'How often pending bookings are expired, unpaid ones cancelled and finished ones completed',
+    default: '60000',
+    parse: integer(100, 3_600_000),
+  },
+  PAYMENT_SWEEP_INTERVAL_MS: {
+    description: 'How often M-Pesa payments without a callback are queried and owed refunds retried',
+    default: '15000',
+    parse: integer(100, 3_600_000),
+  },
   BACKGROUND_JOBS: { description: 'Run background workers (mail, sweeps) in this process', default: 'true', parse: boolean },
   REDIS_URL: { description: 'Redis URL for rate-limit counters shared by several processes; unset = in memory', parse: url(['redis:', 'rediss:']) },
   RATE_LIMIT_PREFIX: { description: 'Key prefix of rate-limit counters in Redis', default: 'spacer:rl:', parse: text },
   RATE_LIMIT_AUTH_PER_IP: { description: 'Requests per IP per minute across /api/auth/*', default: '100', parse: integer(1, 1_000_000) },
   RATE_LIMIT_LOGIN_PER_EMAIL: { description: 'Failed logins per email and client IP per 15 minutes', default: '10', parse: integer(1, 1_000_000) },
-  RATE_LIMIT_LOGIN_PER_EMAIL_CEILING: { description: 'Failed logins per email from all IPs together per 15 minutes', default: '100', parse: integer(1, 1_000_000) },
-  RATE_LIMIT_EMAIL_PER_HOUR: { description: 'Registrations, password-reset and verification mails per email address per hour', default: '5', parse: integer(1, 1_000_000) },
-  MPESA_CONSUMER_KEY: { description: 'Daraja app consumer key; with the secret, shortcode and passkey M-Pesa goes through Daraja (unset: simulated outside production, unavailable in production)', parse: text },
+  RATE_LIMIT_LOGIN_PER_EMAIL_CEILING: {
+    description: 'Failed logins per email from all IPs together per 15 minutes',
+    default: '100',
+    parse: integer(1, 1_000_000),
+  },
+  RATE_LIMIT_EMAIL_PER_HOUR: {
+    description: 'Registrations, password-reset and verification mails per email address per hour',
+    default: '5',
+    parse: integer(1, 1_000_000),
+  },
+  MPESA_CONSUMER_KEY: {
+    description:
+      'Daraja app consumer key; with the secret, shortcode and passkey M-Pesa goes through Daraja (unset: simulated outside production, unavailable in production)',
+    parse: text,
+  },
   MPESA_CONSUMER_SECRET: { description: 'Daraja app consumer secret', parse: text },
-  MPESA_BUSINESS_SHORTCODE: { description: 'Paybill shortcode STK pushes pay into (5–7 digits)', parse: pattern(/^\d{5,7}$/, 'must be a shortcode of 5 to 7 digits') },
+  MPESA_BUSINESS_SHORTCODE: {
+    description: 'Paybill shortcode STK pushes pay into (5–7 digits)',
+    parse: pattern(/^\d{5,7}$/, 'must be a shortcode of 5 to 7 digits'),
+  },
   MPESA_PASSKEY: { description: 'Lipa na M-Pesa Online passkey (signs the STK Password)', parse: text },
-  MPESA_ENV: { description: 'Daraja environment: sandbox or production (chooses the default MPESA_BASE_URL)', default: 'sandbox', parse: oneOf(['sandbox', 'production'] as const) },
+  MPESA_ENV: {
+    description: 'Daraja environment: sandbox or production (chooses the default MPESA_BASE_URL)',
+    default: 'sandbox',
+    parse: oneOf(['sandbox', 'production'] as const),
+  },
   MPESA_BASE_URL: {
     description: 'Base URL of the Daraja API (defaults from MPESA_ENV)',
     default: (env) => (env.MPESA_ENV === 'production' ? MPESA_BASE_URLS.production : MPESA_BASE_URLS.sandbox),
     parse: url(['http:', 'https:']),
   },
   MPESA_CALLBACK_TOKEN: {
-    description: 'Secret path segment of the M-Pesa callback URLs (≥16 of A-Z a-z 0-9 _ -; required in production with M-Pesa, else derived from the generated secrets)',
+    description:
+      'Secret path segment of the M-Pesa callback URLs (≥16 of A-Z a-z 0-9 _ -; required in production with M-Pesa, else derived from the generated secrets)',
     parse: pattern(/^[A-Za-z0-9_-]{16,}$/, 'must be at least 16 characters of A-Z, a-z, 0-9, _ and -'),
   },
   MPESA_INITIATOR_NAME: { description: 'Daraja API operator that initiates reversals (refunds), with MPESA_SECURITY_CREDENTIAL', parse: text },
   MPESA_SECURITY_CREDENTIAL: { description: "The initiator's password encrypted with Safaricom's certificate, for reversals", parse: text },
-  MPESA_QUERY_AFTER_S: { description: 'Seconds an M-Pesa payment may stay pending before it is settled through an STK query', default: '60', parse: integer(5, 86_400) },
-  STRIPE_SECRET_KEY: { description: 'Stripe secret (sk_…) or restricted (rk_…) key; set: cards go through Stripe (unset: simulated outside production, unavailable in production)', parse: pattern(/^(sk|rk)_(test|live)_\S+$/, 'must be a Stripe secret key (sk_test_…, sk_live_…, rk_…)') },
-  STRIPE_WEBHOOK_SECRET: { description: 'Signing secret (whsec_…) of the Stripe webhook endpoint; required with STRIPE_SECRET_KEY', parse: pattern(/^whsec_\S+$/, 'must be a Stripe webhook signing secret (whsec_…)') },
+  MPESA_QUERY_AFTER_S: {
+    description: 'Seconds an M-Pesa payment may stay pending before it is settled through an STK query',
+    default: '60',
+    parse: integer(5, 86_400),
+  },
+  STRIPE_SECRET_KEY: {
+    description: 'Stripe secret (sk_…) or restricted (rk_…) key; set: cards go through Stripe (unset: simulated outside production, unavailable in production)',
+    parse: pattern(/^(sk|rk)_(test|live)_\S+$/, 'must be a Stripe secret key (sk_test_…, sk_live_…, rk_…)'),
+  },
+  STRIPE_WEBHOOK_SECRET: {
+    description: 'Signing secret (whsec_…) of the Stripe webhook endpoint; required with STRIPE_SECRET_KEY',
+    parse: pattern(/^whsec_\S+$/, 'must be a Stripe webhook signing secret (whsec_…)'),
+  },
   STRIPE_API_BASE: { description: 'Base URL of the Stripe API', default: 'https://api.stripe.com', parse: url(['http:', 'https:']) },
-  SIMULATED_PAYMENT_DELAY_MS: { description: 'Delay before the simulated provider delivers its callback (outside production, unconfigured methods only)', default: '1000', parse: integer(0, 3_600_000) },
+  SIMULATED_PAYMENT_DELAY_MS: {
+    description: 'Delay before the simulated provider delivers its callback (outside production, unconfigured methods only)',
+    default: '1000',
+    parse: integer(0, 3_600_000),
+  },
   PAYMENT_PROVIDER_TIMEOUT_MS: { description: 'Timeout of each call to Daraja or Stripe', default: '10000', parse: integer(100, 120_000) },
 } satisfies Record<string, Setting<unknown>>;
 
@@ -248,7 +313,11 @@ function resolveCloudinary(values: Record<string, unknown>) {
   }
   const parts = ['CLOUDINARY_CLOUD_NAME', 'CLOUDINARY_API_KEY', 'CLOUDINARY_API_SECRET'];
   const given = parts.filter((name) => values[name] !== undefined);
-  if (given.length > 0 && given.length < parts.length) fail(parts.find((name) => values[name] === undefined)!, 'is required when any Cloudinary setting is given');
+  if (given.length > 0 && given.length < parts.length)
+    fail(
+      parts.find((name) => values[name] === undefined)!,
+      'is required when any Cloudinary setting is given',
+    );
 }
 
 const MPESA_PARTS = ['MPESA_CONSUMER_KEY', 'MPESA_CONSUMER_SECRET', 'MPESA_BUSINESS_SHORTCODE', 'MPESA_PASSKEY'];
@@ -260,17 +329,29 @@ export const mpesaConfigured = (config: Pick<Config, 'MPESA_CONSUMER_KEY' | 'MPE
 function resolvePayments(values: Record<string, unknown>) {
   const production = values.NODE_ENV === 'production';
   const given = MPESA_PARTS.filter((name) => values[name] !== undefined);
-  if (given.length > 0 && given.length < MPESA_PARTS.length) fail(MPESA_PARTS.find((name) => values[name] === undefined)!, 'is required when any of the M-Pesa credentials is given');
+  if (given.length > 0 && given.length < MPESA_PARTS.length)
+    fail(
+      MPESA_PARTS.find((name) => values[name] === undefined)!,
+      'is required when any of the M-Pesa credentials is given',
+    );
   const reversal = ['MPESA_INITIATOR_NAME', 'MPESA_SECURITY_CREDENTIAL'];
-  if ((values.MPESA_INITIATOR_NAME === undefined) !== (values.MPESA_SECURITY_CREDENTIAL === undefined)) fail(reversal.find((name) => values[name] === undefined)!, 'is required with the other reversal setting');
+  if ((values.MPESA_INITIATOR_NAME === undefined) !== (values.MPESA_SECURITY_CREDENTIAL === undefined))
+    fail(
+      reversal.find((name) => values[name] === undefined)!,
+      'is required with the other reversal setting',
+    );
 
   if (values.MPESA_CALLBACK_TOKEN === undefined) {
     if (production && given.length > 0) fail('MPESA_CALLBACK_TOKEN', 'is required in production when M-Pesa is configured');
     // Derived, not stored: it then lasts exactly as long as the JWT secret it comes from (given, or generated once into DATA_DIR).
-    if (!production) values.MPESA_CALLBACK_TOKEN = createHmac('sha256', values.JWT_SECRET_KEY as string).update('spacer:mpesa-callback-token').digest('base64url');
+    if (!production)
+      values.MPESA_CALLBACK_TOKEN = createHmac('sha256', values.JWT_SECRET_KEY as string)
+        .update('spacer:mpesa-callback-token')
+        .digest('base64url');
   }
 
-  if (values.STRIPE_SECRET_KEY !== undefined && values.STRIPE_WEBHOOK_SECRET === undefined) fail('STRIPE_WEBHOOK_SECRET', 'is required when STRIPE_SECRET_KEY is set');
+  if (values.STRIPE_SECRET_KEY !== undefined && values.STRIPE_WEBHOOK_SECRET === undefined)
+    fail('STRIPE_WEBHOOK_SECRET', 'is required when STRIPE_SECRET_KEY is set');
   if (production) {
     for (const name of ['MPESA_BASE_URL', 'STRIPE_API_BASE']) {
       if (!(values[name] as string).startsWith('https:')) fail(name, 'must be an https URL in production');

@@ -1,6 +1,15 @@
 import { sql } from 'drizzle-orm';
 import { queryRows, type DbOrTx } from '../db/client.ts';
-import { bookings, payments, receiptCounters, reviews, testimonials, type BookingStatus, type PaymentMethod, type PaymentProviderName } from '../db/schema/index.ts';
+import {
+  bookings,
+  payments,
+  receiptCounters,
+  reviews,
+  testimonials,
+  type BookingStatus,
+  type PaymentMethod,
+  type PaymentProviderName,
+} from '../db/schema/index.ts';
 import { formatReceiptNumber, receiptYear } from '../modules/payments/payments.rules.ts';
 import { REVIEW_COMMENTS, TESTIMONIALS } from './seed-data.ts';
 import type { Random } from './seed-data.ts';
@@ -54,7 +63,12 @@ async function takeReceiptNumbers(db: DbOrTx, years: number[]): Promise<string[]
 }
 
 /** Completed payments of the given bookings, each paid `paidBefore` ms before its start (or now, if that is sooner). */
-export async function insertPayments(db: DbOrTx, rng: Random, paid: Array<{ booking: { id: number; userId: number; totalPrice: number; currency: string; startTime: Date }; refundPercent?: number }>, now: Date) {
+export async function insertPayments(
+  db: DbOrTx,
+  rng: Random,
+  paid: Array<{ booking: { id: number; userId: number; totalPrice: number; currency: string; startTime: Date }; refundPercent?: number }>,
+  now: Date,
+) {
   if (paid.length === 0) return;
   const completedAt = paid.map(({ booking }) => new Date(Math.min(now.getTime() - HOUR, booking.startTime.getTime() - rng.int(2, 72) * HOUR)));
   const numbers = await takeReceiptNumbers(db, completedAt.map(receiptYear));
@@ -77,7 +91,9 @@ export async function insertPayments(db: DbOrTx, rng: Random, paid: Array<{ book
       transactionId: method === 'cash' ? null : `SIM${booking.id.toString(36).toUpperCase()}${rng.int(1000, 9999)}`,
       receiptNumber: numbers[index]!,
       completedAt: at,
-      ...(refunded > 0 ? { refundState: 'completed' as const, refundDue: refunded, refundReason: 'cancelled by the booker', refundedAt: new Date(at.getTime() + HOUR) } : {}),
+      ...(refunded > 0
+        ? { refundState: 'completed' as const, refundDue: refunded, refundReason: 'cancelled by the booker', refundedAt: new Date(at.getTime() + HOUR) }
+        : {}),
       createdAt: new Date(at.getTime() - 60_000),
       updatedAt: at,
     };
@@ -91,7 +107,13 @@ export async function insertPayments(db: DbOrTx, rng: Random, paid: Array<{ book
  * in Nairobi on distinct days, so the exclusion constraint never objects; most guests who used a
  * space review it; a handful of members write testimonials.
  */
-export async function createDemoActivity(db: DbOrTx, rng: Random, listings: SeedSpace[], people: { clients: { id: number }[]; owners: { id: number }[] }, now: Date) {
+export async function createDemoActivity(
+  db: DbOrTx,
+  rng: Random,
+  listings: SeedSpace[],
+  people: { clients: { id: number }[]; owners: { id: number }[] },
+  now: Date,
+) {
   const today = new Date(now);
   today.setUTCHours(7, 0, 0, 0);
   const rows: NewBooking[] = [];
@@ -127,7 +149,9 @@ export async function createDemoActivity(db: DbOrTx, rng: Random, listings: Seed
     }
   }
   const inserted = await db.insert(bookings).values(rows).returning();
-  const paid = inserted.filter((booking) => booking.status !== 'pending').map((booking) => ({ booking, ...(booking.status === 'cancelled' ? { refundPercent: 100 } : {}) }));
+  const paid = inserted
+    .filter((booking) => booking.status !== 'pending')
+    .map((booking) => ({ booking, ...(booking.status === 'cancelled' ? { refundPercent: 100 } : {}) }));
   await insertPayments(db, rng, paid, now);
 
   const reviewed = new Set<string>();
@@ -138,7 +162,14 @@ export async function createDemoActivity(db: DbOrTx, rng: Random, listings: Seed
     reviewed.add(key);
     const rating = rng.pick([3, 4, 4, 4, 5, 5, 5, 5, 2]);
     const at = new Date(booking.endTime.getTime() + rng.int(2, 48) * HOUR);
-    reviewRows.push({ spaceId: booking.spaceId, userId: booking.userId, rating, comment: rng.next() < 0.85 ? rng.pick(REVIEW_COMMENTS[rating]!) : null, createdAt: at, updatedAt: at });
+    reviewRows.push({
+      spaceId: booking.spaceId,
+      userId: booking.userId,
+      rating,
+      comment: rng.next() < 0.85 ? rng.pick(REVIEW_COMMENTS[rating]!) : null,
+      createdAt: at,
+      updatedAt: at,
+    });
   }
   if (reviewRows.length > 0) await db.insert(reviews).values(reviewRows);
 

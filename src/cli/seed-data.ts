@@ -10,7 +10,18 @@ export const CITIES = [
   { name: 'Eldoret', lat: 0.5143, lng: 35.2698, areas: ['Elgon View', 'Kapsoya', 'Pioneer', 'Langas'] },
 ] as const;
 
-export const STREETS = ['Moi Avenue', 'Kenyatta Avenue', 'Ngong Road', 'Waiyaki Way', 'Oginga Odinga Street', 'Uhuru Highway', 'Nyerere Road', 'Jomo Kenyatta Highway', 'Argwings Kodhek Road', 'Links Road'];
+export const STREETS = [
+  'Moi Avenue',
+  'Kenyatta Avenue',
+  'Ngong Road',
+  'Waiyaki Way',
+  'Oginga Odinga Street',
+  'Uhuru Highway',
+  'Nyerere Road',
+  'Jomo Kenyatta Highway',
+  'Argwings Kodhek Road',
+  'Links Road',
+];
 
 export interface Kind {
   label: string;
@@ -22,17 +33,79 @@ export interface Kind {
 }
 
 export const KINDS: Kind[] = [
-  { label: 'Meeting Room', words: ['Boardroom', 'Meeting Room', 'Huddle Room'], capacity: [4, 16], price: [800, 4000], amenities: ['wifi', 'whiteboard', 'tv screen', 'air conditioning', 'coffee'], description: 'A quiet, well-lit room for meetings and interviews, with a large table and a screen for presentations.' },
-  { label: 'Photo Studio', words: ['Photo Studio', 'Light Studio', 'Daylight Studio'], capacity: [2, 12], price: [2000, 8000], amenities: ['stage lighting', 'green screen', 'backdrops', 'changing room', 'wifi'], description: 'A photography studio with north-facing windows, paper backdrops, strobes and a changing room.' },
-  { label: 'Podcast Studio', words: ['Podcast Booth', 'Sound Room', 'Recording Studio'], capacity: [2, 6], price: [1500, 5000], amenities: ['microphones', 'sound treatment', 'mixing desk', 'headphones', 'wifi'], description: 'An acoustically treated room with four microphones, a mixing desk and an engineer on request.' },
-  { label: 'Event Hall', words: ['Event Hall', 'Banquet Hall', 'Conference Hall'], capacity: [50, 400], price: [8000, 25000], amenities: ['sound system', 'projector', 'stage', 'parking', 'catering', 'backup generator', 'wheelchair access'], description: 'A large hall for conferences, launches and weddings, with a stage, a PA system and catering partners.' },
-  { label: 'Co-working', words: ['Hot Desks', 'Co-working Floor', 'Work Lounge'], capacity: [10, 60], price: [500, 2000], amenities: ['wifi', 'coffee', 'printing', 'lockers', 'backup generator'], description: 'Open desks with fast fibre internet, a kitchen with free coffee and quiet phone booths.' },
-  { label: 'Rooftop', words: ['Rooftop Terrace', 'Sky Deck', 'Garden Terrace'], capacity: [20, 120], price: [5000, 18000], amenities: ['sound system', 'bar', 'outdoor seating', 'lighting', 'parking'], description: 'An open-air terrace with city views, string lights and a bar counter, ideal for evening events.' },
-  { label: 'Training Room', words: ['Training Room', 'Classroom', 'Workshop Room'], capacity: [12, 40], price: [1500, 6000], amenities: ['projector', 'whiteboard', 'flip charts', 'wifi', 'air conditioning', 'parking'], description: 'A classroom set-up for workshops and trainings, with a projector, flip charts and breakout corners.' },
-  { label: 'Dance Studio', words: ['Dance Studio', 'Movement Room', 'Rehearsal Space'], capacity: [5, 30], price: [1000, 4000], amenities: ['mirrors', 'sprung floor', 'sound system', 'changing room'], description: 'A bright rehearsal studio with a sprung floor, wall mirrors and a sound system.' },
+  {
+    label: 'Meeting Room',
+    words: ['Boardroom', 'Meeting Room', 'Huddle Room'],
+    capacity: [4, 16],
+    price: [800, 4000],
+    amenities: ['wifi', 'whiteboard', 'tv screen', 'air conditioning', 'coffee'],
+    description: 'A quiet, well-lit room for meetings and interviews, with a large table and a screen for presentations.',
+  },
+  {
+    label: 'Photo Studio',
+    words: ['Photo Studio', 'Light Studio', 'Daylight Studio'],
+    capacity: [2, 12],
+    price: [2000, 8000],
+    amenities: ['stage lighting', 'green screen', 'backdrops', 'changing room', 'wifi'],
+    description: 'A photography studio with north-facing windows, paper backdrops, strobes and a changing room.',
+  },
+  {
+    label: 'Podcast Studio',
+    words: ['Podcast Booth', 'Sound Room', 'Recording Studio'],
+    capacity: [2, 6],
+    price: [1500, 5000],
+    amenities: ['microphones', 'sound treatment', 'mixing desk', 'headphones', 'wifi'],
+    description: 'An acoustically treated room with four microphones, a mixing desk and an engineer on request.',
+  },
+  {
+    label: 'Event Hall',
+    words: ['Event Hall', 'Banquet Hall', 'Conference Hall'],
+    capacity: [50, 400],
+    price: [8000, 25000],
+    amenities: ['sound system', 'projector', 'stage', 'parking', 'catering', 'backup generator', 'wheelchair access'],
+    description: 'A large hall for conferences, launches and weddings, with a stage, a PA system and catering partners.',
+  },
+  {
+    label: 'Co-working',
+    words: ['Hot Desks', 'Co-working Floor', 'Work Lounge'],
+    capacity: [10, 60],
+    price: [500, 2000],
+    amenities: ['wifi', 'coffee', 'printing', 'lockers', 'backup generator'],
+    description: 'Open desks with fast fibre internet, a kitchen with free coffee and quiet phone booths.',
+  },
+  {
+    label: 'Rooftop',
+    words: ['Rooftop Terrace', 'Sky Deck', 'Garden Terrace'],
+    capacity: [20, 120],
+    price: [5000, 18000],
+    amenities: ['sound system', 'bar', 'outdoor seating', 'lighting', 'parking'],
+    description: 'An open-air terrace with city views, string lights and a bar counter, ideal for evening events.',
+  },
+  {
+    label: 'Training Room',
+    words: ['Training Room', 'Classroom', 'Workshop Room'],
+    capacity: [12, 40],
+    price: [1500, 6000],
+    amenities: ['projector', 'whiteboard', 'flip charts', 'wifi', 'air conditioning', 'parking'],
+    description: 'A classroom set-up for workshops and trainings, with a projector, flip charts and breakout corners.',
+  },
+  {
+    label: 'Dance Studio',
+    words: ['Dance Studio', 'Movement Room', 'Rehearsal Space'],
+    capacity: [5, 30],
+    price: [1000, 4000],
+    amenities: ['mirrors', 'sprung floor', 'sound system', 'changing room'],
+    description: 'A bright rehearsal studio with a sprung floor, wall mirrors and a sound system.',
+  },
 ];
 
-const WEEKDAY_HOURS: OperatingHours = { mon: [['08:00', '18:00']], tue: [['08:00', '18:00']], wed: [['08:00', '18:00']], thu: [['08:00', '18:00']], fri: [['08:00', '18:00']] };
+const WEEKDAY_HOURS: OperatingHours = {
+  mon: [['08:00', '18:00']],
+  tue: [['08:00', '18:00']],
+  wed: [['08:00', '18:00']],
+  thu: [['08:00', '18:00']],
+  fri: [['08:00', '18:00']],
+};
 const EXTENDED_HOURS: OperatingHours = { ...WEEKDAY_HOURS, sat: [['09:00', '17:00']] };
 const EVENING_HOURS: OperatingHours = {
   mon: [['07:00', '22:00']],
@@ -43,7 +116,20 @@ const EVENING_HOURS: OperatingHours = {
   sat: [['09:00', '23:00']],
   sun: [['10:00', '20:00']],
 };
-const SPLIT_HOURS: OperatingHours = { mon: [['08:00', '12:00'], ['14:00', '19:00']], wed: [['08:00', '12:00'], ['14:00', '19:00']], fri: [['08:00', '12:00'], ['14:00', '19:00']] };
+const SPLIT_HOURS: OperatingHours = {
+  mon: [
+    ['08:00', '12:00'],
+    ['14:00', '19:00'],
+  ],
+  wed: [
+    ['08:00', '12:00'],
+    ['14:00', '19:00'],
+  ],
+  fri: [
+    ['08:00', '12:00'],
+    ['14:00', '19:00'],
+  ],
+};
 
 export const HOURS: Array<OperatingHours | null> = [WEEKDAY_HOURS, EXTENDED_HOURS, EVENING_HOURS, SPLIT_HOURS, null];
 export const POLICIES: CancellationPolicy[] = ['flexible', 'moderate', 'strict'];
@@ -114,8 +200,17 @@ export const REVIEW_COMMENTS: Record<number, string[]> = {
   1: ['The room was not as described and nobody answered the phone.'],
   2: ['Fine location, but the Wi-Fi kept dropping and the air conditioning was loud.', 'Smaller than the photos suggest.'],
   3: ['Decent space for the price; parking was a struggle.', 'Did the job. The coffee machine was out of order.'],
-  4: ['Clean, bright and easy to find. The host was quick to reply.', 'Good value; the generator kicked in during a power cut without a hitch.', 'Great for our workshop, though the projector needed a newer cable.'],
-  5: ['Perfect for our team offsite: fast internet, great coffee, friendly host.', 'Exactly as pictured. We have booked it again for next month.', 'Spotless, quiet and the light was beautiful for our shoot.', 'The host went out of their way to set everything up before we arrived.'],
+  4: [
+    'Clean, bright and easy to find. The host was quick to reply.',
+    'Good value; the generator kicked in during a power cut without a hitch.',
+    'Great for our workshop, though the projector needed a newer cable.',
+  ],
+  5: [
+    'Perfect for our team offsite: fast internet, great coffee, friendly host.',
+    'Exactly as pictured. We have booked it again for next month.',
+    'Spotless, quiet and the light was beautiful for our shoot.',
+    'The host went out of their way to set everything up before we arrived.',
+  ],
 };
 
 export const TESTIMONIALS: Array<{ content: string; rating: number }> = [

@@ -47,7 +47,10 @@ function progress(label: string, total: number) {
 
 async function reset(database: Database, config: Config) {
   // space_counters is kept by triggers, which reset it when spaces is truncated; its row must stay.
-  const tables = await queryRows<{ tablename: string }>(database.db, sql`select tablename from pg_tables where schemaname = 'public' and tablename <> 'space_counters'`);
+  const tables = await queryRows<{ tablename: string }>(
+    database.db,
+    sql`select tablename from pg_tables where schemaname = 'public' and tablename <> 'space_counters'`,
+  );
   const names = tables.map((row) => `"${row.tablename}"`);
   if (names.length > 0) await database.db.execute(sql.raw(`truncate ${names.join(', ')} restart identity cascade`));
   await rm(uploadsDir(config), { recursive: true, force: true });
@@ -144,7 +147,10 @@ async function createBulkSpaces(database: Database, config: Config, owners: User
   const started = Date.now();
   const tick = progress('spaces', count);
   for (let done = 0; done < count; done += BATCH) {
-    const rows = Array.from({ length: Math.min(BATCH, count - done) }, (_, offset) => listing(rng, owners[(done + offset) % owners.length]!.id, new Date(started - (count - done - offset) * 60_000)).values);
+    const rows = Array.from(
+      { length: Math.min(BATCH, count - done) },
+      (_, offset) => listing(rng, owners[(done + offset) % owners.length]!.id, new Date(started - (count - done - offset) * 60_000)).values,
+    );
     await database.db.transaction(async (tx) => {
       const inserted = await tx.insert(spaces).values(rows).returning({ id: spaces.id });
       const images = inserted.flatMap(({ id }, index) =>
@@ -217,15 +223,29 @@ async function createBulkPayments(database: Database, count: number) {
     .where(sql`${bookings.status} in ('completed', 'confirmed')`)
     .orderBy(sql`${bookings.status} = 'confirmed'`, bookings.id)
     .limit(count);
-  if (eligible.length < count) throw new CliError(`--payments ${count} needs as many completed or confirmed bookings; there are ${eligible.length}: raise --bookings`);
+  if (eligible.length < count)
+    throw new CliError(`--payments ${count} needs as many completed or confirmed bookings; there are ${eligible.length}: raise --bookings`);
   const rng = random(count + 11);
   const now = new Date();
   const tick = progress('payments', count);
   for (let done = 0; done < count; done += BATCH) {
     const batch = eligible.slice(done, done + BATCH);
     await database.db.transaction(async (tx) => {
-      await insertPayments(tx, rng, batch.map((booking) => ({ booking, ...(rng.next() < 0.05 ? { refundPercent: 50 } : {}) })), now);
-      await tx.update(bookings).set({ paymentStatus: 'paid' }).where(inArray(bookings.id, batch.map((booking) => booking.id)));
+      await insertPayments(
+        tx,
+        rng,
+        batch.map((booking) => ({ booking, ...(rng.next() < 0.05 ? { refundPercent: 50 } : {}) })),
+        now,
+      );
+      await tx
+        .update(bookings)
+        .set({ paymentStatus: 'paid' })
+        .where(
+          inArray(
+            bookings.id,
+            batch.map((booking) => booking.id),
+          ),
+        );
     });
     tick(Math.min(done + BATCH, count));
   }
@@ -240,7 +260,8 @@ async function createBulkReviews(database: Database, count: number) {
     database.db,
     sql`select distinct on (user_id, space_id) user_id, space_id, end_time from ${bookings} where status = 'completed' order by user_id, space_id, id limit ${count}`,
   );
-  if (pairs.length < count) throw new CliError(`--reviews ${count} needs as many guest-and-space pairs with a completed booking; there are ${pairs.length}: raise --bookings`);
+  if (pairs.length < count)
+    throw new CliError(`--reviews ${count} needs as many guest-and-space pairs with a completed booking; there are ${pairs.length}: raise --bookings`);
   const rng = random(count + 13);
   const tick = progress('reviews', count);
   for (let done = 0; done < count; done += BATCH) {
@@ -258,14 +279,21 @@ await runCli(async () => {
   let values;
   try {
     ({ values } = parseArgs({
-      options: { reset: { type: 'boolean', default: false }, spaces: { type: 'string' }, bookings: { type: 'string' }, payments: { type: 'string' }, reviews: { type: 'string' } },
+      options: {
+        reset: { type: 'boolean', default: false },
+        spaces: { type: 'string' },
+        bookings: { type: 'string' },
+        payments: { type: 'string' },
+        reviews: { type: 'string' },
+      },
       strict: true,
     }));
   } catch (error) {
     throw new CliError(`${(error as Error).message}. ${USAGE}`);
   }
   const bulk = values.spaces === undefined ? undefined : Number(values.spaces);
-  if (bulk !== undefined && (!Number.isSafeInteger(bulk) || bulk < 1 || bulk > 1_000_000)) throw new CliError(`--spaces must be a whole number from 1 to 1000000. ${USAGE}`);
+  if (bulk !== undefined && (!Number.isSafeInteger(bulk) || bulk < 1 || bulk > 1_000_000))
+    throw new CliError(`--spaces must be a whole number from 1 to 1000000. ${USAGE}`);
   const bulkBookings = values.bookings === undefined ? undefined : Number(values.bookings);
   if (bulkBookings !== undefined && (bulk === undefined || !Number.isSafeInteger(bulkBookings) || bulkBookings < 1 || bulkBookings > 10_000_000)) {
     throw new CliError(`--bookings must be a whole number from 1 to 10000000, with --spaces. ${USAGE}`);

@@ -129,7 +129,10 @@ export function createPool(url: string, options: DatabaseOptions = {}): pg.Pool 
   return pool;
 }
 
-export async function openDatabase(config: { DATABASE_URL?: string | undefined; DATA_DIR: string; DB_POOL_MAX?: number }, options: DatabaseOptions = {}): Promise<Database> {
+export async function openDatabase(
+  config: { DATABASE_URL?: string | undefined; DATA_DIR: string; DB_POOL_MAX?: number },
+  options: DatabaseOptions = {},
+): Promise<Database> {
   if (config.DATABASE_URL) return fromPool(createPool(config.DATABASE_URL, { poolMax: config.DB_POOL_MAX, ...options }), options);
   const dir = join(config.DATA_DIR, 'pgdata');
   mkdirSync(dir, { recursive: true });

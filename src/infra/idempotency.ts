@@ -60,13 +60,23 @@ export async function claimKey(tx: Tx, request: IdempotencyRequest, now: Date): 
   const gone =
     request.abandonedAfterMs === undefined
       ? lt(idempotencyKeys.expiresAt, now)
-      : or(lt(idempotencyKeys.expiresAt, now), and(isNull(idempotencyKeys.statusCode), lt(idempotencyKeys.createdAt, new Date(now.getTime() - request.abandonedAfterMs))));
+      : or(
+          lt(idempotencyKeys.expiresAt, now),
+          and(isNull(idempotencyKeys.statusCode), lt(idempotencyKeys.createdAt, new Date(now.getTime() - request.abandonedAfterMs))),
+        );
   await tx
     .delete(idempotencyKeys)
     .where(and(eq(idempotencyKeys.userId, request.userId), eq(idempotencyKeys.scope, request.scope), eq(idempotencyKeys.key, request.key), gone));
   const claimed = await tx
     .insert(idempotencyKeys)
-    .values({ userId: request.userId, scope: request.scope, key: request.key, requestHash, createdAt: now, expiresAt: new Date(now.getTime() + IDEMPOTENCY_TTL_MS) })
+    .values({
+      userId: request.userId,
+      scope: request.scope,
+      key: request.key,
+      requestHash,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + IDEMPOTENCY_TTL_MS),
+    })
     .onConflictDoNothing()
     .returning({ key: idempotencyKeys.key });
   if (claimed.length > 0) return undefined;
@@ -100,7 +110,14 @@ export async function rememberAnswer(tx: DbOrTx, request: IdempotencyRequest, an
 export async function releaseKey(db: DbOrTx, request: Pick<IdempotencyRequest, 'userId' | 'scope' | 'key'>): Promise<void> {
   await db
     .delete(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.userId, request.userId), eq(idempotencyKeys.scope, request.scope), eq(idempotencyKeys.key, request.key), isNull(idempotencyKeys.statusCode)));
+    .where(
+      and(
+        eq(idempotencyKeys.userId, request.userId),
+        eq(idempotencyKeys.scope, request.scope),
+        eq(idempotencyKeys.key, request.key),
+        isNull(idempotencyKeys.statusCode),
+      ),
+    );
 }
 
 /** Removes keys past their 24 hours; run by the sweeper. */

@@ -39,8 +39,7 @@ export function sniffFormat(bytes: Buffer): AcceptedFormat | undefined {
   return undefined;
 }
 
-const notAnImage = () =>
-  new AppError(415, 'unsupported_media_type', 'The file is not a valid JPEG, PNG, WebP, AVIF, GIF or TIFF image');
+const notAnImage = () => new AppError(415, 'unsupported_media_type', 'The file is not a valid JPEG, PNG, WebP, AVIF, GIF or TIFF image');
 
 export interface ProcessOptions {
   /** Fit inside a box of this side (keeping the aspect ratio, never enlarging)… */

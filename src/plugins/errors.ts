@@ -115,9 +115,7 @@ async function errorsPlugin(app: FastifyInstance) {
     return send(reply, new AppError(500, 'internal_error', 'Internal server error'));
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    send(reply, new AppError(404, 'not_found', `Route ${request.method} ${request.url.split('?')[0]} not found`)),
-  );
+  app.setNotFoundHandler((request, reply) => send(reply, new AppError(404, 'not_found', `Route ${request.method} ${request.url.split('?')[0]} not found`)));
 }
 
 export default fp(errorsPlugin, { name: 'errors' });

@@ -42,16 +42,21 @@ function linkHeader(request: FastifyRequest, page: number, pages: number): strin
 }
 
 /** `{<plural>: [...], total, pages, current_page, per_page}` → the bare array, the rest in headers. */
-const bareList = (plural: string, item: (value: unknown) => unknown): Rewrite => (body, request, reply) => {
-  const { total, pages, current_page: page, per_page: perPage } = body as { total: number; pages: number; current_page: number; per_page: number };
-  reply.header('x-total-count', String(total)).header('x-total-pages', String(pages)).header('x-page', String(page)).header('x-per-page', String(perPage));
-  const link = linkHeader(request, page, pages);
-  if (link !== undefined) reply.header('link', link);
-  const items = body[plural];
-  return Array.isArray(items) ? items.map(item) : items;
-};
+const bareList =
+  (plural: string, item: (value: unknown) => unknown): Rewrite =>
+  (body, request, reply) => {
+    const { total, pages, current_page: page, per_page: perPage } = body as { total: number; pages: number; current_page: number; per_page: number };
+    reply.header('x-total-count', String(total)).header('x-total-pages', String(pages)).header('x-page', String(page)).header('x-per-page', String(perPage));
+    const link = linkHeader(request, page, pages);
+    if (link !== undefined) reply.header('link', link);
+    const items = body[plural];
+    return Array.isArray(items) ? items.map(item) : items;
+  };
 
-const one = (item: (value: unknown) => unknown): Rewrite => (body) => item(body);
+const one =
+  (item: (value: unknown) => unknown): Rewrite =>
+  (body) =>
+    item(body);
 
 /** Exactly the routes the profile changes, by method and route URL; nothing else is touched. */
 const LEGACY_ROUTES: Readonly<Record<string, Rewrite>> = {
@@ -72,10 +77,12 @@ async function legacyClientPlugin(app: FastifyInstance, options: { origins: read
 
   app.addHook('onRoute', (route: RouteOptions) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const rewrites = new Map(methods.flatMap((method) => {
-      const rewrite = LEGACY_ROUTES[routeKey(method, route.url)];
-      return rewrite ? [[method, rewrite] as const] : [];
-    }));
+    const rewrites = new Map(
+      methods.flatMap((method) => {
+        const rewrite = LEGACY_ROUTES[routeKey(method, route.url)];
+        return rewrite ? [[method, rewrite] as const] : [];
+      }),
+    );
     if (rewrites.size === 0) return;
 
     const legacyShape = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {

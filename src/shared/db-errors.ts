@@ -16,7 +16,20 @@ const CONSTRAINTS: Record<string, () => AppError> = {
   reviews_user_space_key: () => conflict('already_exists', 'You have already reviewed this space; edit that review instead'),
 };
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+]);
 
 /** Drizzle wraps driver errors (and its message holds the SQL), so look through `cause`. */
 function pgError(error: unknown): PgError | undefined {
@@ -33,7 +46,8 @@ export function isConnectionError(error: unknown): boolean {
     if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
     // pg's own wording, without a code: the last one is what drizzle's ROLLBACK gets on a
     // transaction whose connection died, and it replaces the error that broke the transaction.
-    if (current instanceof Error && /Connection terminated|timeout exceeded when trying to connect|did not answer within|not queryable/.test(current.message)) return true;
+    if (current instanceof Error && /Connection terminated|timeout exceeded when trying to connect|did not answer within|not queryable/.test(current.message))
+      return true;
   }
   return false;
 }

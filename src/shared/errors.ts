@@ -24,8 +24,7 @@ export class AppError extends Error {
   }
 }
 
-export const badRequest = (code: string, message: string, details?: ErrorDetail[]) =>
-  new AppError(400, code, message, details ? { details } : {});
+export const badRequest = (code: string, message: string, details?: ErrorDetail[]) => new AppError(400, code, message, details ? { details } : {});
 
 export const validationError = (field: string, message: string) =>
   new AppError(400, 'validation_error', `${field}: ${message}`, { details: [{ field, message }] });
@@ -36,8 +35,7 @@ export const tokenExpired = () => new AppError(401, 'token_expired', 'Token has 
 
 export const invalidCredentials = () => new AppError(401, 'invalid_credentials', 'Invalid email or password');
 
-export const forbidden = (message = 'You do not have permission to do this', code = 'forbidden') =>
-  new AppError(403, code, message);
+export const forbidden = (message = 'You do not have permission to do this', code = 'forbidden') => new AppError(403, code, message);
 
 export const notFound = (what = 'Resource') => new AppError(404, 'not_found', `${what} not found`);
 

@@ -20,14 +20,14 @@ export function revenueFigures(minorByCurrency: { currency: string; total: numbe
 }
 
 const MonthSchema = Type.Object({
-  month: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}$', description: 'YYYY-MM in the platform\'s time zone (Africa/Nairobi)' }),
+  month: Type.String({ pattern: '^[0-9]{4}-[0-9]{2}$', description: "YYYY-MM in the platform's time zone (Africa/Nairobi)" }),
   amount: Type.Number(),
 });
 
 export const MonthlyRevenueSchema = Type.Object({
   total: RevenueSchema.properties.total,
   currency: RevenueSchema.properties.currency,
-  by_month: Type.Array(MonthSchema, { description: 'Months of `currency` with revenue, oldest first; a refund counts in its payment\'s month' }),
+  by_month: Type.Array(MonthSchema, { description: "Months of `currency` with revenue, oldest first; a refund counts in its payment's month" }),
   by_currency: Type.Array(Type.Object({ currency: Type.String(), total: Type.Number(), by_month: Type.Array(MonthSchema) }), {
     description: 'Every currency earned in, largest first, each with its own months; amounts in different currencies are never added together',
   }),

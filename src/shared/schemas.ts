@@ -17,7 +17,12 @@ export const LiteralUnion = <const Values extends readonly [string, ...string[]]
 
 /** Marks an id, so the validator holds it to its canonical spelling where it arrives as text. */
 export const CANONICAL_ID_MARK = 'x-canonical';
-export const Id = Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'A positive integer id, written canonically (no sign, no leading zero, no exponent)', [CANONICAL_ID_MARK]: true });
+export const Id = Type.Integer({
+  minimum: 1,
+  maximum: 2_147_483_647,
+  description: 'A positive integer id, written canonically (no sign, no leading zero, no exponent)',
+  [CANONICAL_ID_MARK]: true,
+});
 export const IdParams = Type.Object({ id: Id });
 export type IdParams = Static<typeof IdParams>;
 
@@ -59,18 +64,25 @@ export const Page = <K extends string, T extends TSchema>(plural: K, item: T) =>
 
 const ref = Type.Ref('Error');
 /** The error responses a route can give, all in the contract's envelope. */
-export const errorResponses = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [status, ref])) as Record<number, typeof ref>;
+export const errorResponses = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, ref])) as Record<number, typeof ref>;
 
 /** For POSTs that create things (bookings, payments): a repeat with the same key and body is answered from the first. */
 export const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$', description: 'Repeat a POST safely for 24 hours' })),
+  'idempotency-key': Type.Optional(
+    Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$', description: 'Repeat a POST safely for 24 hours' }),
+  ),
 });
 
 /** A JSON Schema pattern for `words` in any letter case: patterns carry no flags, so each letter is a class. */
 const anyCasePattern = (words: readonly string[]) =>
   `^(?:${words
-    .map((word) => [...word].map((char) => (char.toLowerCase() === char.toUpperCase() ? char.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&') : `[${char.toLowerCase()}${char.toUpperCase()}]`)).join(''))
+    .map((word) =>
+      [...word]
+        .map((char) =>
+          char.toLowerCase() === char.toUpperCase() ? char.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&') : `[${char.toLowerCase()}${char.toUpperCase()}]`,
+        )
+        .join(''),
+    )
     .join('|')})$`;
 
 export interface LenientLiteral<T extends string> {

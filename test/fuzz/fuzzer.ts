@@ -62,12 +62,15 @@ async function tableHashes(app: FastifyInstance, tables: string[]): Promise<Map<
 }
 
 async function publicTables(app: FastifyInstance): Promise<string[]> {
-  const result = await app.services.database.db.execute(sql.raw("select table_name as name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1"));
+  const result = await app.services.database.db.execute(
+    sql.raw("select table_name as name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1"),
+  );
   const rows = (Array.isArray(result) ? result : (result as { rows: Array<{ name: string }> }).rows) as Array<{ name: string }>;
   return rows.map((row) => row.name);
 }
 
-const describe = (request: FuzzRequest) => `${request.role} ${request.method} ${request.url.slice(0, 160)} [${request.operation.operationId}; ${request.mutation}]`;
+const describe = (request: FuzzRequest) =>
+  `${request.role} ${request.method} ${request.url.slice(0, 160)} [${request.operation.operationId}; ${request.mutation}]`;
 
 export interface FuzzOptions {
   requests: number;
@@ -105,7 +108,8 @@ export async function runFuzz(app: FastifyInstance, options: FuzzOptions): Promi
   const draws = new Map(operations.map((operation) => [operation.operationId, drawArbitrary(context, operation)]));
 
   const summary: Summary = { requests: 0, seed: options.seed, durationMs: 0, byStatus: {}, byOperation: {}, violations: [], unsendable: 0 };
-  const violate = (rule: string, request: FuzzRequest, status: number, detail: string) => summary.violations.push({ rule, request: describe(request), status, detail: detail.slice(0, 600) });
+  const violate = (rule: string, request: FuzzRequest, status: number, detail: string) =>
+    summary.violations.push({ rule, request: describe(request), status, detail: detail.slice(0, 600) });
 
   // The hashes taken after a refused request, still valid before the next when nothing ran between.
   let carried: Map<string, string> | undefined;
@@ -168,7 +172,8 @@ export async function runFuzz(app: FastifyInstance, options: FuzzOptions): Promi
     if (status < 300 && DISRUPTIVE.has(operation.operationId)) {
       if (operation.operationId === 'refreshTokens') {
         const body = JSON.parse(response.body) as { refresh_token: string; access_token: string };
-        for (const user of Object.values(world.users)) if (request.payload && String(request.payload).includes(user.refreshToken)) user.refreshToken = body.refresh_token;
+        for (const user of Object.values(world.users))
+          if (request.payload && String(request.payload).includes(user.refreshToken)) user.refreshToken = body.refresh_token;
       }
       if (!(await worldIntact(inject, world))) world = await seedWorld(app, inject, world);
     } else if (operation.operationId === 'refreshTokens' && status === 401 && !(await worldIntact(inject, world))) {

@@ -78,9 +78,40 @@ export const HOSTILE_STRINGS = [
 ];
 
 const deep = (depth: number): unknown => (depth === 0 ? 1 : { a: deep(depth - 1) });
-const HOSTILE_VALUES: unknown[] = [null, true, false, 0, -1, -0, 0.5, 1.005, 2_147_483_648, 2 ** 53, -(2 ** 53), 1e308, -1e308, [], [1, 'a'], {}, { a: 1 }, deep(40), Array(2000).fill('a')];
+const HOSTILE_VALUES: unknown[] = [
+  null,
+  true,
+  false,
+  0,
+  -1,
+  -0,
+  0.5,
+  1.005,
+  2_147_483_648,
+  2 ** 53,
+  -(2 ** 53),
+  1e308,
+  -1e308,
+  [],
+  [1, 'a'],
+  {},
+  { a: 1 },
+  deep(40),
+  Array(2000).fill('a'),
+];
 
-const PRIVILEGED = { role: 'admin', owner_id: 1, is_verified: true, is_active: true, status: 'confirmed', total_price: 0.01, amount: 0.01, user_id: 1, payment_status: 'paid', refunded_amount: 99 };
+const PRIVILEGED = {
+  role: 'admin',
+  owner_id: 1,
+  is_verified: true,
+  is_active: true,
+  status: 'confirmed',
+  total_price: 0.01,
+  amount: 0.01,
+  user_id: 1,
+  payment_status: 'paid',
+  refunded_amount: 99,
+};
 
 export const hostile: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...HOSTILE_STRINGS) },
@@ -126,13 +157,15 @@ function idArbitrary(context: Context, name: string, path: string): fc.Arbitrary
 
 /** Whole hours around the seeded bookings, sometimes off the hour, sometimes with an offset. */
 function timeArbitrary(context: Context): fc.Arbitrary<string> {
-  return fc.tuple(fc.integer({ min: -3 * 24, max: 20 * 24 }), fc.constantFrom(0, 0, 0, 30, 17), fc.constantFrom('Z', 'Z', '+03:00', '.000Z')).map(([hours, minutes, zone]) => {
-    const instant = new Date(context.world().base + hours * HOUR + minutes * 60_000);
-    const iso = instant.toISOString();
-    if (zone === '.000Z') return iso;
-    if (zone === 'Z') return `${iso.slice(0, 19)}Z`;
-    return `${new Date(instant.getTime() + 3 * HOUR).toISOString().slice(0, 19)}+03:00`;
-  });
+  return fc
+    .tuple(fc.integer({ min: -3 * 24, max: 20 * 24 }), fc.constantFrom(0, 0, 0, 30, 17), fc.constantFrom('Z', 'Z', '+03:00', '.000Z'))
+    .map(([hours, minutes, zone]) => {
+      const instant = new Date(context.world().base + hours * HOUR + minutes * 60_000);
+      const iso = instant.toISOString();
+      if (zone === '.000Z') return iso;
+      if (zone === 'Z') return `${iso.slice(0, 19)}Z`;
+      return `${new Date(instant.getTime() + 3 * HOUR).toISOString().slice(0, 19)}+03:00`;
+    });
 }
 
 const NAMED: Record<string, fc.Arbitrary<unknown>> = {
@@ -157,14 +190,22 @@ function stringArbitrary(schema: Schema): fc.Arbitrary<string> {
       // A pattern fast-check cannot invert falls back to free text, which the server must refuse cleanly anyway.
     }
   }
-  return fc.string({ minLength: min, maxLength: max, unit: fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz ABC0123456789-_.') }, { weight: 1, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }) }) });
+  return fc.string({
+    minLength: min,
+    maxLength: max,
+    unit: fc.oneof(
+      { weight: 8, arbitrary: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz ABC0123456789-_.') },
+      { weight: 1, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }) },
+    ),
+  });
 }
 
 /** A value `schema` allows, guided by the property's name where the schema alone says too little. */
 export function valueArbitrary(context: Context, schema: Schema, name: string, path: string, depth = 0): fc.Arbitrary<unknown> {
   const node = resolve(context.document, schema);
   if (depth > 6) return fc.constant(null);
-  if (Array.isArray(node.anyOf) || Array.isArray(node.oneOf)) return fc.oneof(...(node.anyOf ?? node.oneOf).map((branch: Schema) => valueArbitrary(context, branch, name, path, depth + 1)));
+  if (Array.isArray(node.anyOf) || Array.isArray(node.oneOf))
+    return fc.oneof(...(node.anyOf ?? node.oneOf).map((branch: Schema) => valueArbitrary(context, branch, name, path, depth + 1)));
   if (Array.isArray(node.enum)) return fc.constantFrom(...node.enum);
   if ('const' in node) return fc.constant(node.const);
   const type = Array.isArray(node.type) ? node.type[0] : node.type;
@@ -172,7 +213,12 @@ export function valueArbitrary(context: Context, schema: Schema, name: string, p
   switch (type) {
     case 'string':
       if (node.format === 'date-time') return timeArbitrary(context);
-      if (node.format === 'email') return fc.oneof(fc.constant('nobody@example.test'), fc.emailAddress().filter((email) => email.length <= 254), fc.constantFrom(...roleEmails(context)));
+      if (node.format === 'email')
+        return fc.oneof(
+          fc.constant('nobody@example.test'),
+          fc.emailAddress().filter((email) => email.length <= 254),
+          fc.constantFrom(...roleEmails(context)),
+        );
       if (node.format === 'uri') return fc.constantFrom('https://example.test/a.png', 'http://localhost/b');
       if (name === 'token' && path.includes('callback')) return fc.constant(context.callbackToken);
       if (name === 'refresh_token') return refreshToken(context);
@@ -182,12 +228,19 @@ export function valueArbitrary(context: Context, schema: Schema, name: string, p
       if (node['x-canonical'] === true) return idArbitrary(context, name, path);
       const min = node.minimum ?? (node.exclusiveMinimum !== undefined ? node.exclusiveMinimum + 1 : -1000);
       const max = node.maximum ?? (node.exclusiveMaximum !== undefined ? node.exclusiveMaximum - 1 : 1000);
-      return fc.oneof({ weight: 4, arbitrary: fc.integer({ min, max: Math.min(max, min + 50) }) }, { weight: 1, arbitrary: fc.constantFrom(min, max) }, { weight: 1, arbitrary: fc.integer({ min, max }) });
+      return fc.oneof(
+        { weight: 4, arbitrary: fc.integer({ min, max: Math.min(max, min + 50) }) },
+        { weight: 1, arbitrary: fc.constantFrom(min, max) },
+        { weight: 1, arbitrary: fc.integer({ min, max }) },
+      );
     }
     case 'number': {
       const min = node.minimum ?? node.exclusiveMinimum ?? -1000;
       const max = node.maximum ?? node.exclusiveMaximum ?? 1_000_000;
-      return fc.integer({ min: Math.ceil(min * 100), max: Math.floor(max * 100) }).map((cents) => cents / 100).filter((value) => node.exclusiveMinimum === undefined || value > node.exclusiveMinimum);
+      return fc
+        .integer({ min: Math.ceil(min * 100), max: Math.floor(max * 100) })
+        .map((cents) => cents / 100)
+        .filter((value) => node.exclusiveMinimum === undefined || value > node.exclusiveMinimum);
     }
     case 'boolean':
       return fc.boolean();
@@ -202,7 +255,11 @@ export function valueArbitrary(context: Context, schema: Schema, name: string, p
       const properties: Record<string, Schema> = node.properties ?? {};
       if (Object.keys(properties).length === 0) {
         if (node.additionalProperties && typeof node.additionalProperties === 'object') {
-          return fc.dictionary(fc.constantFrom('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun', 'x'), valueArbitrary(context, node.additionalProperties, name, path, depth + 1), { maxKeys: 3 });
+          return fc.dictionary(
+            fc.constantFrom('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun', 'x'),
+            valueArbitrary(context, node.additionalProperties, name, path, depth + 1),
+            { maxKeys: 3 },
+          );
         }
         return type === 'object' ? fc.constant({}) : fc.jsonValue({ maxDepth: 2 });
       }
@@ -229,7 +286,11 @@ function refreshToken(context: Context): fc.Arbitrary<string> {
 
 /** Times that make sense together (end after start) more often than independent draws would. */
 function pairTimes(value: Record<string, unknown>, hours: number) {
-  for (const [from, to] of [['start_time', 'end_time'], ['from', 'to'], ['available_from', 'available_to']] as const) {
+  for (const [from, to] of [
+    ['start_time', 'end_time'],
+    ['from', 'to'],
+    ['available_from', 'available_to'],
+  ] as const) {
     const start = value[from];
     if (typeof start === 'string' && to in value) {
       const parsed = Date.parse(start);
@@ -241,10 +302,51 @@ function pairTimes(value: Record<string, unknown>, hours: number) {
 const encodeQuery = (query: Array<[string, unknown]>) =>
   query.map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(typeof value === 'string' ? value : JSON.stringify(value))}`).join('&');
 
-const NON_CANONICAL_IDS = ['07', '+7', '7.0', '0x7', '7e0', '-1', '0', '2147483648', '99999999999999999999', '%20', 'abc', '1,2', '%E2%80%8B1', '１', '1%00', '%2e%2e', '%', '1'.repeat(300)];
+const NON_CANONICAL_IDS = [
+  '07',
+  '+7',
+  '7.0',
+  '0x7',
+  '7e0',
+  '-1',
+  '0',
+  '2147483648',
+  '99999999999999999999',
+  '%20',
+  'abc',
+  '1,2',
+  '%E2%80%8B1',
+  '１',
+  '1%00',
+  '%2e%2e',
+  '%',
+  '1'.repeat(300),
+];
 
-const MALFORMED_JSON = ['{', '{"a":', '{"a":1,}', "{'a':1}", 'nul', '[1,2', '{"a":"\\u00"}', '\u0000', '{"a":1}{"b":2}', 'undefined', '{"__proto__":{"role":"admin"},"constructor":{"prototype":{"x":1}}}'];
-const CONTENT_TYPES = ['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'application/json-patch+json', 'multipart/form-data', 'image/png', 'application/octet-stream', ''];
+const MALFORMED_JSON = [
+  '{',
+  '{"a":',
+  '{"a":1,}',
+  "{'a':1}",
+  'nul',
+  '[1,2',
+  '{"a":"\\u00"}',
+  '\u0000',
+  '{"a":1}{"b":2}',
+  'undefined',
+  '{"__proto__":{"role":"admin"},"constructor":{"prototype":{"x":1}}}',
+];
+const CONTENT_TYPES = [
+  'text/plain',
+  'application/xml',
+  'application/x-www-form-urlencoded',
+  'application/json; charset=latin1',
+  'application/json-patch+json',
+  'multipart/form-data',
+  'image/png',
+  'application/octet-stream',
+  '',
+];
 
 type Mutation = { kind: string; pick: number; value: unknown };
 
@@ -333,7 +435,7 @@ export function buildRequest(context: Context, operation: Operation, draw: Draw)
   let applied = 'none';
   const params = { ...draw.params } as Record<string, unknown>;
   const query = { ...draw.query } as Record<string, unknown>;
-  let body: unknown = draw.body && typeof draw.body === 'object' && !Array.isArray(draw.body) ? { ...(draw.body) } : draw.body;
+  let body: unknown = draw.body && typeof draw.body === 'object' && !Array.isArray(draw.body) ? { ...draw.body } : draw.body;
   if (draw.pairTimes) {
     pairTimes(query, draw.hours);
     if (body && typeof body === 'object' && !Array.isArray(body)) pairTimes(body as Record<string, unknown>, draw.hours);
@@ -352,7 +454,13 @@ export function buildRequest(context: Context, operation: Operation, draw: Draw)
 
   switch (mutation?.kind) {
     case 'body-field':
-      if (body && typeof body === 'object' && !Array.isArray(body) && mutateValue(body as Record<string, unknown>, mutation, Object.keys(jsonProperties(context, operation)))) applied = 'body field';
+      if (
+        body &&
+        typeof body === 'object' &&
+        !Array.isArray(body) &&
+        mutateValue(body as Record<string, unknown>, mutation, Object.keys(jsonProperties(context, operation)))
+      )
+        applied = 'body field';
       break;
     case 'body-drop-required': {
       const required: string[] = resolve(context.document, operation.bodies['application/json'] ?? {}).required ?? [];
@@ -436,7 +544,17 @@ export function buildRequest(context: Context, operation: Operation, draw: Draw)
     case 'header-authorization': {
       const others = Object.values(world.users);
       const other = others[mutation.pick % others.length]!;
-      const values = ['Bearer', 'Bearer ', 'Bearer x.y.z', 'Basic YTpi', `Bearer ${other.refreshToken}`, `bearer ${other.token}`, `Bearer ${other.token}x`, `Bearer ${'a'.repeat(9000)}`, 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.'];
+      const values = [
+        'Bearer',
+        'Bearer ',
+        'Bearer x.y.z',
+        'Basic YTpi',
+        `Bearer ${other.refreshToken}`,
+        `bearer ${other.token}`,
+        `Bearer ${other.token}x`,
+        `Bearer ${'a'.repeat(9000)}`,
+        'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.',
+      ];
       headers.authorization = values[mutation.pick % values.length]!;
       applied = 'authorization';
       break;
@@ -495,16 +613,53 @@ function validMultipart(context: Context, operation: Operation, world: World, bo
 function hostileMultipart(world: World, mutation: Mutation) {
   const file = (name: string, data: Buffer | string, type = 'image/png', filename = 'a.png') => ({ name, filename, type, data });
   const choices: Array<() => { what: string; type: string; payload: Buffer }> = [
-    () => ({ what: 'text as image', type: 'multipart/form-data; boundary=b', payload: multipart('b', [file('images', 'not an image at all'), file('avatar', 'not an image at all'), file('image', 'GIF89a')]) }),
-    () => ({ what: 'truncated png', type: 'multipart/form-data; boundary=b', payload: multipart('b', [file('images', world.png.subarray(0, 40)), file('avatar', world.png.subarray(0, 40))]) }),
+    () => ({
+      what: 'text as image',
+      type: 'multipart/form-data; boundary=b',
+      payload: multipart('b', [file('images', 'not an image at all'), file('avatar', 'not an image at all'), file('image', 'GIF89a')]),
+    }),
+    () => ({
+      what: 'truncated png',
+      type: 'multipart/form-data; boundary=b',
+      payload: multipart('b', [file('images', world.png.subarray(0, 40)), file('avatar', world.png.subarray(0, 40))]),
+    }),
     () => ({ what: 'no boundary', type: 'multipart/form-data', payload: multipart('b', [file('images', world.png)]) }),
     () => ({ what: 'wrong boundary', type: 'multipart/form-data; boundary=zzz', payload: multipart('b', [file('images', world.png)]) }),
     () => ({ what: 'cut short', type: 'multipart/form-data; boundary=b', payload: multipart('b', [file('images', world.png)], false) }),
-    () => ({ what: 'many parts', type: 'multipart/form-data; boundary=b', payload: multipart('b', Array.from({ length: 60 }, (_, i) => ({ name: `f${i}`, data: 'x' }))) }),
-    () => ({ what: 'hostile fields', type: 'multipart/form-data; boundary=b', payload: multipart('b', [{ name: 'name', data: typeof mutation.value === 'string' ? mutation.value : JSON.stringify(mutation.value) }, { name: 'price_per_hour', data: '1e400' }, { name: 'capacity', data: '-0' }, { name: 'amenities', data: '[[[[' }, { name: 'operating_hours', data: '{"mon":[["25:00","26:00"]]}' }, file('images', world.png)]) }),
-    () => ({ what: 'odd file names', type: 'multipart/form-data; boundary=b', payload: multipart('b', [file('images', world.png, 'text/html', '../../etc/passwd\u0000.png'), file('avatar', world.png, '', '')]) }),
+    () => ({
+      what: 'many parts',
+      type: 'multipart/form-data; boundary=b',
+      payload: multipart(
+        'b',
+        Array.from({ length: 60 }, (_, i) => ({ name: `f${i}`, data: 'x' })),
+      ),
+    }),
+    () => ({
+      what: 'hostile fields',
+      type: 'multipart/form-data; boundary=b',
+      payload: multipart('b', [
+        { name: 'name', data: typeof mutation.value === 'string' ? mutation.value : JSON.stringify(mutation.value) },
+        { name: 'price_per_hour', data: '1e400' },
+        { name: 'capacity', data: '-0' },
+        { name: 'amenities', data: '[[[[' },
+        { name: 'operating_hours', data: '{"mon":[["25:00","26:00"]]}' },
+        file('images', world.png),
+      ]),
+    }),
+    () => ({
+      what: 'odd file names',
+      type: 'multipart/form-data; boundary=b',
+      payload: multipart('b', [file('images', world.png, 'text/html', '../../etc/passwd\u0000.png'), file('avatar', world.png, '', '')]),
+    }),
     () => ({ what: 'empty', type: 'multipart/form-data; boundary=b', payload: Buffer.from('--b--\r\n') }),
-    () => ({ what: 'svg', type: 'multipart/form-data; boundary=b', payload: multipart('b', [file('images', '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', 'image/svg+xml', 'a.svg'), file('avatar', '<svg/>', 'image/svg+xml', 'a.svg')]) }),
+    () => ({
+      what: 'svg',
+      type: 'multipart/form-data; boundary=b',
+      payload: multipart('b', [
+        file('images', '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', 'image/svg+xml', 'a.svg'),
+        file('avatar', '<svg/>', 'image/svg+xml', 'a.svg'),
+      ]),
+    }),
   ];
   return choices[mutation.pick % choices.length]!();
 }

@@ -7,7 +7,9 @@ import { formatSummary, runFuzz } from './fuzzer.ts';
  * `npm run fuzz -- --requests N --seed S`: a long run against this process's test database
  * (TEST_DATABASE_URL, or the embedded one). Exits 1 when any request broke the contract.
  */
-const { values } = parseArgs({ options: { requests: { type: 'string', default: '5000' }, seed: { type: 'string', default: '1' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { requests: { type: 'string', default: '5000' }, seed: { type: 'string', default: '1' }, json: { type: 'boolean', default: false } },
+});
 const requests = Number(values.requests);
 const seed = Number(values.seed);
 if (!Number.isSafeInteger(requests) || requests < 1 || !Number.isSafeInteger(seed)) {
@@ -26,7 +28,8 @@ const summary = await runFuzz(app, {
   seed,
   callbackToken: FUZZ_CALLBACK_TOKEN,
   signal: stop.signal,
-  progress: (running) => console.error(`… ${running.requests} requests, ${running.violations.length} violations, ${((Date.now() - started) / 1000).toFixed(0)} s`),
+  progress: (running) =>
+    console.error(`… ${running.requests} requests, ${running.violations.length} violations, ${((Date.now() - started) / 1000).toFixed(0)} s`),
 });
 console.log(values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary));
 await app.close();

@@ -61,7 +61,11 @@ const bearer = (user: TestUser) => ({ authorization: `Bearer ${user.token}` });
  * in the pools as real rows of other users.
  */
 export async function seedWorld(app: FastifyInstance, inject: Inject, previous: World | undefined): Promise<World> {
-  const png = previous?.png ?? (await sharp({ create: { width: 16, height: 12, channels: 3, background: '#c03020' } }).png().toBuffer());
+  const png =
+    previous?.png ??
+    (await sharp({ create: { width: 16, height: 12, channels: 3, background: '#c03020' } })
+      .png()
+      .toBuffer());
   const pools: Pools = previous?.pools ?? { users: [], spaces: [], images: [], bookings: [], payments: [], paymentMethods: [] };
   const users: World['users'] = {};
   for (const role of ['client', 'client2', 'owner', 'owner2', 'admin', 'deactivated'] as const) {
@@ -76,23 +80,59 @@ export async function seedWorld(app: FastifyInstance, inject: Inject, previous: 
   // within the 365 days bookings open ahead, however many times the world is rebuilt.
   const base = Math.floor(clock / DAY) * DAY + 3 * DAY;
   const json = (user: TestUser, body: unknown) => ({ headers: { ...bearer(user), 'content-type': 'application/json' }, payload: JSON.stringify(body) });
-  const spaceA = await expect(inject, 'space A', { method: 'POST', url: '/api/spaces', ...json(owner, spaceInput({ name: 'Fuzz Loft', amenities: ['wifi', 'projector'], latitude: -1.28, longitude: 36.82 })) }, 201);
+  const spaceA = await expect(
+    inject,
+    'space A',
+    {
+      method: 'POST',
+      url: '/api/spaces',
+      ...json(owner, spaceInput({ name: 'Fuzz Loft', amenities: ['wifi', 'projector'], latitude: -1.28, longitude: 36.82 })),
+    },
+    201,
+  );
   const spaceB = await expect(
     inject,
     'space B',
     {
       method: 'POST',
       url: '/api/spaces',
-      ...json(owner, spaceInput({ name: 'Fuzz Studio', city: 'Mombasa', cancellation_policy: 'moderate', buffer_minutes: 30, operating_hours: { mon: [['08:00', '18:00']], tue: [['08:00', '18:00']], wed: [['08:00', '18:00']], thu: [['08:00', '18:00']], fri: [['08:00', '18:00']], sat: [['00:00', '24:00']], sun: [['00:00', '24:00']] } })),
+      ...json(
+        owner,
+        spaceInput({
+          name: 'Fuzz Studio',
+          city: 'Mombasa',
+          cancellation_policy: 'moderate',
+          buffer_minutes: 30,
+          operating_hours: {
+            mon: [['08:00', '18:00']],
+            tue: [['08:00', '18:00']],
+            wed: [['08:00', '18:00']],
+            thu: [['08:00', '18:00']],
+            fri: [['08:00', '18:00']],
+            sat: [['00:00', '24:00']],
+            sun: [['00:00', '24:00']],
+          },
+        }),
+      ),
     },
     201,
   );
-  const spaceC = await expect(inject, 'space C', { method: 'POST', url: '/api/spaces', ...json(owner2, spaceInput({ name: 'Other Hall', cancellation_policy: 'strict', capacity: 200 })) }, 201);
+  const spaceC = await expect(
+    inject,
+    'space C',
+    { method: 'POST', url: '/api/spaces', ...json(owner2, spaceInput({ name: 'Other Hall', cancellation_policy: 'strict', capacity: 200 })) },
+    201,
+  );
   pools.spaces.push(spaceA.id, spaceB.id, spaceC.id);
   const uploaded = await expect(
     inject,
     'image',
-    { method: 'POST', url: `/api/spaces/${spaceA.id}/images`, headers: { ...bearer(owner), 'content-type': 'multipart/form-data; boundary=seed' }, payload: multipart('seed', [{ name: 'images', filename: 'a.png', type: 'image/png', data: png }]) },
+    {
+      method: 'POST',
+      url: `/api/spaces/${spaceA.id}/images`,
+      headers: { ...bearer(owner), 'content-type': 'multipart/form-data; boundary=seed' },
+      payload: multipart('seed', [{ name: 'images', filename: 'a.png', type: 'image/png', data: png }]),
+    },
     201,
   );
   pools.images.push(...uploaded.images.map((image: { id: number }) => image.id));
@@ -108,11 +148,22 @@ export async function seedWorld(app: FastifyInstance, inject: Inject, previous: 
   const paid = await book(client, slot(spaceB, 1, 10));
   const other = await book(client2, slot(spaceC, 0, 10));
   pools.bookings.push(pending.id, confirmed.id, paid.id, other.id);
-  for (const booking of [confirmed, paid]) await expect(inject, 'approve', { method: 'PUT', url: `/api/bookings/${booking.id}/approve`, headers: bearer(owner) }, 200);
-  const cash = await expect(inject, 'cash payment', { method: 'POST', url: '/api/payments', ...json(client, { booking_id: confirmed.id, payment_method: 'cash' }) }, 201);
+  for (const booking of [confirmed, paid])
+    await expect(inject, 'approve', { method: 'PUT', url: `/api/bookings/${booking.id}/approve`, headers: bearer(owner) }, 200);
+  const cash = await expect(
+    inject,
+    'cash payment',
+    { method: 'POST', url: '/api/payments', ...json(client, { booking_id: confirmed.id, payment_method: 'cash' }) },
+    201,
+  );
   const completed = await insertCompletedPayment(app, paid.id);
   pools.payments.push(cash.id, completed.id);
-  const method = await expect(inject, 'payment method', { method: 'POST', url: '/api/users/me/payment-methods', ...json(client, { type: 'mpesa', phone_number: '0712345678' }) }, 201);
+  const method = await expect(
+    inject,
+    'payment method',
+    { method: 'POST', url: '/api/users/me/payment-methods', ...json(client, { type: 'mpesa', phone_number: '0712345678' }) },
+    201,
+  );
   pools.paymentMethods.push(method.id);
   return { users, pools, base, png };
 }

@@ -4,7 +4,12 @@ import { bookings, payments, type BookingRow } from '../../src/db/schema/index.t
 import { call } from './app.ts';
 
 /** A booking requested through the API by the holder of `clientToken`; the 201 body. */
-export async function createBooking(app: FastifyInstance, clientToken: string, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<any> {
+export async function createBooking(
+  app: FastifyInstance,
+  clientToken: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<any> {
   const response = await call(app, 'POST', '/api/bookings', { token: clientToken, body, headers });
   if (response.status !== 201) throw new Error(`create booking failed: ${response.status} ${response.raw}`);
   return response.body;
@@ -46,6 +51,9 @@ export async function insertCompletedPayment(app: FastifyInstance, bookingId: nu
       updatedAt: now,
     })
     .returning();
-  await db.update(bookings).set({ paymentStatus: refunded > 0 ? 'refunded' : 'paid' }).where(eq(bookings.id, bookingId));
+  await db
+    .update(bookings)
+    .set({ paymentStatus: refunded > 0 ? 'refunded' : 'paid' })
+    .where(eq(bookings.id, bookingId));
   return payment!;
 }

@@ -43,7 +43,9 @@ export async function startFakeCloudinary(account = { cloudName: 'spacer-test', 
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([key, value]) => `${key}=${value}`.replace(/&/g, '%26'))
       .join('&');
-    return createHash('sha1').update(toSign + account.apiSecret).digest('hex');
+    return createHash('sha1')
+      .update(toSign + account.apiSecret)
+      .digest('hex');
   };
 
   const verify = (params: Record<string, string>) => {

@@ -85,7 +85,8 @@ export async function startFakeDaraja(options: FakeDarajaOptions = {}) {
   const send = (response: ServerResponse, status: number, body: unknown) => {
     response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
-  const badRequest = (response: ServerResponse, field: string) => send(response, 400, { requestId: requestId(), errorCode: '400.002.02', errorMessage: `Bad Request - Invalid ${field}` });
+  const badRequest = (response: ServerResponse, field: string) =>
+    send(response, 400, { requestId: requestId(), errorCode: '400.002.02', errorMessage: `Bad Request - Invalid ${field}` });
 
   const passwordFor = (timestamp: string) => Buffer.from(`${account.shortcode}${account.passkey}${timestamp}`).toString('base64');
   /** The rule Daraja checks: Password = base64(BusinessShortCode + passkey + Timestamp). */
@@ -97,9 +98,11 @@ export async function startFakeDaraja(options: FakeDarajaOptions = {}) {
   };
 
   function handleOauth(request: IncomingMessage, response: ServerResponse, url: URL) {
-    if (url.searchParams.get('grant_type') !== 'client_credentials') return send(response, 400, { requestId: requestId(), errorCode: '400.008.02', errorMessage: 'Invalid grant type passed' });
+    if (url.searchParams.get('grant_type') !== 'client_credentials')
+      return send(response, 400, { requestId: requestId(), errorCode: '400.008.02', errorMessage: 'Invalid grant type passed' });
     const expected = `Basic ${Buffer.from(`${account.consumerKey}:${account.consumerSecret}`).toString('base64')}`;
-    if (request.headers.authorization !== expected) return send(response, 400, { requestId: requestId(), errorCode: '400.008.01', errorMessage: 'Invalid Authentication passed' });
+    if (request.headers.authorization !== expected)
+      return send(response, 400, { requestId: requestId(), errorCode: '400.008.01', errorMessage: 'Invalid Authentication passed' });
     const token = randomBytes(21).toString('base64url');
     tokens.add(token);
     send(response, 200, { access_token: token, expires_in: String(tokenTtl) });
@@ -119,8 +122,10 @@ export async function startFakeDaraja(options: FakeDarajaOptions = {}) {
     } catch {
       return badRequest(response, 'CallBackURL');
     }
-    if (typeof body.AccountReference !== 'string' || body.AccountReference === '' || body.AccountReference.length > 12) return badRequest(response, 'AccountReference');
-    if (typeof body.TransactionDesc !== 'string' || body.TransactionDesc === '' || body.TransactionDesc.length > 13) return badRequest(response, 'TransactionDesc');
+    if (typeof body.AccountReference !== 'string' || body.AccountReference === '' || body.AccountReference.length > 12)
+      return badRequest(response, 'AccountReference');
+    if (typeof body.TransactionDesc !== 'string' || body.TransactionDesc === '' || body.TransactionDesc.length > 13)
+      return badRequest(response, 'TransactionDesc');
 
     const transaction: StkTransaction = { checkoutRequestId: `ws_CO_${nairobiNow()}${digits(10)}`, merchantRequestId: requestId(), request: body };
     transactions.set(transaction.checkoutRequestId, transaction);
@@ -135,7 +140,9 @@ export async function startFakeDaraja(options: FakeDarajaOptions = {}) {
       const timer = setTimeout(() => {
         timers.delete(timer);
         const cancelled = String(body.PhoneNumber).endsWith('000');
-        fake.sendStkCallback(transaction.checkoutRequestId, { resultCode: cancelled ? 1032 : 0 }).catch((error: unknown) => console.error('fake Daraja: callback failed', error));
+        fake
+          .sendStkCallback(transaction.checkoutRequestId, { resultCode: cancelled ? 1032 : 0 })
+          .catch((error: unknown) => console.error('fake Daraja: callback failed', error));
       }, options.autoCallbackMs);
       timers.add(timer);
     }
@@ -146,7 +153,8 @@ export async function startFakeDaraja(options: FakeDarajaOptions = {}) {
     if (invalid) return badRequest(response, invalid);
     const transaction = transactions.get(String(body.CheckoutRequestID));
     if (!transaction) return badRequest(response, 'CheckoutRequestID');
-    if (!transaction.result) return send(response, 500, { requestId: requestId(), errorCode: '500.001.1001', errorMessage: 'The transaction is being processed' });
+    if (!transaction.result)
+      return send(response, 500, { requestId: requestId(), errorCode: '500.001.1001', errorMessage: 'The transaction is being processed' });
     send(response, 200, {
       ResponseCode: '0',
       ResponseDescription: 'The service request has been accepted successsfully',
@@ -172,7 +180,11 @@ export async function startFakeDaraja(options: FakeDarajaOptions = {}) {
         return badRequest(response, field);
       }
     }
-    const reversal: Reversal = { conversationId: `AG_${nairobiNow().slice(0, 8)}_${randomBytes(10).toString('hex')}`, originatorConversationId: requestId(), request: body };
+    const reversal: Reversal = {
+      conversationId: `AG_${nairobiNow().slice(0, 8)}_${randomBytes(10).toString('hex')}`,
+      originatorConversationId: requestId(),
+      request: body,
+    };
     reversals.set(reversal.conversationId, reversal);
     send(response, 200, {
       OriginatorConversationID: reversal.originatorConversationId,
@@ -182,40 +194,55 @@ export async function startFakeDaraja(options: FakeDarajaOptions = {}) {
     });
   }
 
-  const server = createServer((request, response) => void (async () => {
-    const url = new URL(request.url ?? '/', 'http://daraja.local');
-    const operation = OPERATIONS[`${request.method} ${url.pathname}`];
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
-    let body: unknown;
-    try {
-      body = raw === '' ? undefined : JSON.parse(raw);
-    } catch {
-      body = raw;
-    }
-    requests.push({ operation: operation ?? 'unknown', method: request.method ?? '', path: url.pathname + url.search, headers: request.headers, body });
-    if (!operation) return send(response, 404, { requestId: requestId(), errorCode: '404.001.01', errorMessage: 'Resource not found' });
+  const server = createServer(
+    (request, response) =>
+      void (async () => {
+        const url = new URL(request.url ?? '/', 'http://daraja.local');
+        const operation = OPERATIONS[`${request.method} ${url.pathname}`];
+        const chunks: Buffer[] = [];
+        for await (const chunk of request) chunks.push(chunk as Buffer);
+        const raw = Buffer.concat(chunks).toString('utf8');
+        let body: unknown;
+        try {
+          body = raw === '' ? undefined : JSON.parse(raw);
+        } catch {
+          body = raw;
+        }
+        requests.push({ operation: operation ?? 'unknown', method: request.method ?? '', path: url.pathname + url.search, headers: request.headers, body });
+        if (!operation) return send(response, 404, { requestId: requestId(), errorCode: '404.001.01', errorMessage: 'Resource not found' });
 
-    const fault = faults[operation]?.shift();
-    if (fault && 'hang' in fault) return;
-    if (fault) return send(response, fault.status, fault.body ?? { requestId: requestId(), errorCode: `${fault.status}.003.02`, errorMessage: 'Spike arrest violation' });
+        const fault = faults[operation]?.shift();
+        if (fault && 'hang' in fault) return;
+        if (fault)
+          return send(
+            response,
+            fault.status,
+            fault.body ?? { requestId: requestId(), errorCode: `${fault.status}.003.02`, errorMessage: 'Spike arrest violation' },
+          );
 
-    if (operation === 'oauth') return handleOauth(request, response, url);
-    const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-    if (!bearer || !tokens.has(bearer)) return send(response, 401, { requestId: requestId(), errorCode: '404.001.03', errorMessage: 'Invalid Access Token' });
-    if (typeof body !== 'object' || body === null) return send(response, 400, { requestId: requestId(), errorCode: '400.002.05', errorMessage: 'Invalid Request Payload' });
-    const fields = body as Record<string, unknown>;
-    if (operation === 'stk_push') return handleStkPush(response, fields);
-    if (operation === 'stk_query') return handleStkQuery(response, fields);
-    return handleReversal(response, fields);
-  })());
+        if (operation === 'oauth') return handleOauth(request, response, url);
+        const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+        if (!bearer || !tokens.has(bearer))
+          return send(response, 401, { requestId: requestId(), errorCode: '404.001.03', errorMessage: 'Invalid Access Token' });
+        if (typeof body !== 'object' || body === null)
+          return send(response, 400, { requestId: requestId(), errorCode: '400.002.05', errorMessage: 'Invalid Request Payload' });
+        const fields = body as Record<string, unknown>;
+        if (operation === 'stk_push') return handleStkPush(response, fields);
+        if (operation === 'stk_query') return handleStkQuery(response, fields);
+        return handleReversal(response, fields);
+      })(),
+  );
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
   const address = server.address() as AddressInfo;
 
   const post = async (url: string, body: unknown) => {
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
     return { status: response.status, body: await response.text() };
   };
 
@@ -251,7 +278,12 @@ export async function startFakeDaraja(options: FakeDarajaOptions = {}) {
       const transaction = transactions.get(checkoutRequestId);
       if (!transaction?.result) throw new Error(`transaction ${checkoutRequestId} is not settled`);
       const { resultCode, resultDesc, receipt } = transaction.result;
-      const stkCallback: Record<string, unknown> = { MerchantRequestID: transaction.merchantRequestId, CheckoutRequestID: checkoutRequestId, ResultCode: resultCode, ResultDesc: resultDesc };
+      const stkCallback: Record<string, unknown> = {
+        MerchantRequestID: transaction.merchantRequestId,
+        CheckoutRequestID: checkoutRequestId,
+        ResultCode: resultCode,
+        ResultDesc: resultDesc,
+      };
       if (resultCode === 0) {
         stkCallback.CallbackMetadata = {
           Item: [
@@ -278,7 +310,8 @@ export async function startFakeDaraja(options: FakeDarajaOptions = {}) {
         Result: {
           ResultType: 0,
           ResultCode: outcome.resultCode,
-          ResultDesc: outcome.resultDesc ?? (outcome.resultCode === 0 ? 'The service request is processed successfully.' : 'The transaction could not be reversed.'),
+          ResultDesc:
+            outcome.resultDesc ?? (outcome.resultCode === 0 ? 'The service request is processed successfully.' : 'The transaction could not be reversed.'),
           OriginatorConversationID: reversal.originatorConversationId,
           ConversationID: conversationId,
           TransactionID: randomBytes(8).toString('hex').toUpperCase().slice(0, 10),

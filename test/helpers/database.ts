@@ -50,7 +50,9 @@ export async function createPgliteDatabase(options: DatabaseOptions = {}): Promi
 }
 
 /** A new, empty, migrated database on the real server; `drop` removes it. */
-export async function createScratchPostgres(options: DatabaseOptions & { migrate?: boolean } = {}): Promise<{ database: Database; url: string; drop: () => Promise<void> }> {
+export async function createScratchPostgres(
+  options: DatabaseOptions & { migrate?: boolean } = {},
+): Promise<{ database: Database; url: string; drop: () => Promise<void> }> {
   const adminUrl = process.env.TEST_DATABASE_URL!;
   const name = `spacer_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });

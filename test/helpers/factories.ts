@@ -20,7 +20,10 @@ export interface TestUser {
  * A user who can call the API. Clients and owners register through the API; admins cannot, so
  * they are written with the same repository the admin CLI uses, then log in.
  */
-export async function createUser(app: FastifyInstance, overrides: { role?: Role; email?: string; password?: string; first_name?: string; last_name?: string } = {}): Promise<TestUser> {
+export async function createUser(
+  app: FastifyInstance,
+  overrides: { role?: Role; email?: string; password?: string; first_name?: string; last_name?: string } = {},
+): Promise<TestUser> {
   const role = overrides.role ?? 'client';
   const email = overrides.email ?? uniqueEmail(role);
   const password = overrides.password ?? 'Passw0rd!';

@@ -19,7 +19,9 @@ const BACKGROUND = { r: 40, g: 110, b: 160 } as const;
 /** A solid canvas with a red square in its top-left corner, so a rotation shows where that corner went. */
 async function markedCanvas(width: number, height: number, channels: 3 | 4 = 3, alpha = 1) {
   const side = Math.round(Math.min(width, height) / 4);
-  const marker = await sharp({ create: { width: side, height: side, channels: 3, background: MARKER } }).png().toBuffer();
+  const marker = await sharp({ create: { width: side, height: side, channels: 3, background: MARKER } })
+    .png()
+    .toBuffer();
   return sharp({ create: { width, height, channels, background: { ...BACKGROUND, alpha } } }).composite([{ input: marker, left: 0, top: 0 }]);
 }
 
@@ -44,7 +46,7 @@ export const EXIF_GPS_IFD = 0x8825;
 export function riffChunks(data: Buffer): string[] {
   if (data.subarray(0, 4).toString('latin1') !== 'RIFF' || data.subarray(8, 12).toString('latin1') !== 'WEBP') throw new Error('not a WebP file');
   const chunks: string[] = [];
-  for (let offset = 12; offset + 8 <= data.length; ) {
+  for (let offset = 12; offset + 8 <= data.length;) {
     const size = data.readUInt32LE(offset + 4);
     chunks.push(data.subarray(offset, offset + 4).toString('latin1'));
     offset += 8 + size + (size % 2);
@@ -66,7 +68,9 @@ export const isMarker = (pixel: { r: number; g: number; b: number }) => pixel.r 
  * (Nairobi). The marker sits in the stored top-left corner, which displays top-right.
  */
 export const orientedJpeg = memo(async () => {
-  const data = await (await markedCanvas(3000, 2000))
+  const data = await (
+    await markedCanvas(3000, 2000)
+  )
     .jpeg({ quality: 85 })
     .withMetadata({ orientation: 6 })
     .withExif({ IFD3: { GPSLatitudeRef: 'S', GPSLatitude: '1/1 17/1 0/1', GPSLongitudeRef: 'E', GPSLongitude: '36/1 49/1 0/1' } })
@@ -95,14 +99,15 @@ const gifImage = memo(async () => (await markedCanvas(1200, 900)).gif().toBuffer
 const tiffImage = memo(async () => (await markedCanvas(1200, 900)).tiff().toBuffer());
 
 /** Every accepted format, with the size it was made at. */
-export const acceptedFixtures = async () => [
-  { format: 'jpeg', data: await photoJpeg(), width: 1200, height: 900 },
-  { format: 'png', data: await transparentPng(), width: 640, height: 480 },
-  { format: 'webp', data: await webpImage(), width: 1200, height: 900 },
-  { format: 'avif', data: await avifImage(), width: 1200, height: 900 },
-  { format: 'gif', data: await gifImage(), width: 1200, height: 900 },
-  { format: 'tiff', data: await tiffImage(), width: 1200, height: 900 },
-] as const;
+export const acceptedFixtures = async () =>
+  [
+    { format: 'jpeg', data: await photoJpeg(), width: 1200, height: 900 },
+    { format: 'png', data: await transparentPng(), width: 640, height: 480 },
+    { format: 'webp', data: await webpImage(), width: 1200, height: 900 },
+    { format: 'avif', data: await avifImage(), width: 1200, height: 900 },
+    { format: 'gif', data: await gifImage(), width: 1200, height: 900 },
+    { format: 'tiff', data: await tiffImage(), width: 1200, height: 900 },
+  ] as const;
 
 /** Text, uploaded as `photo.jpg` with `Content-Type: image/jpeg` by a careless or hostile client. */
 export const textFile = () => Buffer.from('These are my holiday notes, not a photograph.\n'.repeat(20));
@@ -139,7 +144,12 @@ export const pixelBomb = memo(async () => {
   header.set([1, 0, 0, 0, 0], 8); // bit depth 1, greyscale, deflate, no filter method, no interlace
   // Each row: filter byte 0, then side / 8 bytes of black.
   const pixels = deflateSync(Buffer.alloc(side * (1 + side / 8)), { level: 9 });
-  const data = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', pixels), chunk('IEND', Buffer.alloc(0))]);
+  const data = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', pixels),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
   const metadata = await sharp(data).metadata();
   if (metadata.format !== 'png' || metadata.width !== side || metadata.height !== side) throw new Error('pixel bomb fixture: not an 8000×8000 PNG');
   return data;
@@ -151,5 +161,7 @@ export const pixelBomb = memo(async () => {
  */
 export async function noisePng(bytes: number): Promise<Buffer> {
   const side = Math.ceil(Math.sqrt(bytes / 3));
-  return sharp(randomBytes(side * side * 3), { raw: { width: side, height: side, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
+  return sharp(randomBytes(side * side * 3), { raw: { width: side, height: side, channels: 3 } })
+    .png({ compressionLevel: 0 })
+    .toBuffer();
 }

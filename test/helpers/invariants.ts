@@ -39,7 +39,10 @@ export async function assertInvariants(db: Db, options: { unansweredKeyGraceMs?:
           or (b.payment_status = 'unpaid' and count(*) filter (where p.status in ('pending', 'completed', 'refunded')) = 0)
         )`,
   );
-  await broken('a paid payment without its receipt', sql`select id from payments where status in ('completed', 'refunded') and (receipt_number is null or completed_at is null)`);
+  await broken(
+    'a paid payment without its receipt',
+    sql`select id from payments where status in ('completed', 'refunded') and (receipt_number is null or completed_at is null)`,
+  );
   await broken('a receipt on an unpaid payment', sql`select id from payments where status in ('pending', 'failed') and receipt_number is not null`);
   await broken(
     'receipt numbers not 1..n per year, or the counter not n',

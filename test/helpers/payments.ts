@@ -113,15 +113,20 @@ export interface BookingOptions {
 export async function confirmedBooking(app: FastifyInstance, options: BookingOptions = {}): Promise<Booked> {
   const owner = options.owner ?? (await createUser(app, { role: 'owner' }));
   const client = options.client ?? (await createUser(app, { first_name: 'Amina', last_name: 'Wanjiru' }));
-  const space = options.space ?? await createSpace(app, owner.token, {
-    price_per_hour: options.price ?? 1000,
-    cancellation_policy: options.policy ?? 'flexible',
-    ...(options.currency ? { currency: options.currency } : {}),
-  });
+  const space =
+    options.space ??
+    (await createSpace(app, owner.token, {
+      price_per_hour: options.price ?? 1000,
+      cancellation_policy: options.policy ?? 'flexible',
+      ...(options.currency ? { currency: options.currency } : {}),
+    }));
   const now = app.services.clock.now().getTime();
   const start = new Date(Math.ceil((now + (options.startsInMs ?? 3 * DAY)) / 60_000) * 60_000);
   const end = new Date(start.getTime() + (options.hours ?? 2) * HOUR);
-  const booked = await call(app, 'POST', '/api/bookings', { token: client.token, body: { space_id: space.id, start_time: start.toISOString(), end_time: end.toISOString() } });
+  const booked = await call(app, 'POST', '/api/bookings', {
+    token: client.token,
+    body: { space_id: space.id, start_time: start.toISOString(), end_time: end.toISOString() },
+  });
   assert.equal(booked.status, 201, booked.raw);
   if (options.approve === false) return { owner, client, space, booking: booked.body };
   const approved = await call(app, 'PUT', `/api/bookings/${booked.body.id}/approve`, { token: owner.token });
@@ -144,8 +149,17 @@ export async function bookingRow(app: FastifyInstance, id: number) {
 }
 
 /** POST /api/payments by the booker. */
-export const pay = (app: FastifyInstance, booked: Pick<Booked, 'client' | 'booking'>, body: Record<string, unknown> = {}, headers: Record<string, string> = {}) =>
-  call(app, 'POST', '/api/payments', { token: booked.client.token, body: { booking_id: booked.booking.id, payment_method: 'mpesa', phone_number: '0712345678', ...body }, headers });
+export const pay = (
+  app: FastifyInstance,
+  booked: Pick<Booked, 'client' | 'booking'>,
+  body: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+) =>
+  call(app, 'POST', '/api/payments', {
+    token: booked.client.token,
+    body: { booking_id: booked.booking.id, payment_method: 'mpesa', phone_number: '0712345678', ...body },
+    headers,
+  });
 
 /** A pending M-Pesa payment whose STK push the fake accepted. */
 export async function pendingMpesa(app: FastifyInstance, booked: Booked, phone = '0712345678') {

@@ -103,7 +103,9 @@ export function createResponseChecker(document: OpenApiDocument): ResponseChecke
 
   const errorValidator = ajv.compile({ $ref: `${COMPONENTS_ID}#/definitions/Error` });
   const errorEnvelope = (where: string, body: unknown) =>
-    errorValidator(body) ? [] : (errorValidator.errors ?? []).map((error) => `${where}: not the Error envelope: ${error.instancePath || '(body)'} ${error.message}`);
+    errorValidator(body)
+      ? []
+      : (errorValidator.errors ?? []).map((error) => `${where}: not the Error envelope: ${error.instancePath || '(body)'} ${error.message}`);
 
   const describe = (method: string, path: string, status: number, operationId: string | undefined) =>
     `${method.toUpperCase()} ${path} → ${status} (${operationId ?? 'no operationId'})`;
@@ -121,7 +123,9 @@ export function createResponseChecker(document: OpenApiDocument): ResponseChecke
       validators.set(key, check);
     }
     if (check(body)) return [];
-    return (check.errors ?? []).map((error) => `${where}: ${error.instancePath || '(body)'} ${error.message}${error.params ? ` ${JSON.stringify(error.params)}` : ''}`);
+    return (check.errors ?? []).map(
+      (error) => `${where}: ${error.instancePath || '(body)'} ${error.message}${error.params ? ` ${JSON.stringify(error.params)}` : ''}`,
+    );
   };
 
   return {
@@ -136,13 +140,17 @@ export function createResponseChecker(document: OpenApiDocument): ResponseChecke
       if (!documented) {
         // Any route may give a platform error its operation does not list (413, 415, 429, 500,
         // 503, an unknown route's 404); the contract still promises the Error envelope for it.
-        if (status >= 400) return mediaType === 'application/json' ? parsed(where, response.body, (body) => errorEnvelope(where, body)) : [`${where}: an error served as ${mediaType}`];
+        if (status >= 400)
+          return mediaType === 'application/json'
+            ? parsed(where, response.body, (body) => errorEnvelope(where, body))
+            : [`${where}: an error served as ${mediaType}`];
         // Routes left out of the document on purpose (the document itself, uploaded files) are not checked.
         return found ? [`${where}: status not in the document`] : [];
       }
       const content = documented.content ?? {};
       if (response.body === '' && Object.keys(content).length === 0) return [];
-      if (!(mediaType in content)) return [`${where}: served as ${mediaType || 'no content type'}, documented as ${Object.keys(content).join(', ') || 'no content'}`];
+      if (!(mediaType in content))
+        return [`${where}: served as ${mediaType || 'no content type'}, documented as ${Object.keys(content).join(', ') || 'no content'}`];
       if (!isJson(mediaType)) return [];
       return parsed(where, response.body, (body) => validate(method, path, status, body, mediaType));
     },

@@ -35,10 +35,12 @@ export async function startFakeStripe(options: { secretKey?: string } = {}) {
   const invalid = (message: string, extra: Json = {}) => ({ status: 400, body: { error: { type: 'invalid_request_error', message, ...extra } } });
 
   const metadataOf = (form: Record<string, string>) =>
-    Object.fromEntries(Object.entries(form).flatMap(([key, value]) => {
-      const match = /^metadata\[(.+)\]$/.exec(key);
-      return match ? [[match[1]!, value]] : [];
-    }));
+    Object.fromEntries(
+      Object.entries(form).flatMap(([key, value]) => {
+        const match = /^metadata\[(.+)\]$/.exec(key);
+        return match ? [[match[1]!, value]] : [];
+      }),
+    );
 
   function createIntent(form: Record<string, string>) {
     const amount = Number(form.amount);
@@ -67,11 +69,27 @@ export async function startFakeStripe(options: { secretKey?: string } = {}) {
 
   function createRefund(form: Record<string, string>) {
     const intent = intents.get(form.payment_intent ?? '');
-    if (!intent) return { status: 404, body: { error: { type: 'invalid_request_error', code: 'resource_missing', param: 'payment_intent', message: `No such payment_intent: '${String(form.payment_intent)}'` } } };
-    if (intent.status !== 'succeeded') return invalid(`This PaymentIntent (${String(intent.id)}) does not have a successful charge to refund.`, { code: 'charge_not_refundable' });
+    if (!intent)
+      return {
+        status: 404,
+        body: {
+          error: {
+            type: 'invalid_request_error',
+            code: 'resource_missing',
+            param: 'payment_intent',
+            message: `No such payment_intent: '${String(form.payment_intent)}'`,
+          },
+        },
+      };
+    if (intent.status !== 'succeeded')
+      return invalid(`This PaymentIntent (${String(intent.id)}) does not have a successful charge to refund.`, { code: 'charge_not_refundable' });
     const amount = form.amount === undefined ? (intent.amount_received as number) : Number(form.amount);
     if (!Number.isSafeInteger(amount) || amount < 1) return invalid('Invalid positive integer', { param: 'amount', code: 'parameter_invalid_integer' });
-    if (amount > (intent.amount_received as number)) return invalid(`Refund amount (${amount}) is greater than charge amount (${String(intent.amount_received)})`, { code: 'amount_too_large', param: 'amount' });
+    if (amount > (intent.amount_received as number))
+      return invalid(`Refund amount (${amount}) is greater than charge amount (${String(intent.amount_received)})`, {
+        code: 'amount_too_large',
+        param: 'amount',
+      });
     const refund: Json = {
       id: id('re'),
       object: 'refund',
@@ -92,44 +110,63 @@ export async function startFakeStripe(options: { secretKey?: string } = {}) {
     response.writeHead(status, { 'content-type': 'application/json', 'request-id': id('req'), ...headers }).end(JSON.stringify(body));
   };
 
-  const server = createServer((request, response) => void (async () => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
-    const form = Object.fromEntries(new URLSearchParams(raw));
-    const url = new URL(request.url ?? '/', 'http://stripe.local');
-    requests.push({ method: request.method ?? '', path: url.pathname, headers: request.headers, form });
+  const server = createServer(
+    (request, response) =>
+      void (async () => {
+        const chunks: Buffer[] = [];
+        for await (const chunk of request) chunks.push(chunk as Buffer);
+        const raw = Buffer.concat(chunks).toString('utf8');
+        const form = Object.fromEntries(new URLSearchParams(raw));
+        const url = new URL(request.url ?? '/', 'http://stripe.local');
+        requests.push({ method: request.method ?? '', path: url.pathname, headers: request.headers, form });
 
-    const fault = faults.shift();
-    if (fault && 'hang' in fault) return;
-    if (fault) return send(response, fault.status, fault.body ?? { error: { type: 'api_error', message: 'An unknown error occurred' } });
+        const fault = faults.shift();
+        if (fault && 'hang' in fault) return;
+        if (fault) return send(response, fault.status, fault.body ?? { error: { type: 'api_error', message: 'An unknown error occurred' } });
 
-    if (request.headers.authorization !== `Bearer ${secretKey}`) {
-      return send(response, 401, { error: { type: 'invalid_request_error', message: `Invalid API Key provided: ${String(request.headers.authorization ?? '').slice(7, 15)}****` } });
-    }
+        if (request.headers.authorization !== `Bearer ${secretKey}`) {
+          return send(response, 401, {
+            error: { type: 'invalid_request_error', message: `Invalid API Key provided: ${String(request.headers.authorization ?? '').slice(7, 15)}****` },
+          });
+        }
 
-    const key = typeof request.headers['idempotency-key'] === 'string' ? request.headers['idempotency-key'] : undefined;
-    const fingerprint = createHash('sha256').update(`${request.method} ${url.pathname} ${raw}`).digest('hex');
-    if (key && request.method === 'POST') {
-      const first = idempotent.get(key);
-      if (first && first.fingerprint !== fingerprint) {
-        return send(response, 400, { error: { type: 'idempotency_error', message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.` } });
-      }
-      if (first) return send(response, first.status, first.body, { 'idempotent-replayed': 'true', 'idempotency-key': key });
-    }
+        const key = typeof request.headers['idempotency-key'] === 'string' ? request.headers['idempotency-key'] : undefined;
+        const fingerprint = createHash('sha256').update(`${request.method} ${url.pathname} ${raw}`).digest('hex');
+        if (key && request.method === 'POST') {
+          const first = idempotent.get(key);
+          if (first && first.fingerprint !== fingerprint) {
+            return send(response, 400, {
+              error: {
+                type: 'idempotency_error',
+                message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
+              },
+            });
+          }
+          if (first) return send(response, first.status, first.body, { 'idempotent-replayed': 'true', 'idempotency-key': key });
+        }
 
-    let answer: { status: number; body: Json };
-    const retrieve = /^\/v1\/payment_intents\/([^/]+)$/.exec(url.pathname);
-    if (request.method === 'POST' && url.pathname === '/v1/payment_intents') answer = createIntent(form);
-    else if (request.method === 'POST' && url.pathname === '/v1/refunds') answer = createRefund(form);
-    else if (request.method === 'GET' && retrieve) {
-      const intent = intents.get(retrieve[1]!);
-      answer = intent ? { status: 200, body: intent } : { status: 404, body: { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such payment_intent: '${retrieve[1]}'` } } };
-    } else answer = { status: 404, body: { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${request.method}: ${url.pathname}).` } } };
+        let answer: { status: number; body: Json };
+        const retrieve = /^\/v1\/payment_intents\/([^/]+)$/.exec(url.pathname);
+        if (request.method === 'POST' && url.pathname === '/v1/payment_intents') answer = createIntent(form);
+        else if (request.method === 'POST' && url.pathname === '/v1/refunds') answer = createRefund(form);
+        else if (request.method === 'GET' && retrieve) {
+          const intent = intents.get(retrieve[1]!);
+          answer = intent
+            ? { status: 200, body: intent }
+            : {
+                status: 404,
+                body: { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such payment_intent: '${retrieve[1]}'` } },
+              };
+        } else
+          answer = {
+            status: 404,
+            body: { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${request.method}: ${url.pathname}).` } },
+          };
 
-    if (key && request.method === 'POST' && answer.status < 500) idempotent.set(key, { fingerprint, ...answer });
-    send(response, answer.status, answer.body, key ? { 'idempotency-key': key } : {});
-  })());
+        if (key && request.method === 'POST' && answer.status < 500) idempotent.set(key, { fingerprint, ...answer });
+        send(response, answer.status, answer.body, key ? { 'idempotency-key': key } : {});
+      })(),
+  );
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address() as AddressInfo;
@@ -153,7 +190,10 @@ export async function startFakeStripe(options: { secretKey?: string } = {}) {
     },
     decline(intentId: string, message = 'Your card was declined.') {
       const intent = intents.get(intentId)!;
-      Object.assign(intent, { status: 'requires_payment_method', last_payment_error: { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline', message } });
+      Object.assign(intent, {
+        status: 'requires_payment_method',
+        last_payment_error: { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline', message },
+      });
       return intent;
     },
     async close() {

@@ -142,11 +142,20 @@ describe('revenue_months (the trigger-kept revenue)', () => {
   it('equals a fresh sum after refunds, month changes, completions and deletes, in single and multi-row statements', async () => {
     assert.equal((await compare()).length, 4);
     const pending = (await db.select().from(payments).where(eq(payments.status, 'pending')))[0]!;
-    await db.update(payments).set({ status: 'completed', receiptNumber: 'RCP-ADMIN-LATE', completedAt: new Date('2030-03-01T00:30:00+03:00') }).where(eq(payments.id, pending.id));
+    await db
+      .update(payments)
+      .set({ status: 'completed', receiptNumber: 'RCP-ADMIN-LATE', completedAt: new Date('2030-03-01T00:30:00+03:00') })
+      .where(eq(payments.id, pending.id));
     await compare();
-    await db.update(payments).set({ status: 'refunded', refundedAmount: sql`${payments.amount}` }).where(eq(payments.currency, 'USD'));
+    await db
+      .update(payments)
+      .set({ status: 'refunded', refundedAmount: sql`${payments.amount}` })
+      .where(eq(payments.currency, 'USD'));
     await compare();
-    await db.update(payments).set({ completedAt: sql`${payments.completedAt} + interval '40 days'` }).where(sql`${payments.status} in ('completed', 'refunded')`);
+    await db
+      .update(payments)
+      .set({ completedAt: sql`${payments.completedAt} + interval '40 days'` })
+      .where(sql`${payments.status} in ('completed', 'refunded')`);
     await compare();
     await db.update(payments).set({ queryAttempts: sql`${payments.queryAttempts} + 1` });
     await compare();
@@ -157,7 +166,10 @@ describe('revenue_months (the trigger-kept revenue)', () => {
       stats.body.revenue.by_month,
       after.filter((row) => row.currency === 'KES').map((row) => ({ month: row.month, amount: Number(row.amount) / 100 })),
     );
-    assert.deepEqual(stats.body.revenue.by_currency.map((entry: { currency: string }) => entry.currency), ['KES'], 'a fully refunded currency earned nothing');
+    assert.deepEqual(
+      stats.body.revenue.by_currency.map((entry: { currency: string }) => entry.currency),
+      ['KES'],
+      'a fully refunded currency earned nothing',
+    );
   });
 });
-

@@ -59,7 +59,21 @@ describe('POST /api/auth/register', () => {
     assert.equal(user.is_active, true);
     assert.match(user.created_at, /Z$/);
     assert.equal(JSON.stringify(result.body).includes('$2'), false, 'no bcrypt hash in the response');
-    assert.deepEqual(Object.keys(user).sort(), ['avatar_url', 'bio', 'created_at', 'email', 'first_name', 'id', 'is_active', 'is_verified', 'last_name', 'name', 'phone', 'role', 'updated_at']);
+    assert.deepEqual(Object.keys(user).sort(), [
+      'avatar_url',
+      'bio',
+      'created_at',
+      'email',
+      'first_name',
+      'id',
+      'is_active',
+      'is_verified',
+      'last_name',
+      'name',
+      'phone',
+      'role',
+      'updated_at',
+    ]);
 
     const row = await userRow(user.id);
     assert.match(row.passwordHash, /^\$2[ab]\$04\$/);
@@ -306,11 +320,14 @@ describe('POST /api/auth/refresh', () => {
     assert.equal((await call(app, 'POST', '/api/auth/refresh', { body: { refresh_token: rotated.body.refresh_token } })).status, 401);
     assert.equal((await me(rotated.body.access_token)).status, 401);
     assert.equal((await me(user.token)).status, 401);
-    const [session] = await db.select().from(sessions).where(eq(sessions.id, claimsOf(user.token).sid));
+    const [session] = await db
+      .select()
+      .from(sessions)
+      .where(eq(sessions.id, claimsOf(user.token).sid));
     assert.equal(session!.revokedReason, 'refresh_token_reuse');
   });
 
-  it('leaves the user\'s other sessions alone when one family is revoked', async () => {
+  it("leaves the user's other sessions alone when one family is revoked", async () => {
     const user = await createUser(app);
     const other = await login(user.email, user.password);
     await call(app, 'POST', '/api/auth/refresh', { body: { refresh_token: user.refreshToken } });
@@ -351,7 +368,7 @@ describe('POST /api/auth/logout', () => {
     assert.equal((await call(app, 'POST', '/api/auth/refresh', { body: { refresh_token: user.refreshToken } })).status, 401);
   });
 
-  it('also ends the session of a refresh token passed in the body, if it is the same user\'s', async () => {
+  it("also ends the session of a refresh token passed in the body, if it is the same user's", async () => {
     const user = await createUser(app);
     const other = await login(user.email, user.password);
     const stranger = await createUser(app);
@@ -362,7 +379,7 @@ describe('POST /api/auth/logout', () => {
     assert.equal((await me(stranger.token)).status, 200, "another user's session is untouched");
   });
 
-  it('keeps the user\'s other sessions', async () => {
+  it("keeps the user's other sessions", async () => {
     const user = await createUser(app);
     const other = await login(user.email, user.password);
     await call(app, 'POST', '/api/auth/logout', { token: user.token });
@@ -402,7 +419,10 @@ describe('POST /api/auth/verify-email', () => {
   it('refuses a token sent to an address the user has since changed', async () => {
     const user = await createUser(app);
     const token = await tokenFromMail(app, user.email, /Confirm/);
-    const changed = await call(app, 'PUT', `/api/users/${user.id}`, { token: user.token, body: { email: uniqueEmail('moved'), current_password: user.password } });
+    const changed = await call(app, 'PUT', `/api/users/${user.id}`, {
+      token: user.token,
+      body: { email: uniqueEmail('moved'), current_password: user.password },
+    });
     assert.equal(changed.status, 200);
     assertError(await call(app, 'POST', '/api/auth/verify-email', { body: { token } }), 400, 'invalid_token');
     const fresh = await tokenFromMail(app, changed.body.email, /Confirm/);
@@ -561,7 +581,11 @@ describe('PUT /api/auth/password', () => {
 
   it('returns 400 for a weak new password', async () => {
     const user = await createUser(app);
-    assertError(await call(app, 'PUT', '/api/auth/password', { token: user.token, body: { current_password: user.password, new_password: 'short1' } }), 400, 'validation_error');
+    assertError(
+      await call(app, 'PUT', '/api/auth/password', { token: user.token, body: { current_password: user.password, new_password: 'short1' } }),
+      400,
+      'validation_error',
+    );
   });
 
   it('returns 401 without a token', async () => {

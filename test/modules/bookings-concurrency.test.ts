@@ -28,7 +28,16 @@ async function spaceFor(target: FastifyInstance, overrides: Record<string, unkno
   const owner = await createUser(target, { role: 'owner' });
   const created = await call(target, 'POST', '/api/spaces', {
     token: owner.token,
-    body: { name: 'Race Room', description: 'Contested', address: 'Moi Avenue', city: 'Nairobi', price_per_hour: 1000, capacity: 10, max_booking_hours: 48, ...overrides },
+    body: {
+      name: 'Race Room',
+      description: 'Contested',
+      address: 'Moi Avenue',
+      city: 'Nairobi',
+      price_per_hour: 1000,
+      capacity: 10,
+      max_booking_hours: 48,
+      ...overrides,
+    },
   });
   assert.equal(created.status, 201, created.raw);
   return { owner, spaceId: created.body.id as number };
@@ -164,7 +173,7 @@ describe('random bookings (property)', () => {
     const { owner, spaceId } = await spaceFor(app, { buffer_minutes: 30 });
     const people = await clients(app, 4);
     let seed = 20260324;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     const live = new Map<number, { from: number; until: number }>();
     for (let step = 0; step < 120; step++) {
       const action = random();
@@ -187,32 +196,55 @@ describe('random bookings (property)', () => {
       }
       assert.equal(await overlaps(app.services.database, spaceId), 0, `overlap after step ${step}`);
     }
-    const [row] = await queryRows<{ n: number }>(db, sql`select count(*)::int as n from bookings where space_id = ${spaceId} and status in ('pending', 'confirmed')`);
+    const [row] = await queryRows<{ n: number }>(
+      db,
+      sql`select count(*)::int as n from bookings where space_id = ${spaceId} and status in ('pending', 'confirmed')`,
+    );
     assert.equal(row!.n, live.size);
   });
 });
 
-describe('several server processes on one database', { skip: usingPostgres() ? false : 'needs TEST_DATABASE_URL: the embedded database belongs to one process' }, () => {
-  it('accepts exactly one of 40 requests for one slot spread over two processes', async () => {
-    const scratch = await createScratchPostgres();
-    after(scratch.drop);
-    await scratch.database.close();
-    const env = { DATABASE_URL: scratch.url, DATA_DIR: tempDir(), RATE_LIMIT_AUTH_PER_IP: '100000', RATE_LIMIT_EMAIL_PER_HOUR: '100000', BACKGROUND_JOBS: 'false' };
-    const [first, second] = await Promise.all([startServer(env), startServer(env)]);
-    const register = async (url: string, role: string) => {
-      const email = `${role}-${Math.random().toString(36).slice(2)}@example.test`;
-      const result = await postJson(`${url}/api/auth/register`, { email, password: 'Secret123', first_name: 'P', last_name: 'Q', role });
-      assert.equal(result.status, 201);
-      return result.body.access_token as string;
-    };
-    const ownerToken = await register(first.url, 'owner');
-    const space = await postJson(`${first.url}/api/spaces`, { name: 'Shared', description: 'Two processes', address: 'A', city: 'Nairobi', price_per_hour: 500, capacity: 5 }, { authorization: `Bearer ${ownerToken}` });
-    assert.equal(space.status, 201);
-    const tokens = await Promise.all(Array.from({ length: 40 }, (_, index) => register(index % 2 === 0 ? first.url : second.url, 'client')));
-    const slot = { space_id: space.body.id, start_time: new Date(Date.now() + 7 * 86_400_000).toISOString(), end_time: new Date(Date.now() + 7 * 86_400_000 + 2 * 3_600_000).toISOString() };
-    const results = await Promise.all(tokens.map((token, index) => postJson(`${(index % 2 === 0 ? first : second).url}/api/bookings`, slot, { authorization: `Bearer ${token}` })));
-    assert.equal(results.filter((result) => result.status === 201).length, 1);
-    assert.equal(results.filter((result) => result.status === 409 && result.body.code === 'booking_conflict').length, 39);
-    await Promise.all([first.stop(), second.stop()]);
-  });
-});
+describe(
+  'several server processes on one database',
+  { skip: usingPostgres() ? false : 'needs TEST_DATABASE_URL: the embedded database belongs to one process' },
+  () => {
+    it('accepts exactly one of 40 requests for one slot spread over two processes', async () => {
+      const scratch = await createScratchPostgres();
+      after(scratch.drop);
+      await scratch.database.close();
+      const env = {
+        DATABASE_URL: scratch.url,
+        DATA_DIR: tempDir(),
+        RATE_LIMIT_AUTH_PER_IP: '100000',
+        RATE_LIMIT_EMAIL_PER_HOUR: '100000',
+        BACKGROUND_JOBS: 'false',
+      };
+      const [first, second] = await Promise.all([startServer(env), startServer(env)]);
+      const register = async (url: string, role: string) => {
+        const email = `${role}-${Math.random().toString(36).slice(2)}@example.test`;
+        const result = await postJson(`${url}/api/auth/register`, { email, password: 'Secret123', first_name: 'P', last_name: 'Q', role });
+        assert.equal(result.status, 201);
+        return result.body.access_token as string;
+      };
+      const ownerToken = await register(first.url, 'owner');
+      const space = await postJson(
+        `${first.url}/api/spaces`,
+        { name: 'Shared', description: 'Two processes', address: 'A', city: 'Nairobi', price_per_hour: 500, capacity: 5 },
+        { authorization: `Bearer ${ownerToken}` },
+      );
+      assert.equal(space.status, 201);
+      const tokens = await Promise.all(Array.from({ length: 40 }, (_, index) => register(index % 2 === 0 ? first.url : second.url, 'client')));
+      const slot = {
+        space_id: space.body.id,
+        start_time: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+        end_time: new Date(Date.now() + 7 * 86_400_000 + 2 * 3_600_000).toISOString(),
+      };
+      const results = await Promise.all(
+        tokens.map((token, index) => postJson(`${(index % 2 === 0 ? first : second).url}/api/bookings`, slot, { authorization: `Bearer ${token}` })),
+      );
+      assert.equal(results.filter((result) => result.status === 201).length, 1);
+      assert.equal(results.filter((result) => result.status === 409 && result.body.code === 'booking_conflict').length, 39);
+      await Promise.all([first.stop(), second.stop()]);
+    });
+  },
+);

@@ -90,7 +90,6 @@ const checkAvailability = (query: Record<string, string>, token?: string) => cal
 
 // --- assertions --------------------------------------------------------------------------------
 
-
 // --- setup and database ------------------------------------------------------------------------
 
 interface World {
@@ -107,7 +106,12 @@ async function world(spaceOverrides: Record<string, unknown> = {}, target = app)
   return { owner, client, space };
 }
 
-const slot = (space: { id: number }, start: string, end: string, extra: Record<string, unknown> = {}) => ({ space_id: space.id, start_time: start, end_time: end, ...extra });
+const slot = (space: { id: number }, start: string, end: string, extra: Record<string, unknown> = {}) => ({
+  space_id: space.id,
+  start_time: start,
+  end_time: end,
+  ...extra,
+});
 
 /** A world with one pending booking by its client, 09:00–11:00 on the usual day unless told. */
 async function withPendingBooking(options: { target?: FastifyInstance; space?: Record<string, unknown>; start?: string; end?: string } = {}) {
@@ -258,9 +262,12 @@ describe('POST /api/bookings', () => {
     assert.equal((await stored(response.body.id)).userId, admin.id);
   });
 
-  it('accepts a booking filling the opening hours exactly, judged in the space\'s time zone', async () => {
+  it("accepts a booking filling the opening hours exactly, judged in the space's time zone", async () => {
     const weekdays = [['08:00', '18:00']];
-    const { client, space } = await world({ timezone: 'Africa/Nairobi', operating_hours: { mon: weekdays, tue: weekdays, wed: weekdays, thu: weekdays, fri: weekdays } });
+    const { client, space } = await world({
+      timezone: 'Africa/Nairobi',
+      operating_hours: { mon: weekdays, tue: weekdays, wed: weekdays, thu: weekdays, fri: weekdays },
+    });
 
     // Monday 08:00–18:00 in Nairobi is 05:00–15:00 UTC.
     const response = await postBooking(client.token, slot(space, '2030-01-07T08:00:00+03:00', '2030-01-07T18:00:00+03:00'));
@@ -348,7 +355,7 @@ describe('POST /api/bookings', () => {
     assert.deepEqual(await rowsOfSpace(space.id), []);
   });
 
-  it('returns 400 duration_too_short and duration_too_long outside the space\'s min and max hours', async () => {
+  it("returns 400 duration_too_short and duration_too_long outside the space's min and max hours", async () => {
     const { client, space } = await world({ min_booking_hours: 2, max_booking_hours: 4 });
 
     assertError(await postBooking(client.token, slot(space, at('09:00'), at('10:30'))), 400, 'duration_too_short');
@@ -365,7 +372,10 @@ describe('POST /api/bookings', () => {
 
   it('returns 400 outside_operating_hours for a booking starting before opening, ending after closing, or on a closed day', async () => {
     const weekdays = [['08:00', '18:00']];
-    const { client, space } = await world({ timezone: 'Africa/Nairobi', operating_hours: { mon: weekdays, tue: weekdays, wed: weekdays, thu: weekdays, fri: weekdays } });
+    const { client, space } = await world({
+      timezone: 'Africa/Nairobi',
+      operating_hours: { mon: weekdays, tue: weekdays, wed: weekdays, thu: weekdays, fri: weekdays },
+    });
 
     // 07:00–09:00 in Nairobi on a Monday (04:00–06:00 UTC, which alone would look like office hours nowhere).
     assertError(await postBooking(client.token, slot(space, '2030-01-07T04:00:00Z', '2030-01-07T06:00:00Z')), 400, 'outside_operating_hours');
@@ -530,10 +540,7 @@ describe('POST /api/bookings: overlapping slots', () => {
 
     const responses = await Promise.all(clients.map((client) => postBooking(client.token, slot(space, at('09:00'), at('11:00')))));
 
-    assert.deepEqual(
-      responses.map((response) => response.status).sort(),
-      [201, 409, 409, 409, 409],
-    );
+    assert.deepEqual(responses.map((response) => response.status).sort(), [201, 409, 409, 409, 409]);
     for (const response of responses.filter((r) => r.status === 409)) assertError(response, 409, 'booking_conflict');
     assert.equal((await rowsOfSpace(space.id)).length, 1);
   });
@@ -660,7 +667,10 @@ describe('POST /api/bookings with an Idempotency-Key', () => {
     const ids = new Set(responses.map((response) => response.body.id));
     assert.equal(ids.size, 1, `one id for all: ${[...ids].join(', ')}`);
     assert.equal(responses.filter((response) => response.headers['idempotent-replayed'] === 'true').length, 4);
-    const [total] = await db.select({ value: count() }).from(bookings).where(and(eq(bookings.spaceId, space.id), eq(bookings.userId, client.id)));
+    const [total] = await db
+      .select({ value: count() })
+      .from(bookings)
+      .where(and(eq(bookings.spaceId, space.id), eq(bookings.userId, client.id)));
     assert.equal(total?.value, 1);
   });
 
@@ -779,7 +789,7 @@ describe('GET /api/bookings', () => {
       assert.deepEqual(idsOf(await listBookings(client.token, { from: '2030-01-10T13:00:00+03:00', to: '2030-01-10T14:00:00+03:00' })), [ids.b4, ids.b1]);
     });
 
-    it('pages with the contract\'s shape, never repeating or skipping a booking', async () => {
+    it("pages with the contract's shape, never repeating or skipping a booking", async () => {
       const { client, ids } = await fourBookings();
 
       const first = await listBookings(client.token, { per_page: '3' });
@@ -848,7 +858,7 @@ describe('GET /api/bookings/:id', () => {
     assert.deepEqual(response.body, booking);
   });
 
-  it('returns 200 for the space\'s owner and for an admin', async () => {
+  it("returns 200 for the space's owner and for an admin", async () => {
     const { owner, booking } = await withPendingBooking();
 
     const forOwner = await getBooking(owner.token, booking.id);
@@ -889,7 +899,7 @@ describe('GET /api/bookings/:id', () => {
 
 for (const method of ['PUT', 'POST'] as const) {
   describe(`${method} /api/bookings/:id/approve`, () => {
-    it('confirms a pending booking for the space\'s owner: 200 Booking, stored', async () => {
+    it("confirms a pending booking for the space's owner: 200 Booking, stored", async () => {
       const { owner, booking } = await withPendingBooking();
 
       const response = await act(method, 'approve', owner.token, booking.id);
@@ -987,7 +997,7 @@ for (const method of ['PUT', 'POST'] as const) {
   });
 
   describe(`${method} /api/bookings/:id/reject`, () => {
-    it('cancels a pending booking with the owner\'s reason: 200 Booking, stored', async () => {
+    it("cancels a pending booking with the owner's reason: 200 Booking, stored", async () => {
       const { owner, booking } = await withPendingBooking();
 
       const response = await act(method, 'reject', owner.token, booking.id, { body: { reason: 'Closed for repairs' } });
@@ -1093,7 +1103,7 @@ for (const method of ['PUT', 'POST'] as const) {
       assert.equal((await stored(booking.id)).status, 'confirmed');
     });
 
-    it('cancels for the space\'s owner at any time, even after the start', async () => {
+    it("cancels for the space's owner at any time, even after the start", async () => {
       const { app: target, clock } = timeMachine();
       const { owner, booking } = await withPendingBooking({ target, start: iso(NOW_MS + 2 * HOUR), end: iso(NOW_MS + 4 * HOUR) });
       assert.equal((await act(method, 'approve', owner.token, booking.id, { target })).status, 200);
@@ -1312,7 +1322,8 @@ describe('bookings sweep', () => {
 
 describe('booking mails', () => {
   /** Mails queued for `to` about the space called `spaceName` (leaving out the account's own, such as the verification mail), newest first. */
-  const mailsAbout = async (target: FastifyInstance, to: string, spaceName: string) => (await queuedMails(target, to)).filter((mail) => mail.subject.includes(spaceName));
+  const mailsAbout = async (target: FastifyInstance, to: string, spaceName: string) =>
+    (await queuedMails(target, to)).filter((mail) => mail.subject.includes(spaceName));
 
   it('tells the owner about a new request, with a link to it', async () => {
     const { owner, booking } = await withPendingBooking({ space: { name: 'Garden Studio' } });
@@ -1378,7 +1389,12 @@ describe('GET /api/bookings/:id/cancellation-quote', () => {
   /** A paid 2-hour booking (3000 KES) made at NOW on the time-travelling app, starting `startsIn` ms later. */
   async function paidBooking(policy: 'flexible' | 'moderate' | 'strict', startsIn: number) {
     const { app: target, clock } = timeMachine();
-    const scene = await withPendingBooking({ target, space: { cancellation_policy: policy }, start: iso(NOW_MS + startsIn), end: iso(NOW_MS + startsIn + 2 * HOUR) });
+    const scene = await withPendingBooking({
+      target,
+      space: { cancellation_policy: policy },
+      start: iso(NOW_MS + startsIn),
+      end: iso(NOW_MS + startsIn + 2 * HOUR),
+    });
     assert.equal((await act('PUT', 'approve', scene.owner.token, scene.booking.id, { target })).status, 200);
     await setPaid(scene.booking.id);
     const start = NOW_MS + startsIn;
@@ -1493,7 +1509,7 @@ describe('GET /api/bookings/check-availability', () => {
     assert.deepEqual(response.body, { space_id: space.id, start_time: at('11:00'), end_time: at('13:00'), available: true, conflicts: [] });
   });
 
-  it('says an overlapping slot is not available and names the interval in the way, without anyone\'s identity', async () => {
+  it("says an overlapping slot is not available and names the interval in the way, without anyone's identity", async () => {
     const { owner, client, space } = await withPendingBooking({ start: at('09:00'), end: at('11:00') });
 
     const response = await checkAvailability(query(space, at('10:00'), at('12:00')));
@@ -1555,7 +1571,10 @@ describe('GET /api/bookings/check-availability', () => {
   it('treats a malformed or unknown Authorization header as anonymous', async () => {
     const { space } = await world();
 
-    const response = await call(app, 'GET', '/api/bookings/check-availability', { headers: { authorization: 'Bearer not-a-token' }, query: query(space, at('09:00'), at('10:00')) });
+    const response = await call(app, 'GET', '/api/bookings/check-availability', {
+      headers: { authorization: 'Bearer not-a-token' },
+      query: query(space, at('09:00'), at('10:00')),
+    });
 
     assert.equal(response.status, 200, response.raw);
     assert.equal(response.body.available, true);

@@ -11,7 +11,9 @@ const cloudinary = await startFakeCloudinary();
 const app = await buildTestApp({ env: cloudinary.env });
 const db = app.services.database.db;
 
-const jpeg = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#2a6f97' } }).jpeg().toBuffer();
+const jpeg = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#2a6f97' } })
+  .jpeg()
+  .toBuffer();
 
 const spaceBody = { name: 'Cloud Loft', description: 'Bright room', address: 'Moi Avenue', city: 'Nairobi', price_per_hour: 1200, capacity: 8 };
 
@@ -44,10 +46,16 @@ describe('Cloudinary storage', () => {
     assert.equal(result.status, 201);
     const stored = assetsIn(`spacer/spaces/${spaceId}`);
     assert.equal(stored.length, 2);
-    assert.ok(stored.every((asset) => asset.bytes.subarray(8, 12).toString('latin1') === 'WEBP'), 'Cloudinary receives the processed WebP, not the original');
+    assert.ok(
+      stored.every((asset) => asset.bytes.subarray(8, 12).toString('latin1') === 'WEBP'),
+      'Cloudinary receives the processed WebP, not the original',
+    );
 
     const rows = await rowsOf(spaceId);
-    assert.deepEqual(rows.map((row) => row.storage), ['cloudinary', 'cloudinary']);
+    assert.deepEqual(
+      rows.map((row) => row.storage),
+      ['cloudinary', 'cloudinary'],
+    );
     assert.deepEqual(rows.map((row) => row.storageKey).sort(), stored.map((asset) => asset.publicId).sort());
     for (const image of result.body.images) {
       assert.match(image.image_url, new RegExp(`^https://res\\.cloudinary\\.com/spacer-test/image/upload/v1/spacer/spaces/${spaceId}/[0-9a-f]+\\.webp$`));
@@ -87,7 +95,11 @@ describe('Cloudinary storage', () => {
     const owner = await createUser(app, { role: 'owner' });
     cloudinary.state.failUploads = true;
     try {
-      const result = await upload('/api/spaces', owner.token, imagesForm(2, { ...Object.fromEntries(Object.entries(spaceBody).map(([k, v]) => [k, String(v)])), name: 'Doomed Loft' }));
+      const result = await upload(
+        '/api/spaces',
+        owner.token,
+        imagesForm(2, { ...Object.fromEntries(Object.entries(spaceBody).map(([k, v]) => [k, String(v)])), name: 'Doomed Loft' }),
+      );
       assert.equal(result.status, 503);
     } finally {
       cloudinary.state.failUploads = false;
@@ -99,7 +111,10 @@ describe('Cloudinary storage', () => {
     const { owner, spaceId } = await ownerWithSpace();
     assert.equal((await upload(`/api/spaces/${spaceId}/images`, owner.token, imagesForm(9))).status, 201);
     // Both pass the early count (9 + 1 ≤ 10) and upload; the locked count lets only one in.
-    const results = await Promise.all([upload(`/api/spaces/${spaceId}/images`, owner.token, imagesForm(1)), upload(`/api/spaces/${spaceId}/images`, owner.token, imagesForm(1))]);
+    const results = await Promise.all([
+      upload(`/api/spaces/${spaceId}/images`, owner.token, imagesForm(1)),
+      upload(`/api/spaces/${spaceId}/images`, owner.token, imagesForm(1)),
+    ]);
     assert.deepEqual(results.map((result) => result.status).sort(), [201, 400]);
     assert.equal(results.find((result) => result.status === 400)!.body.code, 'too_many_images');
     assert.equal((await rowsOf(spaceId)).length, 10);
@@ -107,7 +122,9 @@ describe('Cloudinary storage', () => {
   });
 
   it('refuses to store anything when the credentials are wrong', async () => {
-    const wrong = await buildTestApp({ env: { ...cloudinary.env, CLOUDINARY_URL: `cloudinary://${cloudinary.account.apiKey}:not-the-secret@${cloudinary.account.cloudName}` } });
+    const wrong = await buildTestApp({
+      env: { ...cloudinary.env, CLOUDINARY_URL: `cloudinary://${cloudinary.account.apiKey}:not-the-secret@${cloudinary.account.cloudName}` },
+    });
     const { owner, spaceId } = await ownerWithSpace(wrong);
     const result = await upload(`/api/spaces/${spaceId}/images`, owner.token, imagesForm(1), wrong);
     assert.equal(result.status, 503);

@@ -40,7 +40,9 @@ describe('when PostgreSQL becomes unreachable', { skip }, () => {
     let ready = 0;
     for (let attempt = 0; attempt < 20 && ready !== 200; attempt++) ready = (await call(app, 'GET', '/ready')).status;
     assert.equal(ready, 200);
-    const registered = await call(app, 'POST', '/api/auth/register', { body: { email: uniqueEmail('back'), password: 'Secret123', first_name: 'Back', last_name: 'Again' } });
+    const registered = await call(app, 'POST', '/api/auth/register', {
+      body: { email: uniqueEmail('back'), password: 'Secret123', first_name: 'Back', last_name: 'Again' },
+    });
     assert.equal(registered.status, 201);
   });
 });
@@ -56,7 +58,10 @@ describe('migrations', { skip }, () => {
     const { readMigrationFiles } = await import('drizzle-orm/migrator');
     const { MIGRATIONS_FOLDER } = await import('../../src/db/migrate.ts');
     assert.equal(applied!.n, readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER }).length);
-    const [tables] = await queryRows<{ n: number }>(scratch.database.db, sql`select count(*)::int as n from information_schema.tables where table_name = 'users'`);
+    const [tables] = await queryRows<{ n: number }>(
+      scratch.database.db,
+      sql`select count(*)::int as n from information_schema.tables where table_name = 'users'`,
+    );
     assert.equal(tables!.n, 1);
   });
 });

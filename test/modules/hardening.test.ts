@@ -18,7 +18,19 @@ describe('ids in paths and query strings', () => {
   it('refuses every non-canonical spelling with 400, and never acts on another row', async () => {
     const victim = await createUser(app);
     const hex = `0x${victim.id.toString(16)}`;
-    for (const spelling of [hex, `+${victim.id}`, `0${victim.id}`, `%20${victim.id}`, `${victim.id}.0`, `${victim.id}e0`, '4e1', '1e3', '0', '-1', '2147483648']) {
+    for (const spelling of [
+      hex,
+      `+${victim.id}`,
+      `0${victim.id}`,
+      `%20${victim.id}`,
+      `${victim.id}.0`,
+      `${victim.id}e0`,
+      '4e1',
+      '1e3',
+      '0',
+      '-1',
+      '2147483648',
+    ]) {
       const response = await call(app, 'DELETE', `/api/users/${spelling}`, { token: admin.token });
       assertError(response, 400, 'validation_error');
       assert.equal(response.body.details[0].field, 'id');
@@ -40,16 +52,22 @@ describe('request times', () => {
     const owner = await createUser(app, { role: 'owner' });
     const client = await createUser(app);
     const space = await createSpace(app, owner.token);
-    const response = await call(app, 'POST', '/api/bookings', { token: client.token, body: { space_id: space.id, start_time: '2027-02-29T15:00:00Z', end_time: '2027-02-29T17:00:00Z' } });
+    const response = await call(app, 'POST', '/api/bookings', {
+      token: client.token,
+      body: { space_id: space.id, start_time: '2027-02-29T15:00:00Z', end_time: '2027-02-29T17:00:00Z' },
+    });
     assertError(response, 400, 'validation_error');
     assert.deepEqual(response.body.details.map((detail: { field: string }) => detail.field).sort(), ['end_time', 'start_time']);
     assert.equal((await db.select().from(bookings).where(eq(bookings.spaceId, space.id))).length, 0);
-    for (const query of ['available_from=2027-04-31T10:00:00Z&available_to=2027-05-01T12:00:00Z', 'available_from=2027-06-01T24:00:00Z&available_to=2027-06-02T01:00:00Z']) {
+    for (const query of [
+      'available_from=2027-04-31T10:00:00Z&available_to=2027-05-01T12:00:00Z',
+      'available_from=2027-06-01T24:00:00Z&available_to=2027-06-02T01:00:00Z',
+    ]) {
       assertError(await call(app, 'GET', `/api/spaces?${query}`), 400, 'validation_error');
     }
   });
 
-  it('refuses an instant outside PostgreSQL\'s range once the offset is applied (400, not 500)', async () => {
+  it("refuses an instant outside PostgreSQL's range once the offset is applied (400, not 500)", async () => {
     const late = encodeURIComponent('9999-12-31T23:30:00-02:00');
     assertError(await call(app, 'GET', `/api/bookings/check-availability?space_id=1&start_time=${late}&end_time=${late}`), 400, 'validation_error');
     assertError(await call(app, 'GET', `/api/bookings?from=${late}`, { token: admin.token }), 400, 'validation_error');
@@ -57,7 +75,11 @@ describe('request times', () => {
   });
 
   it('still takes a real leap day and an offset', async () => {
-    const response = await call(app, 'GET', '/api/bookings/check-availability?space_id=2000000000&start_time=2028-02-29T15:00:00%2B03:00&end_time=2028-02-29T17:00:00%2B03:00');
+    const response = await call(
+      app,
+      'GET',
+      '/api/bookings/check-availability?space_id=2000000000&start_time=2028-02-29T15:00:00%2B03:00&end_time=2028-02-29T17:00:00%2B03:00',
+    );
     assertError(response, 404, 'not_found');
   });
 });
@@ -94,7 +116,9 @@ describe('malformed bodies', () => {
   it('refuses a deeply nested JSON body before any work, Idempotency-Key or not', async () => {
     const client = await createUser(app);
     const deep = `{"space_id":1,"start_time":"2030-01-01T10:00:00Z","end_time":"2030-01-01T12:00:00Z","extra":${'['.repeat(5000)}${']'.repeat(5000)}}`;
-    for (const headers of [{ 'content-type': 'application/json', 'idempotency-key': 'deep-1' }, { 'content-type': 'application/json' }] as Array<Record<string, string>>) {
+    for (const headers of [{ 'content-type': 'application/json', 'idempotency-key': 'deep-1' }, { 'content-type': 'application/json' }] as Array<
+      Record<string, string>
+    >) {
       assertError(await call(app, 'POST', '/api/bookings', { token: client.token, headers, body: deep }), 400, 'validation_error');
     }
     assert.equal((await db.select().from(idempotencyKeys).where(eq(idempotencyKeys.userId, client.id))).length, 0);
@@ -157,9 +181,11 @@ describe('failed logins', () => {
     const target = await buildTestApp({ env: { RATE_LIMIT_LOGIN_PER_EMAIL: '3', RATE_LIMIT_LOGIN_PER_EMAIL_CEILING: '6' } });
     const user = await createUser(target);
     const login = (password: string, ip: string) =>
-      target.inject({ method: 'POST', url: '/api/auth/login', remoteAddress: ip, payload: { email: user.email, password } }).then((response) => response.statusCode);
+      target
+        .inject({ method: 'POST', url: '/api/auth/login', remoteAddress: ip, payload: { email: user.email, password } })
+        .then((response) => response.statusCode);
     for (let i = 0; i < 3; i++) assert.equal(await login('wrong-password-1', '203.0.113.7'), 401);
-    assert.equal(await login(user.password, '203.0.113.7'), 429, 'the attacker\'s IP is limited, even with the right password');
+    assert.equal(await login(user.password, '203.0.113.7'), 429, "the attacker's IP is limited, even with the right password");
     assert.equal(await login(user.password, '198.51.100.20'), 200, 'the owner elsewhere still gets in');
     for (let i = 0; i < 3; i++) assert.equal(await login('wrong-password-2', `192.0.2.${i + 1}`), 401);
     assert.equal(await login(user.password, '192.0.2.200'), 429, 'past the per-email ceiling, from anywhere');

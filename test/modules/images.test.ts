@@ -30,7 +30,14 @@ const MISSING_ID = 2_000_000_000;
 const IMAGE_KEYS = ['created_at', 'height', 'id', 'image_url', 'is_primary', 'space_id', 'width'];
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
-const spaceBody = { name: 'Gallery Loft', description: 'A bright loft with big windows', address: 'Kenyatta Avenue 12', city: 'Nairobi', price_per_hour: 1500, capacity: 12 };
+const spaceBody = {
+  name: 'Gallery Loft',
+  description: 'A bright loft with big windows',
+  address: 'Kenyatta Avenue 12',
+  city: 'Nairobi',
+  price_per_hour: 1500,
+  capacity: 12,
+};
 
 // --- requests ----------------------------------------------------------------------------------
 
@@ -46,7 +53,8 @@ const jpegPart = (data: Buffer, field = 'images'): FilePart => ({ data, field, n
 function formOf(files: FilePart[], fields: Record<string, string> = {}): FormData {
   const form = new FormData();
   for (const [key, value] of Object.entries(fields)) form.append(key, value);
-  for (const file of files) form.append(file.field ?? 'images', new Blob([file.data], { type: file.type ?? 'application/octet-stream' }), file.name ?? 'upload.bin');
+  for (const file of files)
+    form.append(file.field ?? 'images', new Blob([file.data], { type: file.type ?? 'application/octet-stream' }), file.name ?? 'upload.bin');
   return form;
 }
 
@@ -56,14 +64,17 @@ async function send(target: FastifyInstance, method: 'POST' | 'PUT', url: string
   return { status: response.statusCode, body: json ? response.json() : response.body, headers: response.headers, raw: response.body };
 }
 
-const uploadImages = (spaceId: number, token: string | undefined, files: FilePart[], target = app) => send(target, 'POST', `/api/spaces/${spaceId}/images`, token, formOf(files));
+const uploadImages = (spaceId: number, token: string | undefined, files: FilePart[], target = app) =>
+  send(target, 'POST', `/api/spaces/${spaceId}/images`, token, formOf(files));
 
-const uploadAvatar = (userId: number, token: string | undefined, file: FilePart, target = app) => send(target, 'POST', `/api/users/${userId}/avatar`, token, formOf([file]));
+const uploadAvatar = (userId: number, token: string | undefined, file: FilePart, target = app) =>
+  send(target, 'POST', `/api/users/${userId}/avatar`, token, formOf([file]));
 
 const setPrimary = (spaceId: number, imageId: number, token: string | undefined, body: unknown = { is_primary: true }) =>
   call(app, 'PUT', `/api/spaces/${spaceId}/images/${imageId}`, { ...(token ? { token } : {}), body });
 
-const deleteImage = (spaceId: number, imageId: number, token: string | undefined) => call(app, 'DELETE', `/api/spaces/${spaceId}/images/${imageId}`, token ? { token } : {});
+const deleteImage = (spaceId: number, imageId: number, token: string | undefined) =>
+  call(app, 'DELETE', `/api/spaces/${spaceId}/images/${imageId}`, token ? { token } : {});
 
 async function ownerWithSpace(target = app): Promise<{ owner: TestUser; spaceId: number }> {
   const owner = await createUser(target, { role: 'owner' });
@@ -131,7 +142,6 @@ async function assertStoredWebp(url: string, width: number, height: number) {
 
 // --- assertions --------------------------------------------------------------------------------
 
-
 function assertImage(image: Record<string, any>, spaceId: number) {
   assert.deepEqual(Object.keys(image).sort(), IMAGE_KEYS);
   assert.equal(image.space_id, spaceId);
@@ -151,22 +161,42 @@ async function assertNothingStored(spaceId: number, root = uploads) {
 describe('POST /api/spaces/:id/images', () => {
   it('stores three files from `images` as WebP within 800×800, auto-rotated, metadata stripped, the first primary', async () => {
     const { owner, spaceId } = await ownerWithSpace();
-    const response = await uploadImages(spaceId, owner.token, [jpegPart(await orientedJpeg()), { data: await transparentPng(), name: 'logo.png', type: 'image/png' }, jpegPart(await photoJpeg())]);
+    const response = await uploadImages(spaceId, owner.token, [
+      jpegPart(await orientedJpeg()),
+      { data: await transparentPng(), name: 'logo.png', type: 'image/png' },
+      jpegPart(await photoJpeg()),
+    ]);
 
     assert.equal(response.status, 201, response.raw);
     assert.deepEqual(Object.keys(response.body), ['images']);
     const images = response.body.images;
     assert.equal(images.length, 3);
     for (const image of images) assertImage(image, spaceId);
-    assert.deepEqual(images.map((image: any) => image.is_primary), [true, false, false]);
+    assert.deepEqual(
+      images.map((image: any) => image.is_primary),
+      [true, false, false],
+    );
     // 3000×2000 with orientation 6 displays 2000×3000: 533×800; 640×480 stays; 1200×900 becomes 800×600.
-    assert.deepEqual(images.map((image: any) => [image.width, image.height]), [[533, 800], [640, 480], [800, 600]]);
+    assert.deepEqual(
+      images.map((image: any) => [image.width, image.height]),
+      [
+        [533, 800],
+        [640, 480],
+        [800, 600],
+      ],
+    );
     for (const image of images) await assertStoredWebp(image.image_url, image.width, image.height);
     assert.equal(new Set(images.map((image: any) => image.image_url)).size, 3, 'each file has its own name');
 
     const rows = await imageRows(spaceId);
-    assert.deepEqual(rows.map((row) => row.id), images.map((image: any) => image.id));
-    assert.deepEqual(rows.map((row) => row.isPrimary), [true, false, false]);
+    assert.deepEqual(
+      rows.map((row) => row.id),
+      images.map((image: any) => image.id),
+    );
+    assert.deepEqual(
+      rows.map((row) => row.isPrimary),
+      [true, false, false],
+    );
     for (const [index, row] of rows.entries()) {
       assert.equal(row.storage, 'local');
       assert.equal(row.imageUrl, images[index].image_url);
@@ -191,7 +221,10 @@ describe('POST /api/spaces/:id/images', () => {
     const { owner, spaceId, images } = await spaceWithImages(2);
     const response = await uploadImages(spaceId, owner.token, [jpegPart(await smallJpeg()), jpegPart(await smallJpeg())]);
     assert.equal(response.status, 201, response.raw);
-    assert.deepEqual(response.body.images.map((image: any) => image.is_primary), [false, false]);
+    assert.deepEqual(
+      response.body.images.map((image: any) => image.is_primary),
+      [false, false],
+    );
     assert.deepEqual(await primaryIds(spaceId), [images[0]!.id]);
     assert.equal(filesIn(`spaces/${spaceId}`).length, 4);
   });
@@ -207,7 +240,10 @@ describe('POST /api/spaces/:id/images', () => {
     const { owner, spaceId } = await ownerWithSpace();
     const response = await uploadImages(spaceId, owner.token, [jpegPart(await photoJpeg(), 'photo')]);
     assertError(response, 400, 'validation_error');
-    assert.deepEqual(response.body.details.map((detail: { field: string }) => detail.field), ['photo']);
+    assert.deepEqual(
+      response.body.details.map((detail: { field: string }) => detail.field),
+      ['photo'],
+    );
     await assertNothingStored(spaceId);
   });
 
@@ -241,11 +277,19 @@ describe('POST /api/spaces/:id/images', () => {
   it('refuses 11 files in one request and stores none of them', async () => {
     const { owner, spaceId } = await ownerWithSpace();
     const part = jpegPart(await smallJpeg());
-    const response = await uploadImages(spaceId, owner.token, Array.from({ length: 11 }, () => part));
+    const response = await uploadImages(
+      spaceId,
+      owner.token,
+      Array.from({ length: 11 }, () => part),
+    );
     assertError(response, 400, 'too_many_images');
     await assertNothingStored(spaceId);
 
-    const ten = await uploadImages(spaceId, owner.token, Array.from({ length: 10 }, () => part));
+    const ten = await uploadImages(
+      spaceId,
+      owner.token,
+      Array.from({ length: 10 }, () => part),
+    );
     assert.equal(ten.status, 201, ten.raw);
     assert.equal((await imageRows(spaceId)).length, 10);
   });
@@ -309,7 +353,11 @@ describe('POST /api/spaces/:id/images', () => {
     const response = await smallApp.inject({
       method: 'POST',
       url: `/api/spaces/${spaceId}/images`,
-      headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'multipart/form-data; boundary=----spacer', 'content-length': String(64 * 1024 * 1024) },
+      headers: {
+        authorization: `Bearer ${owner.token}`,
+        'content-type': 'multipart/form-data; boundary=----spacer',
+        'content-length': String(64 * 1024 * 1024),
+      },
       payload: body,
     });
     body.destroy();
@@ -386,7 +434,10 @@ describe('GET /uploads/*', () => {
     // inject resolves `..` the way a browser would; a raw socket sends the path exactly as written.
     const address = await app.listen({ port: 0, host: '127.0.0.1' });
     for (const url of attempts) {
-      for (const response of [await rawGet(address, url), await app.inject({ method: 'GET', url }).then((r) => ({ status: r.statusCode, headers: r.headers, body: r.body }))]) {
+      for (const response of [
+        await rawGet(address, url),
+        await app.inject({ method: 'GET', url }).then((r) => ({ status: r.statusCode, headers: r.headers, body: r.body })),
+      ]) {
         assert.ok(response.status >= 400 && response.status < 500, `${url} → ${response.status}`);
         assert.ok(!response.body.includes(secret), `${url} leaks the file`);
         assertError({ status: response.status, body: JSON.parse(response.body), headers: response.headers, raw: response.body }, response.status);
@@ -461,7 +512,10 @@ describe('DELETE /api/spaces/:id/images/:image_id', () => {
     const response = await deleteImage(spaceId, images[1]!.id, owner.token);
     assert.equal(response.status, 200, response.raw);
     assert.equal(typeof response.body.message, 'string');
-    assert.deepEqual((await imageRows(spaceId)).map((row) => row.id), [images[0]!.id, images[2]!.id]);
+    assert.deepEqual(
+      (await imageRows(spaceId)).map((row) => row.id),
+      [images[0]!.id, images[2]!.id],
+    );
     assert.ok(!existsSync(pathOf(images[1]!.image_url)), 'the file is gone');
     assert.ok(existsSync(pathOf(images[0]!.image_url)) && existsSync(pathOf(images[2]!.image_url)), 'the others stay');
     assert.deepEqual(await primaryIds(spaceId), [images[0]!.id]);
@@ -490,7 +544,10 @@ describe('DELETE /api/spaces/:id/images/:image_id', () => {
   it('lets an admin delete an image of any space', async () => {
     const { spaceId, images } = await spaceWithImages(2);
     assert.equal((await deleteImage(spaceId, images[0]!.id, admin.token)).status, 200);
-    assert.deepEqual((await imageRows(spaceId)).map((row) => [row.id, row.isPrimary]), [[images[1]!.id, true]]);
+    assert.deepEqual(
+      (await imageRows(spaceId)).map((row) => [row.id, row.isPrimary]),
+      [[images[1]!.id, true]],
+    );
   });
 
   it('returns 403 to another owner and to a client, 401 without a token; the image stays', async () => {
@@ -516,11 +573,18 @@ describe('DELETE /api/spaces/:id/images/:image_id', () => {
 });
 
 describe('POST /api/spaces (multipart)', () => {
-  const fields = (name: string) => Object.fromEntries(Object.entries({ ...spaceBody, name, amenities: 'wifi,projector' }).map(([key, value]) => [key, String(value)]));
+  const fields = (name: string) =>
+    Object.fromEntries(Object.entries({ ...spaceBody, name, amenities: 'wifi,projector' }).map(([key, value]) => [key, String(value)]));
 
   it('creates the space with its two images, the first primary, in spaces/<new id>', async () => {
     const owner = await createUser(app, { role: 'owner' });
-    const response = await send(app, 'POST', '/api/spaces', owner.token, formOf([jpegPart(await orientedJpeg()), jpegPart(await photoJpeg())], fields('Multipart Loft')));
+    const response = await send(
+      app,
+      'POST',
+      '/api/spaces',
+      owner.token,
+      formOf([jpegPart(await orientedJpeg()), jpegPart(await photoJpeg())], fields('Multipart Loft')),
+    );
     assert.equal(response.status, 201, response.raw);
     const spaceId = response.body.id;
     assert.equal(response.body.name, 'Multipart Loft');
@@ -530,8 +594,17 @@ describe('POST /api/spaces (multipart)', () => {
     assert.deepEqual(response.body.amenities, ['wifi', 'projector']);
     assert.equal(response.body.images.length, 2);
     for (const image of response.body.images) assertImage(image, spaceId);
-    assert.deepEqual(response.body.images.map((image: any) => image.is_primary), [true, false]);
-    assert.deepEqual(response.body.images.map((image: any) => [image.width, image.height]), [[533, 800], [800, 600]]);
+    assert.deepEqual(
+      response.body.images.map((image: any) => image.is_primary),
+      [true, false],
+    );
+    assert.deepEqual(
+      response.body.images.map((image: any) => [image.width, image.height]),
+      [
+        [533, 800],
+        [800, 600],
+      ],
+    );
     for (const image of response.body.images) await assertStoredWebp(image.image_url, image.width, image.height);
     assert.equal((await imageRows(spaceId)).length, 2);
     assert.equal(filesIn(`spaces/${spaceId}`).length, 2);
@@ -546,7 +619,13 @@ describe('POST /api/spaces (multipart)', () => {
 
   it('returns 400 for invalid fields and stores no file', async () => {
     const owner = await createUser(app, { role: 'owner' });
-    const response = await send(app, 'POST', '/api/spaces', owner.token, formOf([jpegPart(await photoJpeg())], { ...fields('Free Loft'), price_per_hour: '0' }));
+    const response = await send(
+      app,
+      'POST',
+      '/api/spaces',
+      owner.token,
+      formOf([jpegPart(await photoJpeg())], { ...fields('Free Loft'), price_per_hour: '0' }),
+    );
     assertError(response, 400, 'validation_error');
     assert.deepEqual(await db.select({ id: spaces.id }).from(spaces).where(eq(spaces.ownerId, owner.id)), []);
   });
@@ -563,8 +642,14 @@ describe('GET /api/spaces/:id', () => {
     assert.equal((await setPrimary(spaceId, images[2]!.id, owner.token)).status, 200);
     const response = await call(app, 'GET', `/api/spaces/${spaceId}`);
     assert.equal(response.status, 200);
-    assert.deepEqual(response.body.images.map((image: any) => image.id), [images[2]!.id, images[0]!.id, images[1]!.id]);
-    assert.deepEqual(response.body.images.map((image: any) => image.is_primary), [true, false, false]);
+    assert.deepEqual(
+      response.body.images.map((image: any) => image.id),
+      [images[2]!.id, images[0]!.id, images[1]!.id],
+    );
+    assert.deepEqual(
+      response.body.images.map((image: any) => image.is_primary),
+      [true, false, false],
+    );
     for (const image of response.body.images) assertImage(image, spaceId);
   });
 });
@@ -605,7 +690,7 @@ describe('POST /api/users/:id/avatar', () => {
     assert.equal(filesIn(`avatars/${user.id}`).length, 1);
   });
 
-  it('lets an admin set another user\'s avatar', async () => {
+  it("lets an admin set another user's avatar", async () => {
     const user = await createUser(app, { role: 'owner' });
     const response = await uploadAvatar(user.id, admin.token, jpegPart(await photoJpeg(), 'avatar'));
     assert.equal(response.status, 200, response.raw);
@@ -642,13 +727,21 @@ describe('POST /api/users/:id/avatar', () => {
     const user = await createUser(app);
     const first = await uploadAvatar(user.id, user.token, jpegPart(await photoJpeg(), 'avatar'));
     assert.equal(first.status, 200, first.raw);
-    assertError(await uploadAvatar(user.id, user.token, { data: await pixelBomb(), field: 'avatar', name: 'bomb.png', type: 'image/png' }), 413, 'image_too_large');
+    assertError(
+      await uploadAvatar(user.id, user.token, { data: await pixelBomb(), field: 'avatar', name: 'bomb.png', type: 'image/png' }),
+      413,
+      'image_too_large',
+    );
     assert.equal((await avatarRow(user.id)).avatarUrl, first.body.avatar_url);
     assert.equal(filesIn(`avatars/${user.id}`).length, 1);
 
     const small = await createUser(smallApp);
     const big = await noisePng(1.5 * 1024 * 1024);
-    assertError(await uploadAvatar(small.id, small.token, { data: big, field: 'avatar', name: 'big.png', type: 'image/png' }, smallApp), 413, 'payload_too_large');
+    assertError(
+      await uploadAvatar(small.id, small.token, { data: big, field: 'avatar', name: 'big.png', type: 'image/png' }, smallApp),
+      413,
+      'payload_too_large',
+    );
     assert.equal((await avatarRow(small.id)).avatarUrl, null);
   });
 
@@ -661,7 +754,11 @@ describe('POST /api/users/:id/avatar', () => {
 
   it('returns 415 for JSON', async () => {
     const user = await createUser(app);
-    assertError(await call(app, 'POST', `/api/users/${user.id}/avatar`, { token: user.token, body: { avatar: 'https://example.com/me.png' } }), 415, 'unsupported_media_type');
+    assertError(
+      await call(app, 'POST', `/api/users/${user.id}/avatar`, { token: user.token, body: { avatar: 'https://example.com/me.png' } }),
+      415,
+      'unsupported_media_type',
+    );
   });
 
   it('returns 404 for a user that does not exist', async () => {

@@ -45,7 +45,10 @@ async function contract(method: InjectOptions['method'], url: string, options: {
   return [await call(app, method, url, { ...options, headers: { origin: OTHER } }), await call(app, method, url, options)];
 }
 
-const slot = (hour: number) => ({ start_time: `2030-01-10T${String(hour).padStart(2, '0')}:00:00Z`, end_time: `2030-01-10T${String(hour + 2).padStart(2, '0')}:00:00Z` });
+const slot = (hour: number) => ({
+  start_time: `2030-01-10T${String(hour).padStart(2, '0')}:00:00Z`,
+  end_time: `2030-01-10T${String(hour + 2).padStart(2, '0')}:00:00Z`,
+});
 
 const LIST_HEADERS = ['x-total-count', 'x-total-pages', 'x-page', 'x-per-page', 'link'];
 
@@ -58,13 +61,19 @@ describe('legacy profile: GET /api/spaces', () => {
 
     assert.equal(response.status, 200);
     assert.ok(Array.isArray(response.body));
-    assert.deepEqual(response.body.map((space: any) => space.id), [spaces[1].id]);
+    assert.deepEqual(
+      response.body.map((space: any) => space.id),
+      [spaces[1].id],
+    );
     assert.equal(response.body[0].status, 'UNAVAILABLE');
     assert.equal(response.headers['x-total-count'], '3');
     assert.equal(response.headers['x-total-pages'], '3');
     assert.equal(response.headers['x-page'], '2');
     assert.equal(response.headers['x-per-page'], '1');
-    assert.equal(response.headers.link, `</api/spaces/?owner_id=${lister.id}&page=3&per_page=1>; rel="next", </api/spaces/?owner_id=${lister.id}&page=1&per_page=1>; rel="prev"`);
+    assert.equal(
+      response.headers.link,
+      `</api/spaces/?owner_id=${lister.id}&page=3&per_page=1>; rel="next", </api/spaces/?owner_id=${lister.id}&page=1&per_page=1>; rel="prev"`,
+    );
     assert.match(String(response.headers.vary), /origin/i);
   });
 
@@ -76,7 +85,10 @@ describe('legacy profile: GET /api/spaces', () => {
     const response = await legacy('GET', `/api/spaces/?page=1&per_page=9&status=available&owner_id=${lister.id}`);
 
     assert.equal(response.status, 200);
-    assert.deepEqual(response.body.map((space: any) => space.status), ['AVAILABLE']);
+    assert.deepEqual(
+      response.body.map((space: any) => space.status),
+      ['AVAILABLE'],
+    );
     assert.equal(response.headers['x-total-pages'], '1');
     assert.equal(response.headers.link, undefined);
   });
@@ -164,7 +176,10 @@ describe('legacy profile: GET /api/bookings', () => {
     assert.ok(Array.isArray(response.body));
     assert.equal(response.body.length, 2);
     // What the dashboard does with it.
-    assert.equal(response.body.reduce((sum: number, booking: any) => sum + booking.total_cost, 0), 4000);
+    assert.equal(
+      response.body.reduce((sum: number, booking: any) => sum + booking.total_cost, 0),
+      4000,
+    );
     for (const booking of response.body) assert.equal(booking.total_amount, booking.total_price);
     assert.equal(response.headers['x-total-count'], '3');
     assert.equal(response.headers['x-total-pages'], '2');
@@ -263,7 +278,9 @@ describe('legacy profile: CORS', () => {
   it('lets the page’s script read the pagination headers', async () => {
     const response = await legacy('GET', '/api/spaces?per_page=1');
     assert.equal(response.headers['access-control-allow-origin'], LEGACY);
-    const exposed = String(response.headers['access-control-expose-headers']).toLowerCase().split(/\s*,\s*/);
+    const exposed = String(response.headers['access-control-expose-headers'])
+      .toLowerCase()
+      .split(/\s*,\s*/);
     for (const header of LIST_HEADERS) assert.ok(exposed.includes(header), `${header} in ${exposed.join(', ')}`);
   });
 
@@ -302,6 +319,9 @@ describe('legacy profile: the front end’s journey', () => {
     assert.equal(booked.status, 201);
 
     const dashboard = await legacy('GET', '/api/bookings/?page=1&per_page=10', { token });
-    assert.equal(dashboard.body.reduce((sum: number, booking: any) => sum + booking.total_cost, 0), booked.body.total_price);
+    assert.equal(
+      dashboard.body.reduce((sum: number, booking: any) => sum + booking.total_cost, 0),
+      booked.body.total_price,
+    );
   });
 });

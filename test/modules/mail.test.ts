@@ -169,7 +169,10 @@ describe('the SMTP relay down and back', () => {
       await app.services.mailWorker.runOnce();
       const rows = await db.select().from(mailOutbox).where(inArray(mailOutbox.toAddress, emails));
       assert.equal(rows.length, emails.length);
-      assert.ok(rows.every((row) => row.status === 'pending' && row.attempts === attempt), `attempt ${attempt}`);
+      assert.ok(
+        rows.every((row) => row.status === 'pending' && row.attempts === attempt),
+        `attempt ${attempt}`,
+      );
       waits.push(rows[0]!.nextAttemptAt.getTime() - before);
       clock.advance(waits.at(-1)! + 1);
     }

@@ -17,7 +17,7 @@ const list = async (user: TestUser) => (await call(app, 'GET', PATH, { token: us
 const storedOf = (user: TestUser) => db.select().from(paymentMethods).where(eq(paymentMethods.userId, user.id));
 
 describe('GET /api/users/me/payment-methods', () => {
-  it('lists the caller\'s own methods only, the default first', async () => {
+  it("lists the caller's own methods only, the default first", async () => {
     const user = await createUser(app);
     const other = await createUser(app);
     const empty = await call(app, 'GET', PATH, { token: user.token });
@@ -27,7 +27,13 @@ describe('GET /api/users/me/payment-methods', () => {
     await add(other, { type: 'mpesa', phone_number: '0799000111' });
     const first = await add(user, { type: 'mpesa', phone_number: '0711000222' });
     const second = await add(user, { type: 'card', provider_token: 'pm_card_mastercard', brand: 'Mastercard', last4: '4444', is_default: true });
-    assert.deepEqual((await list(user)).map((method) => [method.id, method.is_default]), [[second.body.id, true], [first.body.id, false]]);
+    assert.deepEqual(
+      (await list(user)).map((method) => [method.id, method.is_default]),
+      [
+        [second.body.id, true],
+        [first.body.id, false],
+      ],
+    );
   });
 
   it('answers 401 anonymous', async () => {
@@ -78,7 +84,11 @@ describe('POST /api/users/me/payment-methods', () => {
   const cardBodies: Array<[string, unknown, string[]]> = [
     ['a raw number field', { type: 'card', provider_token: 'pm_ok', brand: 'Visa', last4: '1111', card_number: '4111111111111111' }, ['4111111111111111']],
     ['spaces in a label', { type: 'mpesa', phone_number: '0712345678', label: 'my card 4111 1111 1111 1111' }, ['4111 1111 1111 1111', '4111111111111111']],
-    ['dashes, nested deep', { type: 'card', provider_token: 'pm_ok', brand: 'Visa', last4: '1111', meta: { notes: [{ text: 'use 4111-1111-1111-1111 exp 09/28' }] } }, ['4111-1111-1111-1111', '4111111111111111']],
+    [
+      'dashes, nested deep',
+      { type: 'card', provider_token: 'pm_ok', brand: 'Visa', last4: '1111', meta: { notes: [{ text: 'use 4111-1111-1111-1111 exp 09/28' }] } },
+      ['4111-1111-1111-1111', '4111111111111111'],
+    ],
     ['as the provider token', { type: 'card', provider_token: '4111111111111111', brand: 'Visa', last4: '1111' }, ['4111111111111111']],
     ['13 digits', { type: 'mpesa', phone_number: '0712345678', label: 'card 4222222222222' }, ['4222222222222']],
     ['19 digits', { type: 'mpesa', phone_number: '0712345678', label: 'x 4111111111111111110 y' }, ['4111111111111111110']],
@@ -101,7 +111,12 @@ describe('POST /api/users/me/payment-methods', () => {
   it('never logs a card number from a body that is not even valid JSON', async () => {
     const user = await createUser(app);
     const mark = logs.lines.length;
-    const response = await app.inject({ method: 'POST', url: PATH, headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' }, payload: '{"type":"card","label":"4111 1111 1111 1111",' });
+    const response = await app.inject({
+      method: 'POST',
+      url: PATH,
+      headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' },
+      payload: '{"type":"card","label":"4111 1111 1111 1111",',
+    });
     assert.equal(response.statusCode, 400);
     assert.ok(!response.body.includes('4111'), response.body);
     assert.ok(!logs.since(mark).includes('4111'), logs.since(mark));
@@ -120,19 +135,22 @@ describe('POST /api/users/me/payment-methods', () => {
 });
 
 describe('DELETE /api/users/me/payment-methods/:id', () => {
-  it('removes the caller\'s method, and the next one becomes the default', async () => {
+  it("removes the caller's method, and the next one becomes the default", async () => {
     const user = await createUser(app);
     const first = await add(user, { type: 'mpesa', phone_number: '0712000001' });
     const second = await add(user, { type: 'mpesa', phone_number: '0712000002' });
     const removed = await call(app, 'DELETE', `${PATH}/${first.body.id}`, { token: user.token });
     assert.equal(removed.status, 200, removed.raw);
     assert.equal(typeof removed.body.message, 'string');
-    assert.deepEqual((await list(user)).map((method) => [method.id, method.is_default]), [[second.body.id, true]]);
+    assert.deepEqual(
+      (await list(user)).map((method) => [method.id, method.is_default]),
+      [[second.body.id, true]],
+    );
     assert.equal((await storedOf(user)).length, 1);
     assertError(await call(app, 'DELETE', `${PATH}/${first.body.id}`, { token: user.token }), 404, 'not_found');
   });
 
-  it('answers 404 for another user\'s method and leaves it', async () => {
+  it("answers 404 for another user's method and leaves it", async () => {
     const owner = await createUser(app);
     const intruder = await createUser(app);
     const saved = await add(owner, { type: 'mpesa', phone_number: '0712000003' });

@@ -36,12 +36,15 @@ function memoryLog() {
 /** A stand-in for this service's callback routes: records what Daraja posts to it. */
 async function callbackReceiver() {
   const received: Array<{ path: string; body: unknown }> = [];
-  const server = createServer((request, response) => void (async () => {
-    let raw = '';
-    for await (const chunk of request) raw += chunk;
-    received.push({ path: request.url ?? '', body: JSON.parse(raw) });
-    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ResultCode: 0, ResultDesc: 'Accepted' }));
-  })());
+  const server = createServer(
+    (request, response) =>
+      void (async () => {
+        let raw = '';
+        for await (const chunk of request) raw += chunk;
+        received.push({ path: request.url ?? '', body: JSON.parse(raw) });
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ResultCode: 0, ResultDesc: 'Accepted' }));
+      })(),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
@@ -69,7 +72,15 @@ async function darajaSetup(overrides: Partial<DarajaSettings> = {}, fakeOptions:
   return { fake, receiver, clock, log, settings, provider: darajaProvider(settings, { clock, log }) };
 }
 
-const push = { paymentId: 42, bookingId: 17, amountMinor: 150_000, currency: 'KES', phone: '0712 345-678', accountReference: 'BKG-17', description: 'Spacer booking 17' };
+const push = {
+  paymentId: 42,
+  bookingId: 17,
+  amountMinor: 150_000,
+  currency: 'KES',
+  phone: '0712 345-678',
+  accountReference: 'BKG-17',
+  description: 'Spacer booking 17',
+};
 
 async function assertProviderError(promise: Promise<unknown>, kind: ProviderErrorKind, check: (error: ProviderError) => void = () => {}) {
   await assert.rejects(promise, (error: unknown) => {
@@ -181,7 +192,11 @@ describe('Daraja client: STK push', () => {
     });
     assert.equal(request!.headers['content-type'], 'application/json');
     const transaction = fake.transactions.get(started.providerReference)!;
-    assert.deepEqual(started, { providerReference: transaction.checkoutRequestId, checkoutRequestId: transaction.checkoutRequestId, merchantRequestId: transaction.merchantRequestId });
+    assert.deepEqual(started, {
+      providerReference: transaction.checkoutRequestId,
+      checkoutRequestId: transaction.checkoutRequestId,
+      merchantRequestId: transaction.merchantRequestId,
+    });
   });
 
   it('refuses fractional shillings, other currencies and non-Kenyan phones before calling Daraja', async () => {
@@ -209,7 +224,10 @@ describe('Daraja client: STK push', () => {
 
   it('maps a 200 with a non-zero ResponseCode to rejected', async () => {
     const { fake, provider } = await darajaSetup();
-    fake.fail('stk_push', { status: 200, body: { ResponseCode: '1', ResponseDescription: 'Unable to lock subscriber, a transaction is already in process for the current subscriber' } });
+    fake.fail('stk_push', {
+      status: 200,
+      body: { ResponseCode: '1', ResponseDescription: 'Unable to lock subscriber, a transaction is already in process for the current subscriber' },
+    });
     await assertProviderError(provider.startPayment(push), 'rejected', (error) => assert.match(error.message, /already in process/));
   });
 
@@ -250,7 +268,10 @@ describe('Daraja client: STK push', () => {
     fake.expireTokens();
     await provider.startPayment(push);
     fake.fail('stk_push', { status: 500 });
-    const error: unknown = await provider.startPayment(push).then(() => undefined, (caught: unknown) => caught);
+    const error: unknown = await provider.startPayment(push).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     assert.ok(error instanceof ProviderError);
     assert.ok(log.entries.length >= 1, 'the renewal was logged');
     const written = JSON.stringify(log.entries) + error.message + JSON.stringify(error);
@@ -297,13 +318,18 @@ describe('Daraja client: STK query', () => {
 
   it('reports an unknown CheckoutRequestID as rejected', async () => {
     const { provider } = await darajaSetup();
-    await assertProviderError(provider.queryPayment({ providerReference: 'ws_CO_000' }), 'rejected', (error) => assert.match(error.message, /Invalid CheckoutRequestID/));
+    await assertProviderError(provider.queryPayment({ providerReference: 'ws_CO_000' }), 'rejected', (error) =>
+      assert.match(error.message, /Invalid CheckoutRequestID/),
+    );
   });
 
   it('reports other 500s as unavailable, not pending', async () => {
     const { fake, provider } = await darajaSetup();
     const { providerReference } = await provider.startPayment(push);
-    fake.fail('stk_query', { status: 500, body: { requestId: '9', errorCode: '500.003.02', errorMessage: 'System is busy. Please try again in few minutes.' } });
+    fake.fail('stk_query', {
+      status: 500,
+      body: { requestId: '9', errorCode: '500.003.02', errorMessage: 'System is busy. Please try again in few minutes.' },
+    });
     await assertProviderError(provider.queryPayment({ providerReference }), 'unavailable', (error) => assert.equal(error.providerCode, '500.003.02'));
   });
 });
@@ -340,7 +366,14 @@ describe('Daraja callbacks end to end', () => {
 describe('Daraja client: reversal', () => {
   it('sends the reversal request and reports it pending until the Result arrives at the ResultURL', async () => {
     const { fake, receiver, provider } = await darajaSetup();
-    const result = await provider.refund({ paymentId: 42, providerReference: 'ws_CO_1', transactionId: 'SLK4H2ABCD', amountMinor: 75_000, currency: 'KES', reason: 'Cancelled by the owner' });
+    const result = await provider.refund({
+      paymentId: 42,
+      providerReference: 'ws_CO_1',
+      transactionId: 'SLK4H2ABCD',
+      amountMinor: 75_000,
+      currency: 'KES',
+      reason: 'Cancelled by the owner',
+    });
 
     const [request] = fake.requestsFor('reversal');
     assert.deepEqual(request!.body, {
@@ -375,7 +408,9 @@ describe('Daraja client: reversal', () => {
     await assertInputError(provider.refund(withoutReceipt), 'missing_reference', 'transaction_id');
     await assertInputError(provider.refund({ ...refund, amountMinor: 10_001 }), 'invalid_amount', 'amount');
     const { initiatorName: _name, securityCredential: _credential, ...withoutInitiator } = settings;
-    await assertProviderError(darajaProvider(withoutInitiator, { clock, log }).refund(refund), 'rejected', (error) => assert.match(error.message, /MPESA_INITIATOR_NAME/));
+    await assertProviderError(darajaProvider(withoutInitiator, { clock, log }).refund(refund), 'rejected', (error) =>
+      assert.match(error.message, /MPESA_INITIATOR_NAME/),
+    );
     assert.equal(fake.requests.length, 0);
   });
 });
@@ -385,7 +420,10 @@ describe('Stripe client (official SDK against a loopback Stripe)', () => {
     const fake = await startFakeStripe();
     after(() => fake.close());
     const clock = new ManualClock();
-    const provider = stripeProvider({ secretKey: overrides.secretKey ?? fake.secretKey, webhookSecret: WEBHOOK_SECRET, apiBase: fake.url, timeoutMs: overrides.timeoutMs ?? 5000 }, { clock });
+    const provider = stripeProvider(
+      { secretKey: overrides.secretKey ?? fake.secretKey, webhookSecret: WEBHOOK_SECRET, apiBase: fake.url, timeoutMs: overrides.timeoutMs ?? 5000 },
+      { clock },
+    );
     return { fake, clock, provider };
   }
   const card = { paymentId: 7, bookingId: 3, amountMinor: 250_050, currency: 'KES', accountReference: 'BKG-3', description: 'Spacer booking 3' };
@@ -470,7 +508,10 @@ describe('Stripe client (official SDK against a loopback Stripe)', () => {
 
   it('maps a wrong secret key to rejected, a 500 to unavailable and silence to timeout', async () => {
     const { fake, provider } = await stripeSetup({ timeoutMs: 300 });
-    const wrongKey = stripeProvider({ secretKey: 'sk_test_wrong', webhookSecret: WEBHOOK_SECRET, apiBase: fake.url, timeoutMs: 2000 }, { clock: new ManualClock() });
+    const wrongKey = stripeProvider(
+      { secretKey: 'sk_test_wrong', webhookSecret: WEBHOOK_SECRET, apiBase: fake.url, timeoutMs: 2000 },
+      { clock: new ManualClock() },
+    );
     await assertProviderError(wrongKey.startPayment(card), 'rejected', (error) => assert.equal(error.status, 401));
 
     fake.fail({ status: 500 });
@@ -489,7 +530,16 @@ describe('Stripe client (official SDK against a loopback Stripe)', () => {
   });
 
   describe('webhook verification', () => {
-    const intent = { id: 'pi_123', object: 'payment_intent', amount: 5000, amount_received: 5000, currency: 'kes', latest_charge: 'ch_1', metadata: { payment_id: '7', booking_id: '3' }, status: 'succeeded' };
+    const intent = {
+      id: 'pi_123',
+      object: 'payment_intent',
+      amount: 5000,
+      amount_received: 5000,
+      currency: 'kes',
+      latest_charge: 'ch_1',
+      metadata: { payment_id: '7', booking_id: '3' },
+      status: 'succeeded',
+    };
 
     it('accepts a correctly signed event and returns it', async () => {
       const { clock, provider } = await stripeSetup();
@@ -497,12 +547,29 @@ describe('Stripe client (official SDK against a loopback Stripe)', () => {
       const event = provider.verifyWebhook(Buffer.from(signed.payload), signed.header);
       assert.equal(event.id, signed.event.id);
       assert.equal(event.type, 'payment_intent.succeeded');
-      assert.deepEqual(cardEventOutcome(event), { paymentIntentId: 'pi_123', paymentId: 7, outcome: { state: 'completed' }, amountMinor: 5000, currency: 'kes', transactionId: 'ch_1' });
+      assert.deepEqual(cardEventOutcome(event), {
+        paymentIntentId: 'pi_123',
+        paymentId: 7,
+        outcome: { state: 'completed' },
+        amountMinor: 5000,
+        currency: 'kes',
+        transactionId: 'ch_1',
+      });
     });
 
     const refusals: Array<[string, (signed: ReturnType<typeof signedStripeEvent>, clock: ManualClock) => [string, string | undefined]]> = [
       ['a tampered body', (signed) => [signed.payload.replace('"amount":5000', '"amount":1'), signed.header]],
-      ['a signature made with another secret', (signed, clock) => [signed.payload, Stripe.webhooks.generateTestHeaderString({ payload: signed.payload, secret: 'whsec_other_secret', timestamp: Math.floor(clock.now().getTime() / 1000) })]],
+      [
+        'a signature made with another secret',
+        (signed, clock) => [
+          signed.payload,
+          Stripe.webhooks.generateTestHeaderString({
+            payload: signed.payload,
+            secret: 'whsec_other_secret',
+            timestamp: Math.floor(clock.now().getTime() / 1000),
+          }),
+        ],
+      ],
       ['a missing header', (signed) => [signed.payload, undefined]],
       ['a garbled header', (signed) => [signed.payload, 'not-a-signature']],
       [
@@ -524,7 +591,12 @@ describe('Stripe client (official SDK against a loopback Stripe)', () => {
 
     it('still accepts a signature 299 seconds old', async () => {
       const { clock, provider } = await stripeSetup();
-      const signed = signedStripeEvent('payment_intent.payment_failed', { ...intent, status: 'requires_payment_method', amount_received: 0, latest_charge: null, last_payment_error: { message: 'Your card was declined.' } }, WEBHOOK_SECRET, Math.floor(clock.now().getTime() / 1000));
+      const signed = signedStripeEvent(
+        'payment_intent.payment_failed',
+        { ...intent, status: 'requires_payment_method', amount_received: 0, latest_charge: null, last_payment_error: { message: 'Your card was declined.' } },
+        WEBHOOK_SECRET,
+        Math.floor(clock.now().getTime() / 1000),
+      );
       clock.advance(299_000);
       const event = provider.verifyWebhook(signed.payload, signed.header);
       assert.deepEqual(cardEventOutcome(event)?.outcome, { state: 'failed', code: 'declined', reason: 'Your card was declined.' });
@@ -550,7 +622,10 @@ function deliveries() {
 describe('simulated M-Pesa', () => {
   const setup = (delayMs = 20) => {
     const sink = deliveries();
-    const provider = simulatedMpesa({ delayMs, callbackToken: CALLBACK_TOKEN }, { clock: new ManualClock('2026-12-01T06:30:00Z'), deliver: sink.deliver, log: memoryLog() });
+    const provider = simulatedMpesa(
+      { delayMs, callbackToken: CALLBACK_TOKEN },
+      { clock: new ManualClock('2026-12-01T06:30:00Z'), deliver: sink.deliver, log: memoryLog() },
+    );
     after(() => provider.close());
     return { sink, provider };
   };
@@ -599,7 +674,14 @@ describe('simulated M-Pesa', () => {
   it('completes a refund at once and delivers a Daraja reversal Result', async () => {
     const { sink, provider } = setup();
     const next = sink.next();
-    const result = await provider.refund({ paymentId: 1, providerReference: 'ws_CO_1', transactionId: 'SLK4H2ABCD', amountMinor: 50_000, currency: 'KES', reason: 'cancelled' });
+    const result = await provider.refund({
+      paymentId: 1,
+      providerReference: 'ws_CO_1',
+      transactionId: 'SLK4H2ABCD',
+      amountMinor: 50_000,
+      currency: 'KES',
+      reason: 'cancelled',
+    });
     assert.equal(result.state, 'completed');
     const delivery = await next;
     assert.equal(delivery.url, `/api/payments/mpesa/reversal/${CALLBACK_TOKEN}`);
@@ -669,8 +751,18 @@ describe('simulated card', () => {
 
 describe('createPaymentProviders', () => {
   const deps = { clock: new ManualClock(), deliver: async () => ({ statusCode: 200 }), log: memoryLog() };
-  const PRODUCTION = { NODE_ENV: 'production', JWT_SECRET_KEY: 'production-access-secret-0123456789abcdefghijklmnop', JWT_REFRESH_SECRET_KEY: 'production-refresh-secret-0123456789abcdefghijklmno' };
-  const MPESA = { MPESA_CONSUMER_KEY: 'key', MPESA_CONSUMER_SECRET: 'secret', MPESA_BUSINESS_SHORTCODE: '174379', MPESA_PASSKEY: 'passkey', MPESA_CALLBACK_TOKEN: CALLBACK_TOKEN };
+  const PRODUCTION = {
+    NODE_ENV: 'production',
+    JWT_SECRET_KEY: 'production-access-secret-0123456789abcdefghijklmnop',
+    JWT_REFRESH_SECRET_KEY: 'production-refresh-secret-0123456789abcdefghijklmno',
+  };
+  const MPESA = {
+    MPESA_CONSUMER_KEY: 'key',
+    MPESA_CONSUMER_SECRET: 'secret',
+    MPESA_BUSINESS_SHORTCODE: '174379',
+    MPESA_PASSKEY: 'passkey',
+    MPESA_CALLBACK_TOKEN: CALLBACK_TOKEN,
+  };
   const STRIPE = { STRIPE_SECRET_KEY: 'sk_test_123', STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET };
   const load = (env: Record<string, string>) => loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, ...env }, { persistSecrets: false });
 

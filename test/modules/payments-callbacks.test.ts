@@ -32,7 +32,9 @@ async function pendingPayment(options: Parameters<typeof confirmedBooking>[1] = 
 }
 
 const receiptMailsOf = async (booked: Booked, paymentId: number) =>
-  (await queuedMails(app, booked.client.email)).filter((mail) => (mail.attachments as Array<{ ref: string }> | null)?.some((attachment) => attachment.ref === String(paymentId)));
+  (await queuedMails(app, booked.client.email)).filter((mail) =>
+    (mail.attachments as Array<{ ref: string }> | null)?.some((attachment) => attachment.ref === String(paymentId)),
+  );
 
 describe('POST /api/payments/mpesa/callback/:token', () => {
   it('completes the payment on success: transaction_id is the M-Pesa receipt, a receipt number, booking paid, receipt mail queued', async () => {
@@ -60,7 +62,8 @@ describe('POST /api/payments/mpesa/callback/:token', () => {
   it('answers 404 to a wrong path token and changes nothing', async () => {
     const booked = await pendingPayment();
     const body = successCallback(daraja, booked.payment.checkout_request_id);
-    for (const token of ['wrong-token', `${'cb-token-0123456789abcdefghij'}x`, 'cb-token-0123456789abcdefghi']) assertError(await callback(body, token), 404, 'not_found');
+    for (const token of ['wrong-token', `${'cb-token-0123456789abcdefghij'}x`, 'cb-token-0123456789abcdefghi'])
+      assertError(await callback(body, token), 404, 'not_found');
     assert.equal((await paymentRow(app, booked.payment.id))!.status, 'pending');
     assert.equal((await bookingRow(app, booked.booking.id)).paymentStatus, 'pending');
   });
@@ -75,7 +78,7 @@ describe('POST /api/payments/mpesa/callback/:token', () => {
     assert.match(logs.since(mark), /unknown CheckoutRequestID/);
   });
 
-  it('fails the payment when the Amount is not the payment\'s, leaves the booking unpaid and logs a warning', async () => {
+  it("fails the payment when the Amount is not the payment's, leaves the booking unpaid and logs a warning", async () => {
     const booked = await pendingPayment();
     const body = successCallback(daraja, booked.payment.checkout_request_id);
     const amount = body.Body.stkCallback.CallbackMetadata.Item.find((item: { Name: string }) => item.Name === 'Amount');
@@ -90,7 +93,10 @@ describe('POST /api/payments/mpesa/callback/:token', () => {
     assert.equal(row.receiptNumber, null);
     assert.equal((await bookingRow(app, booked.booking.id)).paymentStatus, 'unpaid');
     const warnings = logs.lines.slice(mark).map((line) => JSON.parse(line) as { level: number; msg: string; paymentId?: number });
-    assert.ok(warnings.some((entry) => entry.level === 40 && /amount does not match/.test(entry.msg) && entry.paymentId === row.id), logs.since(mark));
+    assert.ok(
+      warnings.some((entry) => entry.level === 40 && /amount does not match/.test(entry.msg) && entry.paymentId === row.id),
+      logs.since(mark),
+    );
   });
 
   for (const [code, reason] of [
@@ -159,7 +165,9 @@ describe('POST /api/payments/mpesa/callback/:token', () => {
     const badCode = structuredClone(good);
     badCode.Body.stkCallback.ResultCode = 'zero';
     const noReceipt = structuredClone(good);
-    noReceipt.Body.stkCallback.CallbackMetadata.Item = noReceipt.Body.stkCallback.CallbackMetadata.Item.filter((item: { Name: string }) => item.Name !== 'MpesaReceiptNumber');
+    noReceipt.Body.stkCallback.CallbackMetadata.Item = noReceipt.Body.stkCallback.CallbackMetadata.Item.filter(
+      (item: { Name: string }) => item.Name !== 'MpesaReceiptNumber',
+    );
     for (const body of [{}, { Body: {} }, { Body: { stkCallback: 'x' } }, [1, 2], withoutMetadata, badCode, noReceipt]) {
       assertError(await callback(body), 400);
     }
@@ -175,7 +183,11 @@ describe('the STK query sweep', () => {
     daraja.settle(booked.payment.checkout_request_id, { resultCode: 0 });
     await app.services.payments.sweep();
     assert.equal((await paymentRow(app, booked.payment.id))!.status, 'pending', 'not queried before its time');
-    assert.equal(daraja.requestsFor('stk_query').filter((entry) => (entry.body as { CheckoutRequestID: string }).CheckoutRequestID === booked.payment.checkout_request_id).length, 0);
+    assert.equal(
+      daraja.requestsFor('stk_query').filter((entry) => (entry.body as { CheckoutRequestID: string }).CheckoutRequestID === booked.payment.checkout_request_id)
+        .length,
+      0,
+    );
 
     clock.advance(61_000);
     await app.services.payments.sweep();
@@ -244,15 +256,27 @@ describe('receipt numbers', () => {
     await Promise.all(completions.map((booked) => callback(successCallback(daraja, booked.payment.checkout_request_id))));
 
     const year = receiptYear(clock.now());
-    const numbers = (await db.select({ receiptNumber: payments.receiptNumber }).from(payments).where(like(payments.receiptNumber, `RCP-${year}-%`))).map((row) => row.receiptNumber!);
+    const numbers = (
+      await db
+        .select({ receiptNumber: payments.receiptNumber })
+        .from(payments)
+        .where(like(payments.receiptNumber, `RCP-${year}-%`))
+    ).map((row) => row.receiptNumber!);
     for (const number of numbers) assert.match(number, new RegExp(`^RCP-${year}-\\d{6}$`));
     const sequence = numbers.map((number) => Number(number.slice(-6))).sort((a, b) => a - b);
-    assert.deepEqual(sequence, Array.from({ length: sequence.length }, (_, index) => index + 1), 'every number from 1 on, once');
+    assert.deepEqual(
+      sequence,
+      Array.from({ length: sequence.length }, (_, index) => index + 1),
+      'every number from 1 on, once',
+    );
     const [counter] = await db.select().from(receiptCounters).where(eq(receiptCounters.year, year));
     assert.equal(counter!.last, sequence.length, 'no number taken and thrown away');
     const fresh = await Promise.all(completions.map(async (booked) => (await paymentRow(app, booked.payment.id))!.receiptNumber));
     assert.equal(new Set(fresh).size, completions.length);
-    const mails = await db.select({ subject: mailOutbox.subject }).from(mailOutbox).where(like(mailOutbox.subject, `%RCP-${year}-%`));
+    const mails = await db
+      .select({ subject: mailOutbox.subject })
+      .from(mailOutbox)
+      .where(like(mailOutbox.subject, `%RCP-${year}-%`));
     assert.equal(mails.length, sequence.length, 'one receipt mail per number');
   });
 });

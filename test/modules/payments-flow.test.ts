@@ -23,7 +23,10 @@ async function confirmedBooking(price = 1500) {
   const start = new Date(Date.now() + 3 * 86_400_000);
   start.setUTCHours(9, 0, 0, 0);
   const end = new Date(start.getTime() + 3 * 3_600_000);
-  const booked = await call(app, 'POST', '/api/bookings', { token: client.token, body: { space_id: space.id, start_time: start.toISOString(), end_time: end.toISOString() } });
+  const booked = await call(app, 'POST', '/api/bookings', {
+    token: client.token,
+    body: { space_id: space.id, start_time: start.toISOString(), end_time: end.toISOString() },
+  });
   assert.equal(booked.status, 201, booked.raw);
   const approved = await call(app, 'PUT', `/api/bookings/${booked.body.id}/approve`, { token: owner.token });
   assert.equal(approved.status, 200, approved.raw);
@@ -43,7 +46,10 @@ async function settled(paymentId: number) {
 describe('paying with the simulated providers', () => {
   it('M-Pesa: an STK push, then the simulated Daraja callback completes the payment, numbers its receipt and marks the booking paid', async () => {
     const { client, booking } = await confirmedBooking();
-    const created = await call(app, 'POST', '/api/payments', { token: client.token, body: { booking_id: booking.id, payment_method: 'mpesa', phone_number: '0712 345 678', amount: 1 } });
+    const created = await call(app, 'POST', '/api/payments', {
+      token: client.token,
+      body: { booking_id: booking.id, payment_method: 'mpesa', phone_number: '0712 345 678', amount: 1 },
+    });
     assert.equal(created.status, 201, created.raw);
     assert.equal(created.body.status, 'pending');
     assert.equal(created.body.amount, 4500, 'the booking total, whatever the body says');
@@ -81,7 +87,10 @@ describe('paying with the simulated providers', () => {
 
   it('M-Pesa: a phone number ending in 000 fails, and the booking may be paid again', async () => {
     const { client, booking } = await confirmedBooking();
-    const created = await call(app, 'POST', '/api/payments', { token: client.token, body: { booking_id: booking.id, payment_method: 'mpesa', phone_number: '0712345000' } });
+    const created = await call(app, 'POST', '/api/payments', {
+      token: client.token,
+      body: { booking_id: booking.id, payment_method: 'mpesa', phone_number: '0712345000' },
+    });
     assert.equal(created.status, 201, created.raw);
     const row = await settled(created.body.id);
     assert.equal(row.status, 'failed');

@@ -59,7 +59,10 @@ async function paidByCard(options: BookingOptions = {}) {
   assert.equal(created.status, 201, created.raw);
   const intent = stripe.succeed(created.body.checkout_request_id);
   const event = signedStripeEvent('payment_intent.succeeded', { ...intent }, WEBHOOK_SECRET, Math.floor(clock.now().getTime() / 1000));
-  const answer = await call(app, 'POST', '/api/payments/stripe/webhook', { body: event.payload, headers: { 'content-type': 'application/json', 'stripe-signature': event.header } });
+  const answer = await call(app, 'POST', '/api/payments/stripe/webhook', {
+    body: event.payload,
+    headers: { 'content-type': 'application/json', 'stripe-signature': event.header },
+  });
   assert.equal(answer.status, 200, answer.raw);
   assert.equal((await paymentRow(app, created.body.id))!.status, 'completed');
   return { ...booked, payment: created.body, intentId: created.body.checkout_request_id as string };
@@ -75,7 +78,7 @@ async function assertRefunded(booked: Booked & { payment: { id: number } }, mino
   assert.equal(view.body.refunded_amount, minor / 100);
 }
 
-describe('a booker\'s cancellation of a paid booking, by the space\'s policy', () => {
+describe("a booker's cancellation of a paid booking, by the space's policy", () => {
   // Each case: booked at `base` to start `startsIn` later, cancelled by the booker `cancelAt` after `base`.
   const cases: Array<{ policy: 'flexible' | 'moderate' | 'strict'; startsIn: number; cancelAt: (start: number) => number; percent: number; what: string }> = [
     { policy: 'flexible', startsIn: 3 * DAY, cancelAt: (start) => start - DAY - MINUTE, percent: 100, what: 'just before 24 h before the start' },
@@ -84,10 +87,28 @@ describe('a booker\'s cancellation of a paid booking, by the space\'s policy', (
     { policy: 'moderate', startsIn: 10 * DAY, cancelAt: (start) => start - 5 * DAY + MINUTE, percent: 50, what: 'just within 5 days' },
     { policy: 'moderate', startsIn: 10 * DAY, cancelAt: (start) => start - DAY - MINUTE, percent: 50, what: 'just before 24 h before' },
     { policy: 'moderate', startsIn: 10 * DAY, cancelAt: (start) => start - DAY + MINUTE, percent: 0, what: 'just within 24 h' },
-    { policy: 'strict', startsIn: 20 * DAY, cancelAt: (start) => start - 20 * DAY + 2 * DAY - MINUTE, percent: 100, what: 'just within 48 h of booking, 18 days ahead' },
+    {
+      policy: 'strict',
+      startsIn: 20 * DAY,
+      cancelAt: (start) => start - 20 * DAY + 2 * DAY - MINUTE,
+      percent: 100,
+      what: 'just within 48 h of booking, 18 days ahead',
+    },
     { policy: 'strict', startsIn: 20 * DAY, cancelAt: (start) => start - 20 * DAY + 2 * DAY + MINUTE, percent: 50, what: 'just after 48 h since booking' },
-    { policy: 'strict', startsIn: 14 * DAY + HOUR + MINUTE, cancelAt: (start) => start - 14 * DAY - MINUTE, percent: 100, what: 'within 48 h of booking and just over 14 days ahead' },
-    { policy: 'strict', startsIn: 14 * DAY + HOUR - MINUTE, cancelAt: (start) => start - 14 * DAY + MINUTE, percent: 50, what: 'within 48 h of booking but just under 14 days ahead' },
+    {
+      policy: 'strict',
+      startsIn: 14 * DAY + HOUR + MINUTE,
+      cancelAt: (start) => start - 14 * DAY - MINUTE,
+      percent: 100,
+      what: 'within 48 h of booking and just over 14 days ahead',
+    },
+    {
+      policy: 'strict',
+      startsIn: 14 * DAY + HOUR - MINUTE,
+      cancelAt: (start) => start - 14 * DAY + MINUTE,
+      percent: 50,
+      what: 'within 48 h of booking but just under 14 days ahead',
+    },
     { policy: 'strict', startsIn: 20 * DAY, cancelAt: (start) => start - 7 * DAY - MINUTE, percent: 50, what: 'just before 7 days before' },
     { policy: 'strict', startsIn: 20 * DAY, cancelAt: (start) => start - 7 * DAY + MINUTE, percent: 0, what: 'just within 7 days' },
   ];
@@ -132,7 +153,7 @@ describe('a booker\'s cancellation of a paid booking, by the space\'s policy', (
 });
 
 describe('cancellations from the host side refund 100 %', () => {
-  it('when the space\'s owner or an admin cancels a paid booking, whatever the policy', async () => {
+  it("when the space's owner or an admin cancels a paid booking, whatever the policy", async () => {
     clock.set(new Date(clock.now().getTime() + MINUTE));
     for (const who of ['owner', 'admin'] as const) {
       const booked = await paidBooking({ policy: 'strict', startsInMs: 2 * DAY });
@@ -154,7 +175,7 @@ describe('cancellations from the host side refund 100 %', () => {
     await assertRefunded(booked, 200_000);
   });
 
-  it('when an admin deactivates the space\'s owner', async () => {
+  it("when an admin deactivates the space's owner", async () => {
     const booked = await paidBooking({ policy: 'strict', startsInMs: 2 * DAY });
     const deleted = await call(app, 'DELETE', `/api/users/${booked.owner.id}`, { token: admin.token });
     assert.equal(deleted.status, 200, deleted.raw);
@@ -172,7 +193,7 @@ describe('cancellations from the host side refund 100 %', () => {
   });
 });
 
-describe('refunds through the payment\'s own provider', () => {
+describe("refunds through the payment's own provider", () => {
   it('M-Pesa: a Daraja reversal of the M-Pesa receipt, completed by the reversal result', async () => {
     const booked = await paidByMpesa({ policy: 'flexible' });
     const before = daraja.requestsFor('reversal').length;
@@ -243,7 +264,10 @@ describe('refunds through the payment\'s own provider', () => {
     assert.equal((await paymentRow(app, booked.payment.id))!.status, 'completed');
     const charge = { id: 'ch_refunded', object: 'charge', payment_intent: booked.intentId, amount_refunded: 200_000, refunded: true };
     const event = signedStripeEvent('charge.refunded', charge, WEBHOOK_SECRET, Math.floor(clock.now().getTime() / 1000));
-    const answer = await call(app, 'POST', '/api/payments/stripe/webhook', { body: event.payload, headers: { 'content-type': 'application/json', 'stripe-signature': event.header } });
+    const answer = await call(app, 'POST', '/api/payments/stripe/webhook', {
+      body: event.payload,
+      headers: { 'content-type': 'application/json', 'stripe-signature': event.header },
+    });
     assert.equal(answer.status, 200, answer.raw);
     await assertRefunded(booked, 200_000);
   });
@@ -348,9 +372,10 @@ describe('POST /api/payments/:id/refund', () => {
     assertError(await call(app, 'POST', '/api/payments/987654321/refund', { token: admin.token }), 404, 'not_found');
   });
 
-  it('answers 403 to the payer and the space\'s owner, 401 anonymous, and nothing is refunded', async () => {
+  it("answers 403 to the payer and the space's owner, 401 anonymous, and nothing is refunded", async () => {
     const booked = await paidBooking();
-    for (const user of [booked.client, booked.owner]) assertError(await call(app, 'POST', `/api/payments/${booked.payment.id}/refund`, { token: user.token }), 403, 'forbidden');
+    for (const user of [booked.client, booked.owner])
+      assertError(await call(app, 'POST', `/api/payments/${booked.payment.id}/refund`, { token: user.token }), 403, 'forbidden');
     assertError(await call(app, 'POST', `/api/payments/${booked.payment.id}/refund`), 401);
     const row = (await paymentRow(app, booked.payment.id))!;
     assert.equal(row.status, 'completed');
@@ -379,7 +404,10 @@ describe('the payment deadline (bookings.sweep)', () => {
     assert.equal(view.body.cancellation_reason, 'unpaid');
     assert.equal(view.body.cancelled_by, 'system');
     const mails = await queuedMails(app, unpaid.client.email);
-    assert.ok(mails.some((mail) => /unpaid|not paid|payment/i.test(mail.subject + mail.textBody) && /cancel/i.test(mail.subject + mail.textBody)), mails.map((mail) => mail.subject).join(' | '));
+    assert.ok(
+      mails.some((mail) => /unpaid|not paid|payment/i.test(mail.subject + mail.textBody) && /cancel/i.test(mail.subject + mail.textBody)),
+      mails.map((mail) => mail.subject).join(' | '),
+    );
 
     assert.equal((await bookingRow(app, pendingPayment.booking.id)).status, 'confirmed', 'a payment is under way');
     assert.equal((await bookingRow(app, paid.booking.id)).status, 'confirmed', 'paid');
@@ -399,7 +427,7 @@ describe('the payment deadline (bookings.sweep)', () => {
 });
 
 describe('GET /api/spaces/stats revenue', () => {
-  it('is completed payments minus refunds, per currency, over the owner\'s spaces', async () => {
+  it("is completed payments minus refunds, per currency, over the owner's spaces", async () => {
     const owner = await createUser(app, { role: 'owner' });
     const empty = await call(app, 'GET', '/api/spaces/stats', { token: owner.token });
     assert.equal(empty.status, 200, empty.raw);
@@ -417,7 +445,14 @@ describe('GET /api/spaces/stats revenue', () => {
 
     const stats = await call(app, 'GET', '/api/spaces/stats', { token: owner.token });
     assert.equal(stats.status, 200, stats.raw);
-    assert.deepEqual(stats.body.revenue, { total: 3500, currency: 'KES', by_currency: [{ currency: 'KES', total: 3500 }, { currency: 'USD', total: 80 }] });
+    assert.deepEqual(stats.body.revenue, {
+      total: 3500,
+      currency: 'KES',
+      by_currency: [
+        { currency: 'KES', total: 3500 },
+        { currency: 'USD', total: 80 },
+      ],
+    });
     assert.ok(kept);
 
     const all = await call(app, 'GET', '/api/spaces/stats', { token: admin.token });

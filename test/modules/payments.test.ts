@@ -78,7 +78,10 @@ describe('POST /api/payments', () => {
       ['254110000222', '254110000222'],
     ];
     for (const [index, [typed, stored]] of cases.entries()) {
-      const booked = index === 0 ? first : await confirmedBooking(app, { owner: first.owner, client: first.client, space: first.space, startsInMs: (4 + index) * 86_400_000 });
+      const booked =
+        index === 0
+          ? first
+          : await confirmedBooking(app, { owner: first.owner, client: first.client, space: first.space, startsInMs: (4 + index) * 86_400_000 });
       const created = await pay(app, booked, { phone_number: typed });
       assert.equal(created.status, 201, `${typed}: ${created.raw}`);
       assert.equal((await paymentRow(app, created.body.id))!.phoneNumber, stored, typed);
@@ -97,27 +100,33 @@ describe('POST /api/payments', () => {
     assert.equal((await bookingRow(app, booked.booking.id)).paymentStatus, 'unpaid');
   });
 
-  it('pays with the payer\'s own saved M-Pesa method', async () => {
+  it("pays with the payer's own saved M-Pesa method", async () => {
     const booked = await confirmedBooking(app);
-    const saved = await call(app, 'POST', '/api/users/me/payment-methods', { token: booked.client.token, body: { type: 'mpesa', phone_number: '0722 000 333' } });
+    const saved = await call(app, 'POST', '/api/users/me/payment-methods', {
+      token: booked.client.token,
+      body: { type: 'mpesa', phone_number: '0722 000 333' },
+    });
     assert.equal(saved.status, 201, saved.raw);
     const created = await pay(app, booked, { phone_number: undefined, payment_method_id: saved.body.id });
     assert.equal(created.status, 201, created.raw);
     assert.equal((await paymentRow(app, created.body.id))!.phoneNumber, '254722000333');
   });
 
-  it('answers 404 for another user\'s saved method and 400 for a saved method of another type', async () => {
+  it("answers 404 for another user's saved method and 400 for a saved method of another type", async () => {
     const booked = await confirmedBooking(app);
     const stranger = await createUser(app);
     const theirs = await call(app, 'POST', '/api/users/me/payment-methods', { token: stranger.token, body: { type: 'mpesa', phone_number: '0722000444' } });
     assertError(await pay(app, booked, { phone_number: undefined, payment_method_id: theirs.body.id }), 404, 'not_found');
-    const card = await call(app, 'POST', '/api/users/me/payment-methods', { token: booked.client.token, body: { type: 'card', provider_token: 'pm_card_visa', brand: 'Visa', last4: '4242' } });
+    const card = await call(app, 'POST', '/api/users/me/payment-methods', {
+      token: booked.client.token,
+      body: { type: 'card', provider_token: 'pm_card_visa', brand: 'Visa', last4: '4242' },
+    });
     assert.equal(card.status, 201, card.raw);
     assertInvalidField(await pay(app, booked, { phone_number: undefined, payment_method_id: card.body.id }), 'payment_method_id');
     assert.equal((await paymentsOfBooking(app, booked.booking.id)).length, 0);
   });
 
-  it('lets only the booker pay: 403 for the space\'s owner, another owner, another client and an admin; 401 anonymous', async () => {
+  it("lets only the booker pay: 403 for the space's owner, another owner, another client and an admin; 401 anonymous", async () => {
     const booked = await confirmedBooking(app);
     const body = { booking_id: booked.booking.id, payment_method: 'cash' };
     for (const user of [booked.owner, await createUser(app, { role: 'owner' }), await createUser(app), admin]) {
@@ -169,7 +178,11 @@ describe('POST /api/payments', () => {
     assert.equal(again.headers['idempotent-replayed'], 'true');
     assert.deepEqual(again.body, first.body);
     assert.equal((await paymentsOfBooking(app, booked.booking.id)).length, 1);
-    assert.equal(daraja.requestsFor('stk_push').filter((entry) => (entry.body as { AccountReference: string }).AccountReference === `Booking${booked.booking.id}`).length, 1, 'one STK push');
+    assert.equal(
+      daraja.requestsFor('stk_push').filter((entry) => (entry.body as { AccountReference: string }).AccountReference === `Booking${booked.booking.id}`).length,
+      1,
+      'one STK push',
+    );
   });
 
   it('answers 409 idempotency_key_reused for the same key with another body', async () => {
@@ -185,7 +198,11 @@ describe('POST /api/payments', () => {
       const booked = await confirmedBooking(app);
       const answers = await Promise.all([pay(app, booked, { payment_method: 'cash' }), pay(app, booked, { payment_method: 'cash' })]);
       assert.deepEqual(answers.map((answer) => answer.status).sort(), [201, 409], answers.map((answer) => answer.raw).join(' | '));
-      assertError(answers.find((answer) => answer.status === 409)!, 409, 'invalid_state');
+      assertError(
+        answers.find((answer) => answer.status === 409)!,
+        409,
+        'invalid_state',
+      );
       assert.equal((await paymentsOfBooking(app, booked.booking.id)).length, 1);
     }
   });
@@ -255,7 +272,10 @@ describe('POST /api/payments when the provider fails', () => {
     while (daraja.requestsFor('stk_push').length === pushesBefore) await sleep(5);
     if (usingPostgres()) {
       // While the push hangs, no connection of this database sits in an open transaction.
-      const [idle] = await queryRows<{ n: number }>(db, sql`select count(*)::int as n from pg_stat_activity where state = 'idle in transaction' and datname = current_database()`);
+      const [idle] = await queryRows<{ n: number }>(
+        db,
+        sql`select count(*)::int as n from pg_stat_activity where state = 'idle in transaction' and datname = current_database()`,
+      );
       assert.equal(idle!.n, 0);
     }
     const started = performance.now();
@@ -273,7 +293,7 @@ describe('POST /api/payments when the provider fails', () => {
 });
 
 describe('PUT /api/payments/:id/confirm', () => {
-  it('lets the space\'s owner confirm a pending cash payment: completed with a receipt, booking paid', async () => {
+  it("lets the space's owner confirm a pending cash payment: completed with a receipt, booking paid", async () => {
     const booked = await confirmedBooking(app);
     const created = await pay(app, booked, { payment_method: 'cash' });
     assert.equal(created.status, 201, created.raw);
@@ -324,7 +344,7 @@ describe('card payments through Stripe', () => {
     return { ...booked, payment: created.body, intentId: created.body.checkout_request_id as string };
   }
 
-  it('answers a pending card payment with the PaymentIntent\'s client_secret', async () => {
+  it("answers a pending card payment with the PaymentIntent's client_secret", async () => {
     const { payment, intentId } = await cardPayment();
     const intent = stripe.intents.get(intentId)!;
     assert.ok(intent, 'a PaymentIntent was created');
@@ -345,7 +365,11 @@ describe('card payments through Stripe', () => {
     assertError(await webhook(genuine.payload.replace('"amount":200000', '"amount":1'), genuine.header), 400, 'invalid_signature');
     const stale = signedStripeEvent('payment_intent.succeeded', object, WEBHOOK_SECRET, nowSeconds() - 600);
     assertError(await webhook(stale.payload, stale.header), 400, 'invalid_signature');
-    assertError(await call(app, 'POST', '/api/payments/stripe/webhook', { body: genuine.payload, headers: { 'content-type': 'application/json' } }), 400, 'invalid_signature');
+    assertError(
+      await call(app, 'POST', '/api/payments/stripe/webhook', { body: genuine.payload, headers: { 'content-type': 'application/json' } }),
+      400,
+      'invalid_signature',
+    );
 
     assert.equal((await paymentRow(app, payment.id))!.status, 'pending');
     const seen = await db.select().from(providerEvents).where(eq(providerEvents.eventId, genuine.event.id));
@@ -375,7 +399,7 @@ describe('card payments through Stripe', () => {
     assert.equal((await db.select().from(providerEvents).where(eq(providerEvents.eventId, event.event.id))).length, 1);
   });
 
-  it('fails the payment on payment_intent.payment_failed, with the card\'s reason, and the booking is unpaid', async () => {
+  it("fails the payment on payment_intent.payment_failed, with the card's reason, and the booking is unpaid", async () => {
     const { booking, payment, intentId } = await cardPayment();
     const intent = stripe.decline(intentId, 'Your card has insufficient funds.');
     const event = signedStripeEvent('payment_intent.payment_failed', { ...intent }, WEBHOOK_SECRET, nowSeconds());
@@ -386,7 +410,7 @@ describe('card payments through Stripe', () => {
     assert.equal((await bookingRow(app, booking.id)).paymentStatus, 'unpaid');
   });
 
-  it('fails a succeeded event whose amount is not the payment\'s', async () => {
+  it("fails a succeeded event whose amount is not the payment's", async () => {
     const { booking, payment, intentId } = await cardPayment();
     const intent = { ...stripe.succeed(intentId), amount_received: 100 };
     const event = signedStripeEvent('payment_intent.succeeded', intent, WEBHOOK_SECRET, nowSeconds());
@@ -406,7 +430,10 @@ describe('GET /api/payments', () => {
 
     const mine = await call(app, 'GET', '/api/payments', { token: first.client.token });
     assert.equal(mine.status, 200, mine.raw);
-    assert.deepEqual(mine.body.payments.map((payment: { id: number }) => payment.id), [first.payment.id]);
+    assert.deepEqual(
+      mine.body.payments.map((payment: { id: number }) => payment.id),
+      [first.payment.id],
+    );
     assert.equal(mine.body.total, 1);
     assert.equal(mine.body.pages, 1);
     assert.equal(mine.body.current_page, 1);
@@ -438,7 +465,10 @@ describe('GET /api/payments', () => {
     assert.deepEqual(page3.body.payments, []);
 
     const byStatus = await call(app, 'GET', '/api/payments', { token: booked.client.token, query: { status: 'pending' } });
-    assert.deepEqual(byStatus.body.payments.map((payment: { id: number }) => payment.id), [pending.id]);
+    assert.deepEqual(
+      byStatus.body.payments.map((payment: { id: number }) => payment.id),
+      [pending.id],
+    );
     const byBooking = await call(app, 'GET', '/api/payments', { token: admin.token, query: { booking_id: String(booked.booking.id) } });
     assert.equal(byBooking.body.total, 2);
     assertError(await call(app, 'GET', '/api/payments', { token: admin.token, query: { per_page: '101' } }), 400);
@@ -448,7 +478,7 @@ describe('GET /api/payments', () => {
 });
 
 describe('GET /api/payments/:id', () => {
-  it('shows a payment to its payer, the space\'s owner and an admin; 403 to others; 404 unknown; 401 anonymous', async () => {
+  it("shows a payment to its payer, the space's owner and an admin; 403 to others; 404 unknown; 401 anonymous", async () => {
     const { client, owner, payment } = await paidByCash();
     for (const user of [client, owner, admin]) {
       const response = await call(app, 'GET', `/api/payments/${payment.id}`, { token: user.token });
@@ -480,7 +510,20 @@ describe('GET /api/payments/:id/receipt', () => {
     const receipt = await call(app, 'GET', `/api/payments/${payment.id}/receipt`, { token: booked.client.token });
     assert.equal(receipt.status, 200, receipt.raw);
     assert.deepEqual(Object.keys(receipt.body).sort(), [
-      'amount', 'booking_id', 'currency', 'end_time', 'hours', 'issued_at', 'payer', 'payment_id', 'payment_method', 'rate', 'receipt_number', 'space', 'start_time', 'transaction_id',
+      'amount',
+      'booking_id',
+      'currency',
+      'end_time',
+      'hours',
+      'issued_at',
+      'payer',
+      'payment_id',
+      'payment_method',
+      'rate',
+      'receipt_number',
+      'space',
+      'start_time',
+      'transaction_id',
     ]);
     assert.equal(receipt.body.receipt_number, payment.receipt_number);
     assert.equal(receipt.body.issued_at, payment.completed_at);

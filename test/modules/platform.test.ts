@@ -98,7 +98,9 @@ describe('GET /api', () => {
     const document = (await call(app, 'GET', '/api/openapi.json')).body as { paths: Record<string, Record<string, { tags?: string[] }>> };
     for (const section of ['auth', 'users', 'spaces', 'bookings', 'payments', 'testimonials', 'reviews', 'admin']) {
       const base: string = body.sections[section];
-      const tagged = Object.entries(document.paths).filter(([path, operations]) => path.startsWith(base) && Object.values(operations).some((operation) => operation.tags?.includes(section)));
+      const tagged = Object.entries(document.paths).filter(
+        ([path, operations]) => path.startsWith(base) && Object.values(operations).some((operation) => operation.tags?.includes(section)),
+      );
       assert.ok(tagged.length > 0, `${section}: some ${section} operation lives under ${base}`);
     }
   });
@@ -168,7 +170,7 @@ describe('error envelope', () => {
     assertErrorEnvelope(await call(app, 'DELETE', '/api/nothing-here'), 404, 'not_found');
   });
 
-  it('answers malformed JSON with 400 invalid_json without the parser\'s own words', async () => {
+  it("answers malformed JSON with 400 invalid_json without the parser's own words", async () => {
     const response = await rawPost(app, '/api/auth/login', '{"email": "a@example.test", ', 'application/json');
     assertErrorEnvelope(response, 400, 'invalid_json');
     assert.doesNotMatch(response.raw, /Unexpected|position/);
@@ -221,7 +223,10 @@ describe('error envelope', () => {
     const user = await createUser(app);
     const response = await call(app, 'GET', '/api/users/abc', { token: user.token });
     assertErrorEnvelope(response, 400, 'validation_error');
-    assert.deepEqual(response.body.details.map((detail: { field: string }) => detail.field), ['id']);
+    assert.deepEqual(
+      response.body.details.map((detail: { field: string }) => detail.field),
+      ['id'],
+    );
   });
 
   it('answers an unexpected error with 500 internal_error and a generic message', async (t) => {
@@ -481,7 +486,8 @@ describe('OpenAPI document', async () => {
 
   it('gives every operation a unique operationId and at least one tag', () => {
     const ids = operations.map(({ operation }) => operation.operationId);
-    for (const [index, id] of ids.entries()) assert.ok(typeof id === 'string' && id.length > 0, `${operations[index]!.method} ${operations[index]!.path} has an operationId`);
+    for (const [index, id] of ids.entries())
+      assert.ok(typeof id === 'string' && id.length > 0, `${operations[index]!.method} ${operations[index]!.path} has an operationId`);
     assert.equal(new Set(ids).size, ids.length, 'operationIds are unique');
     for (const { method, path, operation } of operations) {
       assert.ok(Array.isArray(operation.tags) && operation.tags.length > 0, `${method} ${path} has tags`);
@@ -509,7 +515,10 @@ describe('OpenAPI document', async () => {
   it('declares bearerAuth on every operation that needs a token', () => {
     for (const [method, path] of NEEDS_TOKEN) {
       const security = operationAt(method, path)?.security ?? [];
-      assert.ok(security.some((requirement) => 'bearerAuth' in requirement), `${method} ${path} declares bearerAuth`);
+      assert.ok(
+        security.some((requirement) => 'bearerAuth' in requirement),
+        `${method} ${path} declares bearerAuth`,
+      );
     }
     assert.deepEqual(document.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   });

@@ -16,7 +16,12 @@ const WESTLANDS = { latitude: -1.2676, longitude: 36.8108 };
 const created = await createSpace(app, owner.token, { name: 'Checked Loft', ...WESTLANDS });
 const form = new FormData();
 form.append('images', new Blob([await smallJpeg()], { type: 'image/jpeg' }), 'photo.jpg');
-const upload = await app.inject({ method: 'POST', url: `/api/spaces/${created.id}/images`, headers: { authorization: `Bearer ${owner.token}` }, payload: form });
+const upload = await app.inject({
+  method: 'POST',
+  url: `/api/spaces/${created.id}/images`,
+  headers: { authorization: `Bearer ${owner.token}` },
+  payload: form,
+});
 assert.equal(upload.statusCode, 201, upload.body);
 
 const listing = (await call(app, 'GET', `/api/spaces/${created.id}`)).body;
@@ -41,28 +46,46 @@ describe('the response checker on a real listing', () => {
 
   it('rejects a Space with an extra property', () => {
     const problems = checkSpace(changed((space) => (space.secret = 'x')));
-    assert.ok(problems.some((problem) => /additional properties.*"secret"/.test(problem)), problems.join('\n'));
+    assert.ok(
+      problems.some((problem) => /additional properties.*"secret"/.test(problem)),
+      problems.join('\n'),
+    );
   });
 
   it('rejects a Space whose rating lacks count', () => {
     const problems = checkSpace(changed((space) => delete space.rating.count));
-    assert.ok(problems.some((problem) => /\/rating must have required property 'count'/.test(problem)), problems.join('\n'));
+    assert.ok(
+      problems.some((problem) => /\/rating must have required property 'count'/.test(problem)),
+      problems.join('\n'),
+    );
   });
 
   it('rejects an extra key inside owner', () => {
     const problems = checkSpace(changed((space) => (space.owner.email = 'owner@example.test')));
-    assert.ok(problems.some((problem) => /\/owner must NOT have additional properties.*"email"/.test(problem)), problems.join('\n'));
+    assert.ok(
+      problems.some((problem) => /\/owner must NOT have additional properties.*"email"/.test(problem)),
+      problems.join('\n'),
+    );
   });
 
   it('rejects an image without width', () => {
     const problems = checkSpace(changed((space) => delete space.images[0].width));
-    assert.ok(problems.some((problem) => /\/images\/0 must have required property 'width'/.test(problem)), problems.join('\n'));
+    assert.ok(
+      problems.some((problem) => /\/images\/0 must have required property 'width'/.test(problem)),
+      problems.join('\n'),
+    );
   });
 
   it('rejects a wrong type, a null where none is allowed and a malformed date-time', () => {
-    assert.ok(checkSpace(changed((space) => (space.price_per_hour = String(space.price_per_hour)))).some((problem) => /\/price_per_hour must be number/.test(problem)));
+    assert.ok(
+      checkSpace(changed((space) => (space.price_per_hour = String(space.price_per_hour)))).some((problem) => /\/price_per_hour must be number/.test(problem)),
+    );
     assert.ok(checkSpace(changed((space) => (space.rating.count = null))).some((problem) => /\/rating\/count must be integer/.test(problem)));
-    assert.ok(checkSpace(changed((space) => (space.images[0].created_at = 'yesterday'))).some((problem) => /\/images\/0\/created_at must match format "date-time"/.test(problem)));
+    assert.ok(
+      checkSpace(changed((space) => (space.images[0].created_at = 'yesterday'))).some((problem) =>
+        /\/images\/0\/created_at must match format "date-time"/.test(problem),
+      ),
+    );
   });
 
   it('rejects a missing property the schema does not mark optional; distance_km may be absent but is a number when present', () => {
@@ -75,7 +98,10 @@ describe('the response checker on a real listing', () => {
     const drifted = structuredClone(page);
     drifted.spaces[0].owner.extra = true;
     const problems = checker.validate('GET', '/api/spaces', 200, drifted);
-    assert.ok(problems.some((problem) => /\/spaces\/0\/owner must NOT have additional properties/.test(problem)), problems.join('\n'));
+    assert.ok(
+      problems.some((problem) => /\/spaces\/0\/owner must NOT have additional properties/.test(problem)),
+      problems.join('\n'),
+    );
   });
 });
 
@@ -101,7 +127,10 @@ describe('a guarded app', () => {
     await drifting.ready();
     guardResponses(drifting);
 
-    await assert.rejects(drifting.inject({ method: 'GET', url: '/api/drift' }), /\(body\) must have required property 'name'[\s\S]*additional properties.*"extra"/);
+    await assert.rejects(
+      drifting.inject({ method: 'GET', url: '/api/drift' }),
+      /\(body\) must have required property 'name'[\s\S]*additional properties.*"extra"/,
+    );
     await assert.rejects(call(drifting, 'GET', '/api/drift?page=1'), /additional properties/);
     await assert.rejects(drifting.inject('/api/drift/status'), /→ 202 .*status not in the document/);
     await assert.rejects(drifting.inject({ url: '/api/drift/type' }), /served as text\/plain, documented as application\/json/);
@@ -132,7 +161,10 @@ describe('strictSchema', () => {
     const schema = {
       type: 'object',
       required: ['a'],
-      properties: { a: { type: 'object', properties: { type: { type: 'string' } } }, b: { anyOf: [{ type: 'object', additionalProperties: { type: 'string' } }, { type: 'null' }] } },
+      properties: {
+        a: { type: 'object', properties: { type: { type: 'string' } } },
+        b: { anyOf: [{ type: 'object', additionalProperties: { type: 'string' } }, { type: 'null' }] },
+      },
     };
     const original = structuredClone(schema);
     assert.deepEqual(strictSchema(schema), {

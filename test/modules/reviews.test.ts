@@ -25,7 +25,17 @@ async function pastBooking(userId: number, spaceId: number, status: BookingStatu
   const end = new Date(start.getTime() + 3_600_000);
   const [row] = await db
     .insert(bookings)
-    .values({ spaceId, userId, startTime: start, endTime: end, blockedUntil: end, totalPrice: 100_000, currency: 'KES', status, paymentStatus: status === 'completed' ? 'paid' : 'unpaid' })
+    .values({
+      spaceId,
+      userId,
+      startTime: start,
+      endTime: end,
+      blockedUntil: end,
+      totalPrice: 100_000,
+      currency: 'KES',
+      status,
+      paymentStatus: status === 'completed' ? 'paid' : 'unpaid',
+    })
     .returning();
   return row!;
 }
@@ -49,13 +59,19 @@ const ratingOf = async (spaceId: number) => (await call(app, 'GET', `/api/spaces
 
 /** What a fresh scan of the reviews says, to hold the trigger-kept columns against. */
 async function scannedRating(spaceId: number) {
-  const [row] = await queryRows<{ average: string | null; count: number }>(db, sql`select round(avg(rating), 2) as average, count(*)::int as count from reviews where space_id = ${spaceId}`);
+  const [row] = await queryRows<{ average: string | null; count: number }>(
+    db,
+    sql`select round(avg(rating), 2) as average, count(*)::int as count from reviews where space_id = ${spaceId}`,
+  );
   return { average: row!.average === null ? null : Number(row!.average), count: row!.count };
 }
 
 async function storedCounters(spaceId: number) {
   const [row] = await db.select({ sum: spaces.ratingSum, count: spaces.ratingCount }).from(spaces).where(eq(spaces.id, spaceId));
-  const [scan] = await queryRows<{ sum: number; count: number }>(db, sql`select coalesce(sum(rating), 0)::int as sum, count(*)::int as count from reviews where space_id = ${spaceId}`);
+  const [scan] = await queryRows<{ sum: number; count: number }>(
+    db,
+    sql`select coalesce(sum(rating), 0)::int as sum, count(*)::int as count from reviews where space_id = ${spaceId}`,
+  );
   return { stored: row!, scanned: scan! };
 }
 
@@ -63,11 +79,20 @@ describe('POST /api/spaces/:id/reviews', () => {
   it('lets a guest with a completed booking review the space; the rating counts it at once', async () => {
     const { space, guest } = await guestOfNewSpace({ first_name: 'Achieng', last_name: 'Otieno' });
     assert.deepEqual(await ratingOf(space.id), { average: null, count: 0 });
-    const response = await call(app, 'POST', `/api/spaces/${space.id}/reviews`, { token: guest.token, body: { rating: 4, comment: '  Bright and quiet.  ', user_id: admin.id, user_name: 'Spoof' } });
+    const response = await call(app, 'POST', `/api/spaces/${space.id}/reviews`, {
+      token: guest.token,
+      body: { rating: 4, comment: '  Bright and quiet.  ', user_id: admin.id, user_name: 'Spoof' },
+    });
     assert.equal(response.status, 201, response.raw);
     assert.deepEqual(Object.keys(response.body).sort(), KEYS);
     assert.deepEqual(
-      { space_id: response.body.space_id, user_id: response.body.user_id, user_name: response.body.user_name, rating: response.body.rating, comment: response.body.comment },
+      {
+        space_id: response.body.space_id,
+        user_id: response.body.user_id,
+        user_name: response.body.user_name,
+        rating: response.body.rating,
+        comment: response.body.comment,
+      },
       { space_id: space.id, user_id: guest.id, user_name: 'Achieng Otieno', rating: 4, comment: 'Bright and quiet.' },
     );
     assert.deepEqual(await ratingOf(space.id), { average: 4, count: 1 });
@@ -86,9 +111,15 @@ describe('POST /api/spaces/:id/reviews', () => {
     assertError(await call(app, 'POST', `/api/spaces/${space.id}/reviews`, { token: guest.token, body: { rating: 5 } }), 409, 'already_exists');
 
     const other = await guestOfNewSpace();
-    const answers = await Promise.all([1, 5].map((rating) => call(app, 'POST', `/api/spaces/${other.space.id}/reviews`, { token: other.guest.token, body: { rating } })));
+    const answers = await Promise.all(
+      [1, 5].map((rating) => call(app, 'POST', `/api/spaces/${other.space.id}/reviews`, { token: other.guest.token, body: { rating } })),
+    );
     assert.deepEqual(answers.map((answer) => answer.status).sort(), [201, 409]);
-    assertError(answers.find((answer) => answer.status === 409)!, 409, 'already_exists');
+    assertError(
+      answers.find((answer) => answer.status === 409)!,
+      409,
+      'already_exists',
+    );
     const winner = answers.find((answer) => answer.status === 201)!.body;
     assert.deepEqual(await ratingOf(other.space.id), { average: winner.rating, count: 1 });
   });
@@ -104,12 +135,13 @@ describe('POST /api/spaces/:id/reviews', () => {
     });
   }
 
-  it("returns 403 to a client whose completed booking is of another space, to one with no booking, to another owner and to an admin", async () => {
+  it('returns 403 to a client whose completed booking is of another space, to one with no booking, to another owner and to an admin', async () => {
     const { space: used, guest } = await guestOfNewSpace();
     const owner = await createUser(app, { role: 'owner' });
     const space = await createSpace(app, owner.token);
     const refused = [guest, await createUser(app), await createUser(app, { role: 'owner' }), admin];
-    for (const user of refused) assertError(await call(app, 'POST', `/api/spaces/${space.id}/reviews`, { token: user.token, body: { rating: 5 } }), 403, 'forbidden');
+    for (const user of refused)
+      assertError(await call(app, 'POST', `/api/spaces/${space.id}/reviews`, { token: user.token, body: { rating: 5 } }), 403, 'forbidden');
     assert.deepEqual(await ratingOf(space.id), { average: null, count: 0 });
     assert.deepEqual(await ratingOf(used.id), { average: null, count: 0 });
   });
@@ -144,7 +176,7 @@ describe('POST /api/spaces/:id/reviews', () => {
 });
 
 describe('GET /api/spaces/:id/reviews', () => {
-  it('lists a space\'s reviews newest first (ties by id), paginated, to anyone; a deactivated author\'s reviews stay', async () => {
+  it("lists a space's reviews newest first (ties by id), paginated, to anyone; a deactivated author's reviews stay", async () => {
     const owner = await createUser(app, { role: 'owner' });
     const space = await createSpace(app, owner.token);
     const created = [];
@@ -154,12 +186,18 @@ describe('GET /api/spaces/:id/reviews', () => {
       await pastBooking(guest.id, space.id);
       created.push({ guest, review: await review(guest, space.id, { rating: index + 1, comment: `Visit ${index}` }) });
     }
-    const expected = created.map((entry) => entry.review).sort((a, b) => (a.created_at === b.created_at ? b.id - a.id : b.created_at.localeCompare(a.created_at))).map((r) => r.id);
+    const expected = created
+      .map((entry) => entry.review)
+      .sort((a, b) => (a.created_at === b.created_at ? b.id - a.id : b.created_at.localeCompare(a.created_at)))
+      .map((r) => r.id);
     const first = await call(app, 'GET', `/api/spaces/${space.id}/reviews`, { query: { per_page: '3' } });
     assert.equal(first.status, 200, first.raw);
     assert.deepEqual([first.body.total, first.body.pages, first.body.current_page, first.body.per_page], [5, 2, 1, 3]);
     const second = await call(app, 'GET', `/api/spaces/${space.id}/reviews`, { query: { per_page: '3', page: '2' }, token: 'garbage' });
-    assert.deepEqual([...first.body.reviews, ...second.body.reviews].map((r: { id: number }) => r.id), expected);
+    assert.deepEqual(
+      [...first.body.reviews, ...second.body.reviews].map((r: { id: number }) => r.id),
+      expected,
+    );
 
     assert.equal((await call(app, 'DELETE', `/api/users/${created[0]!.guest.id}`, { token: admin.token })).status, 200);
     const after = await call(app, 'GET', `/api/spaces/${space.id}/reviews`, { query: { per_page: '10' } });
@@ -186,7 +224,7 @@ describe('GET /api/reviews/:id', () => {
 });
 
 describe('PUT /api/reviews/:id', () => {
-  it('lets the author change rating and comment; the space\'s rating follows', async () => {
+  it("lets the author change rating and comment; the space's rating follows", async () => {
     const { space, guest } = await guestOfNewSpace();
     const created = await review(guest, space.id, { rating: 2, comment: 'Noisy' });
     clock.advance(60_000);
@@ -201,7 +239,7 @@ describe('PUT /api/reviews/:id', () => {
     assert.deepEqual(await ratingOf(space.id), { average: 5, count: 1 });
   });
 
-  it('returns 403 to everyone else: the space\'s owner, another client, an admin', async () => {
+  it("returns 403 to everyone else: the space's owner, another client, an admin", async () => {
     const { owner, space, guest } = await guestOfNewSpace();
     const created = await review(guest, space.id, { rating: 2 });
     for (const user of [owner, await createUser(app), admin]) {
@@ -242,7 +280,8 @@ describe('DELETE /api/reviews/:id', () => {
   it("returns 403 to the space's owner and another client, 401 without a token, 404 for a missing review", async () => {
     const { owner, space, guest } = await guestOfNewSpace();
     const created = await review(guest, space.id, { rating: 2 });
-    for (const user of [owner, await createUser(app)]) assertError(await call(app, 'DELETE', `/api/reviews/${created.id}`, { token: user.token }), 403, 'forbidden');
+    for (const user of [owner, await createUser(app)])
+      assertError(await call(app, 'DELETE', `/api/reviews/${created.id}`, { token: user.token }), 403, 'forbidden');
     assertError(await call(app, 'DELETE', `/api/reviews/${created.id}`), 401, 'unauthorized');
     assertError(await call(app, 'DELETE', `/api/reviews/${MISSING_ID}`, { token: admin.token }), 404, 'not_found');
     assert.deepEqual(await ratingOf(space.id), { average: 2, count: 1 });
@@ -252,7 +291,15 @@ describe('DELETE /api/reviews/:id', () => {
 describe('the space rating', () => {
   it('orders sort=rating by average, then count, then id; spaces without reviews last', async () => {
     const owner = await createUser(app, { role: 'owner' });
-    const ratings: Record<string, number[]> = { none: [], 'avg4.5x2-a': [4, 5], avg5x1: [5], 'also-none': [], 'avg4.5x2-b': [5, 4], avg2x1: [2], avg5x2: [5, 5] };
+    const ratings: Record<string, number[]> = {
+      none: [],
+      'avg4.5x2-a': [4, 5],
+      avg5x1: [5],
+      'also-none': [],
+      'avg4.5x2-b': [5, 4],
+      avg2x1: [2],
+      avg5x2: [5, 5],
+    };
     const made: Record<string, { id: number }> = {};
     for (const name of Object.keys(ratings)) made[name] = await createSpace(app, owner.token, { name });
     for (const [name, list] of Object.entries(ratings)) {
@@ -279,7 +326,10 @@ describe('the space rating', () => {
       { spaceId: a.id, userId: guests[1]!.id, rating: 2 },
       { spaceId: b.id, userId: guests[2]!.id, rating: 3 },
     ]);
-    await db.update(reviews).set({ rating: sql`6 - ${reviews.rating}` }).where(sql`${reviews.spaceId} in (${a.id}, ${b.id})`);
+    await db
+      .update(reviews)
+      .set({ rating: sql`6 - ${reviews.rating}` })
+      .where(sql`${reviews.spaceId} in (${a.id}, ${b.id})`);
     await db.update(reviews).set({ spaceId: b.id }).where(eq(reviews.userId, guests[0]!.id));
     for (const id of [a.id, b.id]) {
       const { stored, scanned } = await storedCounters(id);
@@ -299,7 +349,12 @@ describe('the space rating', () => {
       for (const spaceId of spaceIds) await pastBooking(guest.id, spaceId);
       guests.push(guest);
     }
-    const step = fc.record({ kind: fc.constantFrom('create', 'update', 'delete'), guest: fc.nat(guests.length - 1), space: fc.nat(spaceIds.length - 1), rating: fc.integer({ min: 1, max: 5 }) });
+    const step = fc.record({
+      kind: fc.constantFrom('create', 'update', 'delete'),
+      guest: fc.nat(guests.length - 1),
+      space: fc.nat(spaceIds.length - 1),
+      rating: fc.integer({ min: 1, max: 5 }),
+    });
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps) => {
         const written = new Map<string, number>();
@@ -335,7 +390,11 @@ describe('a review after a booking completes (the clock moves)', () => {
     const guest = await createUser(app);
     const start = new Date(clock.now().getTime() + 2 * 86_400_000);
     start.setUTCHours(9, 0, 0, 0);
-    const booking = await createBooking(app, guest.token, { space_id: space.id, start_time: start.toISOString(), end_time: new Date(start.getTime() + 2 * 3_600_000).toISOString() });
+    const booking = await createBooking(app, guest.token, {
+      space_id: space.id,
+      start_time: start.toISOString(),
+      end_time: new Date(start.getTime() + 2 * 3_600_000).toISOString(),
+    });
     assertError(await call(app, 'POST', `/api/spaces/${space.id}/reviews`, { token: guest.token, body: { rating: 5 } }), 403, 'forbidden');
     assert.equal((await call(app, 'PUT', `/api/bookings/${booking.id}/approve`, { token: owner.token })).status, 200);
     await insertCompletedPayment(app, booking.id);

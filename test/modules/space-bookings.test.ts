@@ -95,10 +95,10 @@ async function spaceRow(id: number) {
   return row;
 }
 
-
 // ================================================================================================
 describe('GET /api/spaces/:id/availability', () => {
-  const availability = (id: number, query: Record<string, string>, token?: string) => call(app, 'GET', `/api/spaces/${id}/availability`, { query, ...(token ? { token } : {}) });
+  const availability = (id: number, query: Record<string, string>, token?: string) =>
+    call(app, 'GET', `/api/spaces/${id}/availability`, { query, ...(token ? { token } : {}) });
 
   it('lists the busy slots of pending and confirmed bookings with their buffer, sorted, to anyone', async () => {
     const owner = await newOwner();
@@ -135,12 +135,18 @@ describe('GET /api/spaces/:id/availability', () => {
     const offset = await availability(space.id, { from: '2030-01-08T03:00:00+03:00', to: '2030-01-08T14:00:00+03:00' });
     assert.equal(offset.status, 200, offset.raw);
     assert.equal(offset.body.from, '2030-01-08T00:00:00.000Z');
-    assert.deepEqual(offset.body.busy, [{ start_time: '2030-01-08T07:00:00.000Z', end_time: '2030-01-08T08:30:00.000Z' }, { start_time: '2030-01-08T10:00:00.000Z', end_time: '2030-01-08T12:30:00.000Z' }]);
+    assert.deepEqual(offset.body.busy, [
+      { start_time: '2030-01-08T07:00:00.000Z', end_time: '2030-01-08T08:30:00.000Z' },
+      { start_time: '2030-01-08T10:00:00.000Z', end_time: '2030-01-08T12:30:00.000Z' },
+    ]);
 
     // Anyone: a client's token, and a malformed Authorization header, are fine too.
     const asClient = await availability(space.id, { from: '2030-01-08T00:00:00Z', to: '2030-01-09T00:00:00Z' }, client.token);
     assert.deepEqual(asClient.body, response.body);
-    const junk = await call(app, 'GET', `/api/spaces/${space.id}/availability`, { query: { from: '2030-01-08T00:00:00Z', to: '2030-01-09T00:00:00Z' }, headers: { authorization: 'Bearer not-a-token' } });
+    const junk = await call(app, 'GET', `/api/spaces/${space.id}/availability`, {
+      query: { from: '2030-01-08T00:00:00Z', to: '2030-01-09T00:00:00Z' },
+      headers: { authorization: 'Bearer not-a-token' },
+    });
     assert.equal(junk.status, 200, junk.raw);
   });
 
@@ -257,7 +263,8 @@ describe('space calendars', () => {
     assert.equal(firstEvents.length, 2, 'the cancelled booking is not in the feed');
     assert.ok(!first.raw.includes(client.email), 'no guest identity in the feed');
 
-    for (const event of firstEvents) assert.ok(Number.isInteger(Number(event.sequence)) && Number(event.sequence) >= 0, `SEQUENCE of ${event.uid}: ${event.sequence}`);
+    for (const event of firstEvents)
+      assert.ok(Number.isInteger(Number(event.sequence)) && Number(event.sequence) >= 0, `SEQUENCE of ${event.uid}: ${event.sequence}`);
     const uids = firstEvents.map((event) => event.uid);
     assert.equal(new Set(uids).size, 2, 'distinct UIDs');
     const byBooking = new Map<number, VEvent>();
@@ -296,7 +303,10 @@ describe('space calendars', () => {
     // Cancelling drops it from the feed.
     await transition(client, confirmed.id, 'cancel');
     const afterCancel = assertCalendar(await call(app, 'GET', pathOf(urlBody.calendar_url)));
-    assert.deepEqual(afterCancel.map((event) => event.uid), [pendingEvent.uid]);
+    assert.deepEqual(
+      afterCancel.map((event) => event.uid),
+      [pendingEvent.uid],
+    );
   });
 
   it('calendar.ics access: owner’s or admin’s Bearer without a token; wrong token 404; no credentials 401; a client’s Bearer 403', async () => {
@@ -393,19 +403,35 @@ describe('GET /api/spaces?available_from&available_to', () => {
     const notice = await make('Needs three days notice', { min_notice_hours: 72 });
     const nullHours = await make('Explicitly always open', { operating_hours: null });
 
-    const all = [free, pending, confirmed, inside, bufferInto, bufferClear, touching, bufferAfter, cancelled, rejected, unavailable, longMinimum, shortMaximum, notice, nullHours].map((space) => space.id);
+    const all = [
+      free,
+      pending,
+      confirmed,
+      inside,
+      bufferInto,
+      bufferClear,
+      touching,
+      bufferAfter,
+      cancelled,
+      rejected,
+      unavailable,
+      longMinimum,
+      shortMaximum,
+      notice,
+      nullHours,
+    ].map((space) => space.id);
     assert.deepEqual(await listedIds(owner.id, {}), sorted(all), 'without a window every listing shows');
 
-    assert.deepEqual(
-      await listedIds(owner.id, window),
-      sorted([free.id, bufferClear.id, touching.id, cancelled.id, rejected.id, nullHours.id]),
-    );
+    assert.deepEqual(await listedIds(owner.id, window), sorted([free.id, bufferClear.id, touching.id, cancelled.id, rejected.id, nullHours.id]));
     // A three-hour window suits the three-hour minimum (and is still free where the two-hour one was).
     assert.ok((await listedIds(owner.id, { available_from: '2030-01-09T10:00:00Z', available_to: '2030-01-09T13:00:00Z' })).includes(longMinimum.id));
     // A window three days ahead satisfies the notice.
     assert.ok((await listedIds(owner.id, { available_from: '2030-01-10T10:00:00Z', available_to: '2030-01-10T11:00:00Z' })).includes(notice.id));
     // The listing answers like the booking endpoint: a free listing can be booked for the window, a busy one cannot.
-    const attempt = await call(app, 'POST', '/api/bookings', { token: client.token, body: { space_id: bufferInto.id, start_time: window.available_from, end_time: window.available_to } });
+    const attempt = await call(app, 'POST', '/api/bookings', {
+      token: client.token,
+      body: { space_id: bufferInto.id, start_time: window.available_from, end_time: window.available_to },
+    });
     assertError(attempt, 409, 'booking_conflict');
     await book(client, free.id, window.available_from, window.available_to);
     assert.ok(!(await listedIds(owner.id, window)).includes(free.id), 'booked now');
@@ -432,38 +458,41 @@ describe('GET /api/spaces?available_from&available_to', () => {
 
     // The booking endpoint judges the same way.
     assertError(
-      await call(app, 'POST', '/api/bookings', { token: client.token, body: { space_id: newYork.id, start_time: '2030-01-08T07:00:00Z', end_time: '2030-01-08T09:00:00Z' } }),
+      await call(app, 'POST', '/api/bookings', {
+        token: client.token,
+        body: { space_id: newYork.id, start_time: '2030-01-08T07:00:00Z', end_time: '2030-01-08T09:00:00Z' },
+      }),
       400,
       'outside_operating_hours',
     );
     await book(client, nairobi.id, '2030-01-08T07:00:00Z', '2030-01-08T09:00:00Z');
   });
 
-  it(
-    'leaves out every space for a window further ahead than bookings open (365 days)',
-    async () => {
-      const owner = await newOwner();
-      const client = await newClient();
-      const space = await createSpace(app, owner.token);
-      const far = { available_from: '2031-06-02T10:00:00Z', available_to: '2031-06-02T12:00:00Z' };
-      const attempt = await call(app, 'POST', '/api/bookings', { token: client.token, body: { space_id: space.id, start_time: far.available_from, end_time: far.available_to } });
-      assertError(attempt, 400, 'too_far_ahead');
-      assert.deepEqual(await listedIds(owner.id, far), [], 'the listing agrees with the booking endpoint');
-    },
-  );
+  it('leaves out every space for a window further ahead than bookings open (365 days)', async () => {
+    const owner = await newOwner();
+    const client = await newClient();
+    const space = await createSpace(app, owner.token);
+    const far = { available_from: '2031-06-02T10:00:00Z', available_to: '2031-06-02T12:00:00Z' };
+    const attempt = await call(app, 'POST', '/api/bookings', {
+      token: client.token,
+      body: { space_id: space.id, start_time: far.available_from, end_time: far.available_to },
+    });
+    assertError(attempt, 400, 'too_far_ahead');
+    assert.deepEqual(await listedIds(owner.id, far), [], 'the listing agrees with the booking endpoint');
+  });
 
-  it(
-    'leaves out a window that starts right now, which no booking can take (start_in_past)',
-    async () => {
-      const owner = await newOwner();
-      const client = await newClient();
-      const space = await createSpace(app, owner.token);
-      const rightNow = { available_from: NOW, available_to: '2030-01-06T10:00:00.000Z' };
-      const attempt = await call(app, 'POST', '/api/bookings', { token: client.token, body: { space_id: space.id, start_time: rightNow.available_from, end_time: rightNow.available_to } });
-      assertError(attempt, 400, 'start_in_past');
-      assert.deepEqual(await listedIds(owner.id, rightNow), [], 'the listing agrees with the booking endpoint');
-    },
-  );
+  it('leaves out a window that starts right now, which no booking can take (start_in_past)', async () => {
+    const owner = await newOwner();
+    const client = await newClient();
+    const space = await createSpace(app, owner.token);
+    const rightNow = { available_from: NOW, available_to: '2030-01-06T10:00:00.000Z' };
+    const attempt = await call(app, 'POST', '/api/bookings', {
+      token: client.token,
+      body: { space_id: space.id, start_time: rightNow.available_from, end_time: rightNow.available_to },
+    });
+    assertError(attempt, 400, 'start_in_past');
+    assert.deepEqual(await listedIds(owner.id, rightNow), [], 'the listing agrees with the booking endpoint');
+  });
 
   it('refuses half a window or a backwards one (400)', async () => {
     const owner = await newOwner();
@@ -509,7 +538,14 @@ describe('DELETE /api/spaces/:id and upcoming bookings', () => {
     const client = await newClient();
     const space = await createSpace(app, owner.token);
     const past = await insertBooking({ spaceId: space.id, userId: client.id, start: '2030-01-02T10:00:00Z', end: '2030-01-02T12:00:00Z', status: 'confirmed' });
-    const completed = await insertBooking({ spaceId: space.id, userId: client.id, start: '2030-01-03T10:00:00Z', end: '2030-01-03T12:00:00Z', status: 'completed', paymentStatus: 'paid' });
+    const completed = await insertBooking({
+      spaceId: space.id,
+      userId: client.id,
+      start: '2030-01-03T10:00:00Z',
+      end: '2030-01-03T12:00:00Z',
+      status: 'completed',
+      paymentStatus: 'paid',
+    });
     const endedJustNow = await insertBooking({ spaceId: space.id, userId: client.id, start: '2030-01-06T06:00:00Z', end: NOW, status: 'confirmed' });
     const cancelled = await book(client, space.id, '2030-01-08T10:00:00Z', '2030-01-08T12:00:00Z');
     await transition(client, cancelled.id, 'cancel');
@@ -531,7 +567,13 @@ describe('DELETE /api/spaces/:id and upcoming bookings', () => {
     const pending = await book(first, space.id, '2030-01-08T10:00:00Z', '2030-01-08T12:00:00Z');
     const confirmed = await book(second, space.id, '2030-01-09T10:00:00Z', '2030-01-09T12:00:00Z');
     await transition(owner, confirmed.id, 'approve');
-    const completed = await insertBooking({ spaceId: space.id, userId: first.id, start: '2030-01-02T10:00:00Z', end: '2030-01-02T12:00:00Z', status: 'completed' });
+    const completed = await insertBooking({
+      spaceId: space.id,
+      userId: first.id,
+      start: '2030-01-02T10:00:00Z',
+      end: '2030-01-02T12:00:00Z',
+      status: 'completed',
+    });
     const completedBefore = await bookingRow(completed.id);
     const mailsBefore = { first: (await queuedMails(app, first.email)).length, second: (await queuedMails(app, second.email)).length };
 
@@ -555,14 +597,20 @@ describe('DELETE /api/spaces/:id and upcoming bookings', () => {
     assert.equal(shown.body.status, 'cancelled');
     assert.equal(shown.body.cancelled_by, 'admin');
 
-    for (const [client, count] of [[first, mailsBefore.first], [second, mailsBefore.second]] as const) {
+    for (const [client, count] of [
+      [first, mailsBefore.first],
+      [second, mailsBefore.second],
+    ] as const) {
       const mails = await queuedMails(app, client.email);
       assert.equal(mails.length, count + 1, `one new mail to ${client.email}`);
       assert.match(mails[0]!.subject, /cancelled/i);
       assert.match(mails[0]!.subject, /Doomed Hall/);
     }
     // The slots are free again (the space is gone, but nothing live holds them).
-    const [live] = await queryRows<{ n: number }>(db, sql`select count(*)::int as n from bookings where space_id = ${space.id} and status in ('pending', 'confirmed')`);
+    const [live] = await queryRows<{ n: number }>(
+      db,
+      sql`select count(*)::int as n from bookings where space_id = ${space.id} and status in ('pending', 'confirmed')`,
+    );
     assert.equal(live!.n, 0);
   });
 
@@ -598,8 +646,21 @@ describe('deactivating an account (admin DELETE /api/users/:id)', () => {
     const pending = await book(client, space.id, '2030-01-08T10:00:00Z', '2030-01-08T12:00:00Z');
     const confirmed = await book(client, other.id, '2030-01-09T10:00:00Z', '2030-01-09T12:00:00Z');
     await transition(owner, confirmed.id, 'approve');
-    const pastConfirmed = await insertBooking({ spaceId: space.id, userId: client.id, start: '2030-01-02T10:00:00Z', end: '2030-01-02T12:00:00Z', status: 'confirmed' });
-    const completed = await insertBooking({ spaceId: other.id, userId: client.id, start: '2030-01-03T10:00:00Z', end: '2030-01-03T12:00:00Z', status: 'completed', paymentStatus: 'paid' });
+    const pastConfirmed = await insertBooking({
+      spaceId: space.id,
+      userId: client.id,
+      start: '2030-01-02T10:00:00Z',
+      end: '2030-01-02T12:00:00Z',
+      status: 'confirmed',
+    });
+    const completed = await insertBooking({
+      spaceId: other.id,
+      userId: client.id,
+      start: '2030-01-03T10:00:00Z',
+      end: '2030-01-03T12:00:00Z',
+      status: 'completed',
+      paymentStatus: 'paid',
+    });
     const theirs = await book(bystander, space.id, '2030-01-10T10:00:00Z', '2030-01-10T12:00:00Z');
     const untouched = await Promise.all([pastConfirmed.id, completed.id, theirs.id].map(bookingRow));
 
@@ -662,7 +723,10 @@ describe('deactivating an account (admin DELETE /api/users/:id)', () => {
     assert.equal(listed.body.total, 0);
     // And they take no new bookings.
     assertError(
-      await call(app, 'POST', '/api/bookings', { token: client.token, body: { space_id: first.id, start_time: '2030-01-11T10:00:00Z', end_time: '2030-01-11T12:00:00Z' } }),
+      await call(app, 'POST', '/api/bookings', {
+        token: client.token,
+        body: { space_id: first.id, start_time: '2030-01-11T10:00:00Z', end_time: '2030-01-11T12:00:00Z' },
+      }),
       409,
       'space_unavailable',
     );
@@ -700,7 +764,14 @@ describe('GET /api/spaces/stats', () => {
     await transition(owner, rejected.id, 'reject', { reason: 'closed for works' });
     const withdrawn = await book(client, second.id, '2030-01-09T10:00:00Z', '2030-01-09T12:00:00Z');
     await transition(client, withdrawn.id, 'cancel');
-    const done = await insertBooking({ spaceId: second.id, userId: client.id, start: '2030-01-02T10:00:00Z', end: '2030-01-02T13:00:00Z', status: 'completed', totalPrice: 750_000 });
+    const done = await insertBooking({
+      spaceId: second.id,
+      userId: client.id,
+      start: '2030-01-02T10:00:00Z',
+      end: '2030-01-02T13:00:00Z',
+      status: 'completed',
+      totalPrice: 750_000,
+    });
     // Elsewhere: never counted for this owner.
     const foreign = await book(client, elsewhere.id, '2030-01-08T10:00:00Z', '2030-01-08T12:00:00Z');
 
@@ -724,35 +795,32 @@ describe('GET /api/spaces/stats', () => {
     assert.equal(theirs.body.revenue.total, (await bookingRow(foreign.id)).totalPrice / 100);
   });
 
-  it(
-    'reports revenue in the currency it was earned in, never adding currencies together',
-    async () => {
-      const owner = await newOwner();
-      const client = await newClient();
-      const space = await createSpace(app, owner.token, { currency: 'USD', price_per_hour: 40 });
-      assert.equal(space.currency, 'USD');
-      const booking = await book(client, space.id, '2030-01-08T10:00:00Z', '2030-01-08T12:00:00Z');
-      assert.equal(booking.currency, 'USD');
-      await insertCompletedPayment(app, booking.id);
-      const response = await stats(owner);
-      assert.equal(response.status, 200, response.raw);
-      assert.deepEqual(response.body.revenue, { total: 80, currency: 'USD', by_currency: [{ currency: 'USD', total: 80 }] }, '80 USD is not 80 KES');
+  it('reports revenue in the currency it was earned in, never adding currencies together', async () => {
+    const owner = await newOwner();
+    const client = await newClient();
+    const space = await createSpace(app, owner.token, { currency: 'USD', price_per_hour: 40 });
+    assert.equal(space.currency, 'USD');
+    const booking = await book(client, space.id, '2030-01-08T10:00:00Z', '2030-01-08T12:00:00Z');
+    assert.equal(booking.currency, 'USD');
+    await insertCompletedPayment(app, booking.id);
+    const response = await stats(owner);
+    assert.equal(response.status, 200, response.raw);
+    assert.deepEqual(response.body.revenue, { total: 80, currency: 'USD', by_currency: [{ currency: 'USD', total: 80 }] }, '80 USD is not 80 KES');
 
-      // Earning in a second currency lists both, never summed: the larger leads.
-      const kesSpace = await createSpace(app, owner.token, { price_per_hour: 50 });
-      const kesBooking = await book(client, kesSpace.id, '2030-01-08T10:00:00Z', '2030-01-08T13:00:00Z');
-      await insertCompletedPayment(app, kesBooking.id);
-      const mixed = await stats(owner);
-      assert.deepEqual(mixed.body.revenue, {
-        total: 150,
-        currency: 'KES',
-        by_currency: [
-          { currency: 'KES', total: 150 },
-          { currency: 'USD', total: 80 },
-        ],
-      });
-    },
-  );
+    // Earning in a second currency lists both, never summed: the larger leads.
+    const kesSpace = await createSpace(app, owner.token, { price_per_hour: 50 });
+    const kesBooking = await book(client, kesSpace.id, '2030-01-08T10:00:00Z', '2030-01-08T13:00:00Z');
+    await insertCompletedPayment(app, kesBooking.id);
+    const mixed = await stats(owner);
+    assert.deepEqual(mixed.body.revenue, {
+      total: 150,
+      currency: 'KES',
+      by_currency: [
+        { currency: 'KES', total: 150 },
+        { currency: 'USD', total: 80 },
+      ],
+    });
+  });
 
   it('an admin sees every booking; a client is refused (403), anonymous 401', async () => {
     const response = await stats(admin);

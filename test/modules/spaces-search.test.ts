@@ -26,7 +26,8 @@ const NEAR_CBD = `${PLACES.nairobiCbd.latitude},${PLACES.nairobiCbd.longitude}`;
 /** Great-circle distance (haversine, mean Earth radius), the same model the API documents. */
 function haversineKm(a: { latitude: number; longitude: number }, b: { latitude: number; longitude: number }) {
   const rad = (degrees: number) => (degrees * Math.PI) / 180;
-  const h = Math.sin(rad(b.latitude - a.latitude) / 2) ** 2 + Math.cos(rad(a.latitude)) * Math.cos(rad(b.latitude)) * Math.sin(rad(b.longitude - a.longitude) / 2) ** 2;
+  const h =
+    Math.sin(rad(b.latitude - a.latitude) / 2) ** 2 + Math.cos(rad(a.latitude)) * Math.cos(rad(b.latitude)) * Math.sin(rad(b.longitude - a.longitude) / 2) ** 2;
   return 2 * 6371 * Math.asin(Math.sqrt(h));
 }
 
@@ -44,8 +45,6 @@ function idsOf(response: CallResult): number[] {
 }
 
 const listIds = async (query: Record<string, string>) => idsOf(await list(query));
-
-
 
 async function setRating(id: number, count: number, sum: number) {
   await db.update(spaces).set({ ratingCount: count, ratingSum: sum }).where(eq(spaces.id, id));
@@ -114,7 +113,10 @@ describe('GET /api/spaces pagination', () => {
     assert.equal((await call(app, 'DELETE', `/api/users/${deactivated.id}`, { token: admin.token })).status, 200);
 
     const [live] = await db.select({ value: count() }).from(spaces).where(isNull(spaces.archivedAt));
-    const [available] = await db.select({ value: count() }).from(spaces).where(and(isNull(spaces.archivedAt), eq(spaces.isAvailable, true)));
+    const [available] = await db
+      .select({ value: count() })
+      .from(spaces)
+      .where(and(isNull(spaces.archivedAt), eq(spaces.isAvailable, true)));
     const expected = { all: live!.value, available: available!.value, unavailable: live!.value - available!.value };
 
     assert.equal((await list({})).body.total, expected.all);
@@ -131,7 +133,10 @@ describe('GET /api/spaces pagination', () => {
     await createSpace(app, owner.token);
     await createSpace(app, owner.token, { is_available: false });
     const [live] = await db.select({ value: count() }).from(spaces).where(isNull(spaces.archivedAt));
-    const [available] = await db.select({ value: count() }).from(spaces).where(and(isNull(spaces.archivedAt), eq(spaces.isAvailable, true)));
+    const [available] = await db
+      .select({ value: count() })
+      .from(spaces)
+      .where(and(isNull(spaces.archivedAt), eq(spaces.isAvailable, true)));
 
     assert.equal((await list({ status: 'available' })).body.total, available!.value);
     assert.equal((await list({ status: 'unavailable' })).body.total, live!.value - available!.value);
@@ -157,8 +162,14 @@ describe('GET /api/spaces pagination', () => {
     const tiedC = await createSpace(app, owner.token);
     const tie = new Date('2030-01-01T00:00:00.000Z');
     // Equal times, later than `older`, so only the ids decide among the three.
-    await db.update(spaces).set({ createdAt: tie }).where(inArray(spaces.id, [tiedA.id, tiedB.id, tiedC.id]));
-    await db.update(spaces).set({ createdAt: new Date('2029-01-01T00:00:00.000Z') }).where(eq(spaces.id, older.id));
+    await db
+      .update(spaces)
+      .set({ createdAt: tie })
+      .where(inArray(spaces.id, [tiedA.id, tiedB.id, tiedC.id]));
+    await db
+      .update(spaces)
+      .set({ createdAt: new Date('2029-01-01T00:00:00.000Z') })
+      .where(eq(spaces.id, older.id));
 
     const expected = [tiedC.id, tiedB.id, tiedA.id, older.id];
     assert.deepEqual(await listIds({ owner_id: String(owner.id) }), expected);
@@ -396,7 +407,11 @@ describe('GET /api/spaces filters', () => {
     ['available_from without available_to', { available_from: '2030-01-01T10:00:00Z' }, 'available_to'],
     ['available_to without available_from', { available_to: '2030-01-01T10:00:00Z' }, 'available_from'],
     ['available_to before available_from', { available_from: '2030-01-01T12:00:00Z', available_to: '2030-01-01T10:00:00Z' }, 'available_to'],
-    ['available_to before available_from once its offset is applied', { available_from: '2030-01-01T10:00:00Z', available_to: '2030-01-01T12:00:00+03:00' }, 'available_to'],
+    [
+      'available_to before available_from once its offset is applied',
+      { available_from: '2030-01-01T10:00:00Z', available_to: '2030-01-01T12:00:00+03:00' },
+      'available_to',
+    ],
     ['available_to equal to available_from', { available_from: '2030-01-01T12:00:00Z', available_to: '2030-01-01T12:00:00Z' }, 'available_to'],
     ['a time without an offset', { available_from: '2030-01-01T10:00:00', available_to: '2030-01-01T12:00:00Z' }, 'available_from'],
   ] as const) {
@@ -440,14 +455,17 @@ describe('GET /api/spaces sorts', () => {
     const response = await list({ owner_id: String(owner.id), sort: 'rating' });
 
     assert.deepEqual(idsOf(response), [five.id, manyFourHalf.id, fewFourHalf.id, three.id, unratedA.id, unratedB.id]);
-    assert.deepEqual(response.body.spaces.map((space: { rating: unknown }) => space.rating), [
-      { average: 5, count: 1 },
-      { average: 4.5, count: 4 },
-      { average: 4.5, count: 2 },
-      { average: 3, count: 3 },
-      { average: null, count: 0 },
-      { average: null, count: 0 },
-    ]);
+    assert.deepEqual(
+      response.body.spaces.map((space: { rating: unknown }) => space.rating),
+      [
+        { average: 5, count: 1 },
+        { average: 4.5, count: 4 },
+        { average: 4.5, count: 2 },
+        { average: 3, count: 3 },
+        { average: null, count: 0 },
+        { average: null, count: 0 },
+      ],
+    );
   });
 
   it('rounds the rating average to 2 decimals', async () => {
@@ -487,7 +505,12 @@ describe('GET /api/spaces sorts', () => {
 
     const fromCbd = await listIds({ owner_id: String(owner.id), near: NEAR_CBD, radius_km: '100', sort: 'distance' });
     assert.deepEqual(fromCbd, [cbd.id, westlands.id, thika.id]);
-    const fromThika = await listIds({ owner_id: String(owner.id), near: `${PLACES.thika.latitude},${PLACES.thika.longitude}`, radius_km: '100', sort: 'distance' });
+    const fromThika = await listIds({
+      owner_id: String(owner.id),
+      near: `${PLACES.thika.latitude},${PLACES.thika.longitude}`,
+      radius_km: '100',
+      sort: 'distance',
+    });
     assert.deepEqual(fromThika, [thika.id, westlands.id, cbd.id]);
   });
 

@@ -79,8 +79,6 @@ async function postForm(token: string, fields: Record<string, string>): Promise<
 
 // --- assertions --------------------------------------------------------------------------------
 
-
-
 function assertSpaceShape(space: Record<string, unknown>) {
   assert.deepEqual(Object.keys(space).sort(), SPACE_KEYS);
   assert.match(String(space.created_at), ISO_UTC);
@@ -216,12 +214,26 @@ describe('POST /api/spaces', () => {
 
   it('returns valid opening hours with each day’s ranges sorted (touching ranges allowed)', async () => {
     const owner = await newOwner();
-    const operating_hours = { mon: [['13:00', '17:00'], ['08:00', '12:00'], ['12:00', '13:00']], fri: [['09:00', '17:00']] };
+    const operating_hours = {
+      mon: [
+        ['13:00', '17:00'],
+        ['08:00', '12:00'],
+        ['12:00', '13:00'],
+      ],
+      fri: [['09:00', '17:00']],
+    };
 
     const response = await postSpace(owner.token, spaceInput({ operating_hours }));
 
     assert.equal(response.status, 201, response.raw);
-    const sorted = { mon: [['08:00', '12:00'], ['12:00', '13:00'], ['13:00', '17:00']], fri: [['09:00', '17:00']] };
+    const sorted = {
+      mon: [
+        ['08:00', '12:00'],
+        ['12:00', '13:00'],
+        ['13:00', '17:00'],
+      ],
+      fri: [['09:00', '17:00']],
+    };
     assert.deepEqual(response.body.operating_hours, sorted);
     assert.deepEqual((await storedSpace(response.body.id)).operatingHours, sorted);
   });
@@ -366,7 +378,15 @@ describe('POST /api/spaces', () => {
     ['a start of 24:00', { mon: [['24:00', '24:00']] }],
     ['a range that starts after it ends', { mon: [['18:00', '09:00']] }],
     ['an empty range', { tue: [['09:00', '09:00']] }],
-    ['overlapping ranges on one day', { wed: [['08:00', '12:00'], ['11:00', '14:00']] }],
+    [
+      'overlapping ranges on one day',
+      {
+        wed: [
+          ['08:00', '12:00'],
+          ['11:00', '14:00'],
+        ],
+      },
+    ],
     ['a day that is not a list', { mon: '08:00-12:00' }],
     ['a range that is not a pair', { mon: [['08:00']] }],
     ['hours that are a list', [['08:00', '12:00']]],
@@ -431,7 +451,14 @@ describe('POST /api/spaces', () => {
 // --- POST /api/spaces (multipart) --------------------------------------------------------------
 
 describe('POST /api/spaces as multipart/form-data', () => {
-  const textFields = { name: 'Form Studio', description: 'Sent as a form.', address: '3 Form Street', city: 'Kisumu', price_per_hour: '1250.75', capacity: '8' };
+  const textFields = {
+    name: 'Form Studio',
+    description: 'Sent as a form.',
+    address: '3 Form Street',
+    city: 'Kisumu',
+    price_per_hour: '1250.75',
+    capacity: '8',
+  };
 
   it('returns 201 with the text fields read as their JSON types', async () => {
     const owner = await newOwner();
@@ -466,7 +493,12 @@ describe('POST /api/spaces as multipart/form-data', () => {
     assert.equal(body.min_notice_hours, 4);
     assert.equal(body.buffer_minutes, 15);
     assert.deepEqual(body.amenities, ['wifi', 'parking', 'projector']);
-    assert.deepEqual(body.operating_hours, { fri: [['08:00', '12:00'], ['13:00', '17:00']] });
+    assert.deepEqual(body.operating_hours, {
+      fri: [
+        ['08:00', '12:00'],
+        ['13:00', '17:00'],
+      ],
+    });
     assert.equal(body.cancellation_policy, 'moderate');
     assert.equal(body.owner_id, owner.id);
     assert.deepEqual(body.images, []);
@@ -710,7 +742,18 @@ for (const method of ['PUT', 'PATCH'] as const) {
       ['a price with 3 decimals', { price_per_hour: 1.005 }, 'price_per_hour'],
       ['capacity 0', { capacity: 0 }, 'capacity'],
       ['an unknown time zone', { timezone: 'Mars/Olympus' }, 'timezone'],
-      ['overlapping opening hours', { operating_hours: { mon: [['08:00', '12:00'], ['09:00', '10:00']] } }, 'operating_hours'],
+      [
+        'overlapping opening hours',
+        {
+          operating_hours: {
+            mon: [
+              ['08:00', '12:00'],
+              ['09:00', '10:00'],
+            ],
+          },
+        },
+        'operating_hours',
+      ],
       ['an empty name', { name: '' }, 'name'],
       ['capacity as a string', { capacity: '5' }, 'capacity'],
     ] as const) {
@@ -769,7 +812,14 @@ for (const method of ['PUT', 'PATCH'] as const) {
       const owner = await newOwner();
       const created = await createSpace(app, owner.token);
 
-      const response = await update(owner.token, created.id, { name: 'Still mine', rating_count: 9, rating_sum: 45, archived_at: '2020-01-01T00:00:00.000Z', id: MISSING_ID, colour: 'red' });
+      const response = await update(owner.token, created.id, {
+        name: 'Still mine',
+        rating_count: 9,
+        rating_sum: 45,
+        archived_at: '2020-01-01T00:00:00.000Z',
+        id: MISSING_ID,
+        colour: 'red',
+      });
 
       assert.equal(response.status, 200, response.raw);
       assert.equal(response.body.id, created.id);
@@ -1099,14 +1149,26 @@ describe('GET /api/spaces/stats', () => {
     const response = await spaceStats(owner.token);
 
     assert.equal(response.status, 200, response.raw);
-    assert.deepEqual(response.body, { total: 2, available: 1, unavailable: 1, bookings_by_status: noBookings, revenue: { total: 0, currency: 'KES', by_currency: [] } });
+    assert.deepEqual(response.body, {
+      total: 2,
+      available: 1,
+      unavailable: 1,
+      bookings_by_status: noBookings,
+      revenue: { total: 0, currency: 'KES', by_currency: [] },
+    });
   });
 
   it('returns zeros for an owner without spaces', async () => {
     const owner = await newOwner();
     const response = await spaceStats(owner.token);
     assert.equal(response.status, 200, response.raw);
-    assert.deepEqual(response.body, { total: 0, available: 0, unavailable: 0, bookings_by_status: noBookings, revenue: { total: 0, currency: 'KES', by_currency: [] } });
+    assert.deepEqual(response.body, {
+      total: 0,
+      available: 0,
+      unavailable: 0,
+      bookings_by_status: noBookings,
+      revenue: { total: 0, currency: 'KES', by_currency: [] },
+    });
   });
 
   it('counts every live space for an admin', async () => {

@@ -30,7 +30,10 @@ const tick = (ms = 1000) => clock.advance(ms);
 describe('POST /api/testimonials', () => {
   it('creates one with user_name from the account, whatever the body says', async () => {
     const user = await createUser(app, { first_name: 'Wanjiru', last_name: 'Kamau' });
-    const response = await call(app, 'POST', '/api/testimonials', { token: user.token, body: { content: '  Great spaces, easy booking!  ', rating: 5, user_name: 'Someone Else', user_id: admin.id } });
+    const response = await call(app, 'POST', '/api/testimonials', {
+      token: user.token,
+      body: { content: '  Great spaces, easy booking!  ', rating: 5, user_name: 'Someone Else', user_id: admin.id },
+    });
     assert.equal(response.status, 201, response.raw);
     assert.deepEqual(Object.keys(response.body).sort(), KEYS);
     assert.equal(response.body.user_name, 'Wanjiru Kamau');
@@ -92,15 +95,24 @@ describe('GET /api/testimonials', () => {
 
     const all = await call(app, 'GET', '/api/testimonials', { query: { per_page: '4' } });
     assert.equal(all.status, 200, all.raw);
-    assert.deepEqual(all.body.testimonials.map((t: { id: number }) => t.id), newestFirst.slice(0, 4).map((t) => t.id));
+    assert.deepEqual(
+      all.body.testimonials.map((t: { id: number }) => t.id),
+      newestFirst.slice(0, 4).map((t) => t.id),
+    );
     assert.deepEqual([all.body.total, all.body.pages, all.body.current_page, all.body.per_page], [6, 2, 1, 4]);
     assert.equal(all.body.average_rating, 3.33);
     const second = await call(app, 'GET', '/api/testimonials', { query: { per_page: '4', page: '2' } });
-    assert.deepEqual(second.body.testimonials.map((t: { id: number }) => t.id), newestFirst.slice(4).map((t) => t.id));
+    assert.deepEqual(
+      second.body.testimonials.map((t: { id: number }) => t.id),
+      newestFirst.slice(4).map((t) => t.id),
+    );
     assert.equal(second.body.average_rating, 3.33, 'the average covers every match, not the page');
 
     const good = await call(app, 'GET', '/api/testimonials', { query: { min_rating: '4' } });
-    assert.deepEqual(good.body.testimonials.map((t: { id: number }) => t.id), newestFirst.filter((t) => t.rating >= 4).map((t) => t.id));
+    assert.deepEqual(
+      good.body.testimonials.map((t: { id: number }) => t.id),
+      newestFirst.filter((t) => t.rating >= 4).map((t) => t.id),
+    );
     assert.equal(good.body.total, 3);
     assert.equal(good.body.average_rating, 4.67);
 
@@ -116,7 +128,7 @@ describe('GET /api/testimonials', () => {
     assert.deepEqual(response.body, { testimonials: [], total: 0, pages: 0, current_page: 1, per_page: 10, average_rating: null });
   });
 
-  it('shows the author\'s current name, and keeps a deactivated author\'s testimonials', async () => {
+  it("shows the author's current name, and keeps a deactivated author's testimonials", async () => {
     const user = await createUser(app, { first_name: 'Old', last_name: 'Name' });
     const created = await post(user, { content: text(), rating: 4 });
     assert.equal((await call(app, 'PUT', `/api/users/${user.id}`, { token: user.token, body: { first_name: 'New' } })).status, 200);
@@ -163,7 +175,10 @@ describe('PUT /api/testimonials/:id', () => {
     const author = await createUser(app);
     const created = await post(author, { content: text(), rating: 2 });
     tick(60_000);
-    const response = await call(app, 'PUT', `/api/testimonials/${created.id}`, { token: author.token, body: { content: 'Changed my mind: superb.', rating: 5, user_name: 'Spoof' } });
+    const response = await call(app, 'PUT', `/api/testimonials/${created.id}`, {
+      token: author.token,
+      body: { content: 'Changed my mind: superb.', rating: 5, user_name: 'Spoof' },
+    });
     assert.equal(response.status, 200, response.raw);
     assert.equal(response.body.content, 'Changed my mind: superb.');
     assert.equal(response.body.rating, 5);
@@ -203,7 +218,7 @@ describe('DELETE /api/testimonials/:id', () => {
     assertError(await call(app, 'GET', `/api/testimonials/${created.id}`), 404, 'not_found');
   });
 
-  it('lets an admin delete anyone\'s', async () => {
+  it("lets an admin delete anyone's", async () => {
     const created = await post(await createUser(app), { content: text(), rating: 3 });
     assert.equal((await call(app, 'DELETE', `/api/testimonials/${created.id}`, { token: admin.token })).status, 200);
     assert.equal(await storedRow(created.id), undefined);

@@ -18,15 +18,28 @@ const admin = await createUser(app, { role: 'admin' });
 const MISSING_ID = 2_000_000_000;
 
 /** The User resource exactly: anything more (a password hash, a token) is a leak. */
-const USER_KEYS = ['avatar_url', 'bio', 'created_at', 'email', 'first_name', 'id', 'is_active', 'is_verified', 'last_name', 'name', 'phone', 'role', 'updated_at'];
+const USER_KEYS = [
+  'avatar_url',
+  'bio',
+  'created_at',
+  'email',
+  'first_name',
+  'id',
+  'is_active',
+  'is_verified',
+  'last_name',
+  'name',
+  'phone',
+  'role',
+  'updated_at',
+];
 
 /** A last name no other test uses, so `q` finds exactly this test's users. */
 const uniqueTag = (label = 'Tag') => `${label}${randomBytes(5).toString('hex')}`;
 
 // --- calls -------------------------------------------------------------------------------------
 
-const listUsers = (token: string | undefined, query: Record<string, string> = {}) =>
-  call(app, 'GET', '/api/users', { ...(token ? { token } : {}), query });
+const listUsers = (token: string | undefined, query: Record<string, string> = {}) => call(app, 'GET', '/api/users', { ...(token ? { token } : {}), query });
 
 const getUser = (token: string | undefined, id: number | string) => call(app, 'GET', `/api/users/${id}`, token ? { token } : {});
 
@@ -38,8 +51,6 @@ const deleteUser = (token: string | undefined, id: number | string) => call(app,
 const login = (email: string, password: string) => call(app, 'POST', '/api/auth/login', { body: { email, password } });
 
 // --- assertions --------------------------------------------------------------------------------
-
-
 
 function assertPublicUser(user: Record<string, unknown>) {
   assert.deepEqual(Object.keys(user).sort(), USER_KEYS);
@@ -171,7 +182,11 @@ describe('GET /api/users', () => {
     const owner = await insertUser({ lastName: tag, role: 'owner' });
     const otherAdmin = await insertUser({ lastName: tag, role: 'admin' });
 
-    for (const [role, expected] of [['client', client], ['owner', owner], ['admin', otherAdmin]] as const) {
+    for (const [role, expected] of [
+      ['client', client],
+      ['owner', owner],
+      ['admin', otherAdmin],
+    ] as const) {
       const response = await listUsers(admin.token, { q: tag, role });
       assert.equal(response.status, 200, response.raw);
       assert.deepEqual(idsOf(response), [expected.id], `role=${role}`);
@@ -507,7 +522,11 @@ describe('PUT /api/users/:id', () => {
 
   it('matches the role an admin sets case-insensitively, with space_owner as an alias of owner', async () => {
     const client = await createUser(app);
-    for (const [sent, role] of [['SPACE_OWNER', 'owner'], ['Client', 'client'], ['ADMIN', 'admin']] as const) {
+    for (const [sent, role] of [
+      ['SPACE_OWNER', 'owner'],
+      ['Client', 'client'],
+      ['ADMIN', 'admin'],
+    ] as const) {
       const response = await updateUser(admin.token, client.id, { role: sent });
       assert.equal(response.status, 200, response.raw);
       assert.equal(response.body.role, role);

@@ -27,7 +27,12 @@ interface Answer {
 }
 
 /** A request that may be cut by a kill or an outage: a network error is status 0, never a throw. */
-async function send(base: string, method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
+async function send(
+  base: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   try {
     const response = await fetch(`${base}${path}`, {
       method,
@@ -115,7 +120,10 @@ describe('a server process killed with SIGKILL mid-write', { skip }, () => {
     const spaces: number[] = [];
     for (const [index, owner] of owners.entries()) {
       for (let i = 0; i < 3; i++) {
-        const created = await send(base, 'POST', '/api/spaces', { token: owner.token, body: spaceInput({ name: `Fault room ${index}-${i}`, price_per_hour: 1000 }) });
+        const created = await send(base, 'POST', '/api/spaces', {
+          token: owner.token,
+          body: spaceInput({ name: `Fault room ${index}-${i}`, price_per_hour: 1000 }),
+        });
         assert.equal(created.status, 201, JSON.stringify(created.body));
         spaces.push(created.body.id);
       }
@@ -125,7 +133,10 @@ describe('a server process killed with SIGKILL mid-write', { skip }, () => {
     for (let i = 0; i < 24; i++) {
       const guest = guests[i % guests.length]!;
       const spaceIndex = i % spaces.length;
-      const booked = await send(base, 'POST', '/api/bookings', { token: guest.token, body: { space_id: spaces[spaceIndex], ...slot(3, 6 + Math.floor(i / spaces.length)) } });
+      const booked = await send(base, 'POST', '/api/bookings', {
+        token: guest.token,
+        body: { space_id: spaces[spaceIndex], ...slot(3, 6 + Math.floor(i / spaces.length)) },
+      });
       assert.equal(booked.status, 201, JSON.stringify(booked.body));
       const approved = await send(base, 'PUT', `/api/bookings/${booked.body.id}/approve`, { token: ownerOf(spaceIndex).token });
       assert.equal(approved.status, 200, JSON.stringify(approved.body));
@@ -133,7 +144,10 @@ describe('a server process killed with SIGKILL mid-write', { skip }, () => {
     }
     const preparedPayments: { id: number; checkout: string }[] = [];
     for (const booking of confirmed.slice(0, 8)) {
-      const paid = await send(base, 'POST', '/api/payments', { token: booking.guest.token, body: { booking_id: booking.id, payment_method: 'mpesa', phone_number: '0712345678' } });
+      const paid = await send(base, 'POST', '/api/payments', {
+        token: booking.guest.token,
+        body: { booking_id: booking.id, payment_method: 'mpesa', phone_number: '0712345678' },
+      });
       assert.equal(paid.status, 201, JSON.stringify(paid.body));
       preparedPayments.push({ id: paid.body.id, checkout: paid.body.checkout_request_id });
     }
@@ -184,7 +198,11 @@ describe('a server process killed with SIGKILL mid-write', { skip }, () => {
     const answered = () => acknowledged.bookings.length + acknowledged.payments.length + acknowledged.callbacks.length;
     const deadline = Date.now() + 10_000;
     const pushes = () => daraja.requestsFor('stk_push').length - preparedPayments.length;
-    while (!(acknowledged.bookings.length > 0 && acknowledged.payments.length > 0 && acknowledged.callbacks.length > 0 && pushes() >= 6) && Date.now() < deadline) await sleep(2);
+    while (
+      !(acknowledged.bookings.length > 0 && acknowledged.payments.length > 0 && acknowledged.callbacks.length > 0 && pushes() >= 6) &&
+      Date.now() < deadline
+    )
+      await sleep(2);
     server.child.kill('SIGKILL');
     assert.deepEqual(await server.exited, { code: null, signal: 'SIGKILL' });
     await Promise.all(work);
@@ -193,15 +211,31 @@ describe('a server process killed with SIGKILL mid-write', { skip }, () => {
 
     const db = scratch.database.db;
     // A transaction the kill interrupted is rolled back by PostgreSQL once it sees the socket close.
-    for (let i = 0; i < 50 && (await scalar(db, sql`select count(*) as n from pg_stat_activity where datname = current_database() and application_name = 'spacer-api'`)) > 0; i++) await sleep(100);
+    for (
+      let i = 0;
+      i < 50 && (await scalar(db, sql`select count(*) as n from pg_stat_activity where datname = current_database() and application_name = 'spacer-api'`)) > 0;
+      i++
+    )
+      await sleep(100);
     await assertInvariants(db, { unansweredKeyGraceMs: 60_000 });
 
     const idsIn = async (table: 'bookings' | 'payments', ids: number[]) =>
-      ids.length === 0 ? [] : queryRows<{ id: number; status: string; payment_status?: string }>(db, sql`select * from ${sql.identifier(table)} where id in ${sql.raw(`(${ids.join(',')})`)}`);
+      ids.length === 0
+        ? []
+        : queryRows<{ id: number; status: string; payment_status?: string }>(
+            db,
+            sql`select * from ${sql.identifier(table)} where id in ${sql.raw(`(${ids.join(',')})`)}`,
+          );
     assert.equal((await idsIn('bookings', acknowledged.bookings)).length, acknowledged.bookings.length, 'every booking answered 201 exists');
-    assert.ok((await idsIn('bookings', acknowledged.approvals)).every((row) => row.status === 'confirmed'), 'every approval answered 200 stuck');
+    assert.ok(
+      (await idsIn('bookings', acknowledged.approvals)).every((row) => row.status === 'confirmed'),
+      'every approval answered 200 stuck',
+    );
     assert.equal((await idsIn('payments', acknowledged.payments)).length, acknowledged.payments.length, 'every payment answered 201 exists');
-    assert.ok((await idsIn('payments', acknowledged.callbacks)).every((row) => row.status === 'completed'), 'every callback answered 200 completed its payment');
+    assert.ok(
+      (await idsIn('payments', acknowledged.callbacks)).every((row) => row.status === 'completed'),
+      'every callback answered 200 completed its payment',
+    );
 
     // The same database, a new process: it answers at once, and its sweeps and workers start clean.
     server = await startServer(env, { port });
@@ -216,19 +250,31 @@ describe('a server process killed with SIGKILL mid-write', { skip }, () => {
       await scalar(db, leftovers),
       0,
       `payments left without a provider reference are failed, their keys released: ${JSON.stringify(
-        await queryRows(db, sql`select id, status, created_at, next_query_at, query_attempts, now() as now from payments where status = 'pending' and checkout_request_id is null union all select null, scope, created_at, null, null, now() from idempotency_keys where status_code is null`),
+        await queryRows(
+          db,
+          sql`select id, status, created_at, next_query_at, query_attempts, now() as now from payments where status = 'pending' and checkout_request_id is null union all select null, scope, created_at, null, null, now() from idempotency_keys where status_code is null`,
+        ),
       )}\n${server.output().slice(-3000)}`,
     );
     // Retrying with its key, a request the kill interrupted gets a final answer, never "still in progress".
     for (const request of keyed) {
-      const retry = await send(server.url, 'POST', request.path, { token: request.guest.token, body: request.body, headers: { 'idempotency-key': request.key } });
+      const retry = await send(server.url, 'POST', request.path, {
+        token: request.guest.token,
+        body: request.body,
+        headers: { 'idempotency-key': request.key },
+      });
       assert.ok([200, 201, 409].includes(retry.status), `${request.path} retry: ${retry.status} ${JSON.stringify(retry.body)}`);
       if (retry.status === 409) assert.notEqual(retry.body.code, 'idempotency_key_reused', `${request.path} retry: ${JSON.stringify(retry.body)}`);
     }
     // Callbacks the kill lost: Daraja's STK query settles the rest; a repeated callback changes nothing.
-    for (const payment of preparedPayments) assert.equal((await send(server.url, 'POST', callbackPath(), { body: daraja.stkCallbackBody(payment.checkout) })).status, 200);
+    for (const payment of preparedPayments)
+      assert.equal((await send(server.url, 'POST', callbackPath(), { body: daraja.stkCallbackBody(payment.checkout) })).status, 200);
     await assertInvariants(db);
-    assert.equal(await scalar(db, sql`select count(*) as n from payments where status = 'completed'`), preparedPayments.length, 'each prepared payment completed exactly once');
+    assert.equal(
+      await scalar(db, sql`select count(*) as n from payments where status = 'completed'`),
+      preparedPayments.length,
+      'each prepared payment completed exactly once',
+    );
     assert.deepEqual(await server.stop(), { code: 0, signal: null });
   });
 });
@@ -259,7 +305,10 @@ describe('PostgreSQL restarted under load', { skip }, () => {
           const answer = await send(base, 'POST', '/api/auth/register', { body: { email, password: 'Secret123', first_name: 'Out', last_name: 'Age' } });
           answers.push({ kind: 'register', status: answer.status, code: answer.body?.code, email, took: Date.now() - started });
         } else {
-          const answer = await send(base, 'POST', '/api/bookings', { token: guest.token, body: { space_id: created.body.id, ...slot(4 + Math.floor(hour / 24), hour % 24) } });
+          const answer = await send(base, 'POST', '/api/bookings', {
+            token: guest.token,
+            body: { space_id: created.body.id, ...slot(4 + Math.floor(hour / 24), hour % 24) },
+          });
           answers.push({ kind: 'booking', status: answer.status, code: answer.body?.code, id: answer.body?.id, took: Date.now() - started });
         }
         hour++;
@@ -291,8 +340,20 @@ describe('PostgreSQL restarted under load', { skip }, () => {
       // The pool gives up on a connection after 5 s; nothing waits longer than that (and a little).
       assert.ok(answer.took < 7000, `answered after ${answer.took} ms`);
     }
-    assert.deepEqual(answers.filter((answer) => answer.status >= 500 && answer.status !== 503), [], `never a 500: ${server.output().split('\n').filter((line) => line.includes('"level":50')).slice(0, 3).join('\n')}`);
-    assert.ok(answers.slice(restoredAt + 8).some((answer) => answer.status === 201), 'the same process serves again');
+    assert.deepEqual(
+      answers.filter((answer) => answer.status >= 500 && answer.status !== 503),
+      [],
+      `never a 500: ${server
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('"level":50'))
+        .slice(0, 3)
+        .join('\n')}`,
+    );
+    assert.ok(
+      answers.slice(restoredAt + 8).some((answer) => answer.status === 201),
+      'the same process serves again',
+    );
     assert.ok(proxy.accepted() > 1, 'it reconnected');
     assert.ok(server.child.exitCode === null, 'the service was not restarted');
 

@@ -59,10 +59,13 @@ describe('a client that hangs up mid-body', () => {
   it('is logged as that, not as the database being unavailable', async () => {
     const { access_token } = await signUp('client');
     const before = server.output().length;
-    await raw(`POST /api/bookings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${access_token}\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"space_id":`, {
-      waitMs: 400,
-      then: (socket) => setTimeout(() => socket.destroy(), 100),
-    });
+    await raw(
+      `POST /api/bookings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${access_token}\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"space_id":`,
+      {
+        waitMs: 400,
+        then: (socket) => setTimeout(() => socket.destroy(), 100),
+      },
+    );
     await sleep(500);
     const logs = server.output().slice(before);
     assert.doesNotMatch(logs, /database is unavailable/i);
@@ -74,7 +77,11 @@ describe('a client that hangs up mid-body', () => {
 describe('uploads by someone not allowed to make them', () => {
   it('are refused before the body is read, and the connection closed', async () => {
     const owner = await signUp('owner');
-    const created = await postJson(`${server.url}/api/spaces`, { name: 'Loft', description: 'Bright', address: 'Road 1', city: 'Nairobi', price_per_hour: 100, capacity: 4 }, { authorization: `Bearer ${owner.access_token}` });
+    const created = await postJson(
+      `${server.url}/api/spaces`,
+      { name: 'Loft', description: 'Bright', address: 'Road 1', city: 'Nairobi', price_per_hour: 100, capacity: 4 },
+      { authorization: `Bearer ${owner.access_token}` },
+    );
     assert.equal(created.status, 201);
     const stranger = await signUp('client');
     const declared = 90 * 1024 * 1024;

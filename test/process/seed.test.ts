@@ -60,13 +60,29 @@ describe('npm run db:seed', () => {
     assert.ok(seeded.images >= 40 && seeded.images <= 160);
     if (!usingPostgres()) {
       const keys = await withDatabase(({ db }) => queryRows<{ storage_key: string }>(db, sql`select storage_key from space_images`));
-      assert.ok(keys.every(({ storage_key }) => existsSync(join(dataDir, 'uploads', storage_key))), 'every image file exists');
+      assert.ok(
+        keys.every(({ storage_key }) => existsSync(join(dataDir, 'uploads', storage_key))),
+        'every image file exists',
+      );
     }
   });
 
   it('makes the marketplace look alive: past paid bookings with receipts, upcoming ones, reviews on the spaces, testimonials', async () => {
     const [state] = await withDatabase(({ db }) =>
-      queryRows<{ statuses: string[]; past_live: number; future_done: number; unpaid_done: number; owners_booked: number; clients_booked: number; cities_reviewed: number; spaces_rated: number; wrong_ratings: number; bad_receipts: number; counter_behind: number; rating_range: string[] }>(
+      queryRows<{
+        statuses: string[];
+        past_live: number;
+        future_done: number;
+        unpaid_done: number;
+        owners_booked: number;
+        clients_booked: number;
+        cities_reviewed: number;
+        spaces_rated: number;
+        wrong_ratings: number;
+        bad_receipts: number;
+        counter_behind: number;
+        rating_range: string[];
+      }>(
         db,
         sql`select
           (select array_agg(distinct status order by status) from bookings) as statuses,
@@ -134,7 +150,10 @@ describe('npm run db:seed', () => {
     assert.match(result.stderr, /^reviews: 60\/60 \(\d+\/s\)$/m);
     assert.doesNotMatch(result.stderr, /\r/, 'no redrawn bar outside a terminal');
     const [wrong] = await withDatabase(({ db }) =>
-      queryRows<{ ratings: number }>(db, sql`select count(*)::int as ratings from spaces s where s.rating_count <> (select count(*) from reviews r where r.space_id = s.id)`),
+      queryRows<{ ratings: number }>(
+        db,
+        sql`select count(*)::int as ratings from spaces s where s.rating_count <> (select count(*) from reviews r where r.space_id = s.id)`,
+      ),
     );
     assert.equal(wrong!.ratings, 0);
   });
@@ -145,7 +164,13 @@ describe('npm run db:seed', () => {
     assert.match(alone.stderr, /--payments/);
     const tooMany = seed('--reset', '--spaces', '10', '--bookings', '20', '--payments', '500');
     assert.equal(tooMany.code, 1);
-    assert.equal(tooMany.stderr.trim().split('\n').filter((line) => !/^\w+: \d+\/\d+/.test(line)).length, 1);
+    assert.equal(
+      tooMany.stderr
+        .trim()
+        .split('\n')
+        .filter((line) => !/^\w+: \d+\/\d+/.test(line)).length,
+      1,
+    );
     assert.match(tooMany.stderr, /--payments 500/);
   });
 

@@ -48,7 +48,10 @@ describe('npm start (src/server.ts)', () => {
     await sleep(150);
     server.child.kill('SIGTERM');
     await sleep(50);
-    const late = await fetch(`${server.url}/health`).then((response) => response.status, (error: Error) => error.name);
+    const late = await fetch(`${server.url}/health`).then(
+      (response) => response.status,
+      (error: Error) => error.name,
+    );
     assert.notEqual(late, 200, 'a request arriving after SIGTERM is not served');
 
     const login = await slowLogin;

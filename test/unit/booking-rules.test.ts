@@ -76,7 +76,12 @@ describe('withinOperatingHours in Africa/Nairobi (UTC+3, no DST)', () => {
   });
 
   it('refuses a booking across the gap between two ranges of a day, accepts each range', () => {
-    const split: OperatingHours = { mon: [['08:00', '12:00'], ['13:00', '17:00']] };
+    const split: OperatingHours = {
+      mon: [
+        ['08:00', '12:00'],
+        ['13:00', '17:00'],
+      ],
+    };
     assert.equal(open(split, NAIROBI, '2030-01-07T05:00:00Z', '2030-01-07T09:00:00Z'), true, '08:00–12:00');
     assert.equal(open(split, NAIROBI, '2030-01-07T10:00:00Z', '2030-01-07T14:00:00Z'), true, '13:00–17:00');
     assert.equal(open(split, NAIROBI, '2030-01-07T08:00:00Z', '2030-01-07T11:00:00Z'), false, '11:00–14:00 spans the gap');
@@ -84,7 +89,12 @@ describe('withinOperatingHours in Africa/Nairobi (UTC+3, no DST)', () => {
   });
 
   it('joins ranges that touch within a day', () => {
-    const touching: OperatingHours = { mon: [['08:00', '12:00'], ['12:00', '17:00']] };
+    const touching: OperatingHours = {
+      mon: [
+        ['08:00', '12:00'],
+        ['12:00', '17:00'],
+      ],
+    };
     assert.equal(open(touching, NAIROBI, '2030-01-07T08:00:00Z', '2030-01-07T10:00:00Z'), true, '11:00–13:00');
   });
 
@@ -95,7 +105,11 @@ describe('withinOperatingHours in Africa/Nairobi (UTC+3, no DST)', () => {
     assert.equal(open(late, NAIROBI, '2030-01-11T15:00:00Z', '2030-01-11T23:00:00Z'), true, 'fri 18:00 to sat 02:00 exactly');
     assert.equal(open(late, NAIROBI, '2030-01-11T19:00:00Z', '2030-01-11T23:30:00Z'), false, 'to sat 02:30');
     assert.equal(open({ fri: [['18:00', '24:00']] }, NAIROBI, '2030-01-11T19:00:00Z', '2030-01-11T22:00:00Z'), false, 'without the Saturday range');
-    assert.equal(open({ fri: [['18:00', '23:59']], sat: [['00:00', '02:00']] }, NAIROBI, '2030-01-11T19:00:00Z', '2030-01-11T22:00:00Z'), false, 'a minute short of midnight does not join');
+    assert.equal(
+      open({ fri: [['18:00', '23:59']], sat: [['00:00', '02:00']] }, NAIROBI, '2030-01-11T19:00:00Z', '2030-01-11T22:00:00Z'),
+      false,
+      'a minute short of midnight does not join',
+    );
   });
 });
 
@@ -153,7 +167,11 @@ describe('withinOperatingHours, totalPrice and durationHours on daylight-saving 
 
   it('New York spring: an opening time inside the missing hour moves forward too', () => {
     const hours: OperatingHours = { sun: [['02:30', '06:00']] };
-    assert.equal(withinOperatingHours(hours, NEW_YORK, at('2026-03-08T07:00:00Z'), at('2026-03-08T08:00:00Z')), false, '03:00 EDT is before the shifted opening');
+    assert.equal(
+      withinOperatingHours(hours, NEW_YORK, at('2026-03-08T07:00:00Z'), at('2026-03-08T08:00:00Z')),
+      false,
+      '03:00 EDT is before the shifted opening',
+    );
     assert.equal(withinOperatingHours(hours, NEW_YORK, at('2026-03-08T07:30:00Z'), at('2026-03-08T10:00:00Z')), true, '03:30–06:00 EDT');
   });
 
@@ -174,7 +192,11 @@ describe('withinOperatingHours, totalPrice and durationHours on daylight-saving 
     assert.equal(totalPrice(PRICE, start, end), 2 * PRICE);
     // Inside the second pass of the hour only (01:15 EST → 01:45 EST).
     assert.equal(withinOperatingHours(allSunday, NEW_YORK, at('2026-11-01T06:15:00Z'), at('2026-11-01T06:45:00Z')), true);
-    assert.equal(withinOperatingHours({ sun: [['00:00', '03:00']] }, NEW_YORK, at('2026-11-01T04:00:00Z'), at('2026-11-01T08:00:00Z')), true, '00:00–03:00 local is 4 real hours');
+    assert.equal(
+      withinOperatingHours({ sun: [['00:00', '03:00']] }, NEW_YORK, at('2026-11-01T04:00:00Z'), at('2026-11-01T08:00:00Z')),
+      true,
+      '00:00–03:00 local is 4 real hours',
+    );
     assert.equal(withinOperatingHours({ sun: [['00:00', '03:00']] }, NEW_YORK, at('2026-11-01T04:00:00Z'), at('2026-11-01T08:01:00Z')), false);
   });
 
@@ -246,7 +268,8 @@ describe('bookingProblem', () => {
     if (problem) assert.equal(problem.statusCode, 400);
     return problem?.code;
   };
-  const problem = (overrides: Partial<typeof ok>, terms: Partial<typeof space> = {}, when = now) => codeOf(bookingProblem({ ...space, ...terms }, { ...ok, ...overrides }, when));
+  const problem = (overrides: Partial<typeof ok>, terms: Partial<typeof space> = {}, when = now) =>
+    codeOf(bookingProblem({ ...space, ...terms }, { ...ok, ...overrides }, when));
 
   it('accepts a request that breaks no rule', () => {
     assert.equal(problem({}), undefined);
@@ -455,7 +478,10 @@ const describeCase = (c: Case) => `space_open_during('${JSON.stringify(c.hours)}
 async function sqlOpen(c: Case): Promise<boolean> {
   const { db } = await testDatabase();
   const hours = c.hours === null ? null : JSON.stringify(c.hours);
-  const [row] = await queryRows<{ open: boolean }>(db, sql`select space_open_during(${hours}::jsonb, ${c.zone}, ${c.from.toISOString()}::timestamptz, ${c.to.toISOString()}::timestamptz) as open`);
+  const [row] = await queryRows<{ open: boolean }>(
+    db,
+    sql`select space_open_during(${hours}::jsonb, ${c.zone}, ${c.from.toISOString()}::timestamptz, ${c.to.toISOString()}::timestamptz) as open`,
+  );
   return row!.open;
 }
 
@@ -482,7 +508,17 @@ describe('withinOperatingHours and SQL space_open_during agree', () => {
     const fixed: Case[] = [
       { hours: { mon: [['09:00', '17:00']] }, zone: NAIROBI, from: at('2030-01-07T06:00:00Z'), to: at('2030-01-07T14:00:00Z') },
       { hours: { mon: [['09:00', '17:00']] }, zone: NAIROBI, from: at('2030-01-07T06:00:00Z'), to: at('2030-01-07T14:01:00Z') },
-      { hours: { mon: [['08:00', '12:00'], ['13:00', '17:00']] }, zone: NAIROBI, from: at('2030-01-07T08:00:00Z'), to: at('2030-01-07T11:00:00Z') },
+      {
+        hours: {
+          mon: [
+            ['08:00', '12:00'],
+            ['13:00', '17:00'],
+          ],
+        },
+        zone: NAIROBI,
+        from: at('2030-01-07T08:00:00Z'),
+        to: at('2030-01-07T11:00:00Z'),
+      },
       { hours: { fri: [['18:00', '24:00']], sat: [['00:00', '02:00']] }, zone: NAIROBI, from: at('2030-01-11T19:00:00Z'), to: at('2030-01-11T22:00:00Z') },
       { hours: null, zone: NEW_YORK, from: at('2026-03-08T05:00:00Z'), to: at('2026-03-08T09:00:00Z') },
       { hours: {}, zone: NEW_YORK, from: at('2026-03-08T05:00:00Z'), to: at('2026-03-08T09:00:00Z') },
@@ -510,24 +546,21 @@ describe('withinOperatingHours and SQL space_open_during agree', () => {
     assert.ok(outcomes.true >= 50 && outcomes.false >= 50, `both outcomes occur: ${JSON.stringify(outcomes)}`);
   });
 
-  it(
-    `on the ${repeated.length} random cases and hand-picked ones whose schedules name a time in the repeated autumn hour`,
-    async () => {
-      const fixed: Case[] = [
-        // Open 00:00–01:30 on New York's fall-back Sunday; booked 00:00 EDT → 01:00 EST, and to the second 01:30.
-        { hours: { sun: [['00:00', '01:30']] }, zone: NEW_YORK, from: at('2026-11-01T04:00:00Z'), to: at('2026-11-01T06:00:00Z') },
-        { hours: { sun: [['00:00', '01:30']] }, zone: NEW_YORK, from: at('2026-11-01T04:00:00Z'), to: at('2026-11-01T06:30:00Z') },
-        { hours: { sun: [['00:00', '01:30']] }, zone: NEW_YORK, from: at('2026-11-01T04:00:00Z'), to: at('2026-11-01T06:31:00Z') },
-        // Opening in the repeated hour: from the first 01:30, not a minute before.
-        { hours: { sun: [['01:30', '04:00']] }, zone: NEW_YORK, from: at('2026-11-01T05:30:00Z'), to: at('2026-11-01T09:00:00Z') },
-        { hours: { sun: [['01:30', '04:00']] }, zone: NEW_YORK, from: at('2026-11-01T05:29:00Z'), to: at('2026-11-01T09:00:00Z') },
-        // Open 01:00–03:00; booked from the first 01:00 (EDT).
-        { hours: { sun: [['01:00', '03:00']] }, zone: NEW_YORK, from: at('2026-11-01T05:00:00Z'), to: at('2026-11-01T07:00:00Z') },
-        // London: open 01:00–02:00 on its fall-back Sunday; booked from the first 01:00 (BST).
-        { hours: { sun: [['01:00', '02:00']] }, zone: LONDON, from: at('2026-10-25T00:00:00Z'), to: at('2026-10-25T02:00:00Z') },
-      ];
-      const { mismatches } = await compare([...fixed, ...repeated]);
-      assert.deepEqual(mismatches, [], `JS and SQL disagree on ${mismatches.length} cases:\n${mismatches.slice(0, 20).join('\n')}`);
-    },
-  );
+  it(`on the ${repeated.length} random cases and hand-picked ones whose schedules name a time in the repeated autumn hour`, async () => {
+    const fixed: Case[] = [
+      // Open 00:00–01:30 on New York's fall-back Sunday; booked 00:00 EDT → 01:00 EST, and to the second 01:30.
+      { hours: { sun: [['00:00', '01:30']] }, zone: NEW_YORK, from: at('2026-11-01T04:00:00Z'), to: at('2026-11-01T06:00:00Z') },
+      { hours: { sun: [['00:00', '01:30']] }, zone: NEW_YORK, from: at('2026-11-01T04:00:00Z'), to: at('2026-11-01T06:30:00Z') },
+      { hours: { sun: [['00:00', '01:30']] }, zone: NEW_YORK, from: at('2026-11-01T04:00:00Z'), to: at('2026-11-01T06:31:00Z') },
+      // Opening in the repeated hour: from the first 01:30, not a minute before.
+      { hours: { sun: [['01:30', '04:00']] }, zone: NEW_YORK, from: at('2026-11-01T05:30:00Z'), to: at('2026-11-01T09:00:00Z') },
+      { hours: { sun: [['01:30', '04:00']] }, zone: NEW_YORK, from: at('2026-11-01T05:29:00Z'), to: at('2026-11-01T09:00:00Z') },
+      // Open 01:00–03:00; booked from the first 01:00 (EDT).
+      { hours: { sun: [['01:00', '03:00']] }, zone: NEW_YORK, from: at('2026-11-01T05:00:00Z'), to: at('2026-11-01T07:00:00Z') },
+      // London: open 01:00–02:00 on its fall-back Sunday; booked from the first 01:00 (BST).
+      { hours: { sun: [['01:00', '02:00']] }, zone: LONDON, from: at('2026-10-25T00:00:00Z'), to: at('2026-10-25T02:00:00Z') },
+    ];
+    const { mismatches } = await compare([...fixed, ...repeated]);
+    assert.deepEqual(mismatches, [], `JS and SQL disagree on ${mismatches.length} cases:\n${mismatches.slice(0, 20).join('\n')}`);
+  });
 });

@@ -122,7 +122,11 @@ describe('loadConfig defaults', () => {
 
   it('refuses a LEGACY_CLIENT_ORIGINS entry that is not an origin (a path, a trailing slash, not a URL)', () => {
     for (const value of ['http://127.0.0.1:5173/', 'https://spacer.example/app', '127.0.0.1:5173', 'file:///tmp']) {
-      assert.throws(() => loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, LEGACY_CLIENT_ORIGINS: value }), (error: unknown) => error instanceof ConfigError && error.variable === 'LEGACY_CLIENT_ORIGINS', value);
+      assert.throws(
+        () => loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, LEGACY_CLIENT_ORIGINS: value }),
+        (error: unknown) => error instanceof ConfigError && error.variable === 'LEGACY_CLIENT_ORIGINS',
+        value,
+      );
     }
   });
 
@@ -145,11 +149,14 @@ describe('loadConfig in production', () => {
 
   it('refuses to start without JWT_SECRET_KEY even when secrets may be persisted', () => {
     const dir = tempDir();
-    assert.throws(() => loadConfig({ NODE_ENV: 'production', DATA_DIR: dir }), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.match(error.message, /JWT_SECRET_KEY/);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig({ NODE_ENV: 'production', DATA_DIR: dir }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /JWT_SECRET_KEY/);
+        return true;
+      },
+    );
     assert.equal(existsSync(join(dir, 'secrets.json')), false);
   });
 
@@ -167,13 +174,19 @@ describe('loadConfig in production', () => {
 
   it('refuses a short refresh secret without echoing it', () => {
     const weak = 'short-refresh';
-    const message = configErrorFor({ ...PRODUCTION_SECRETS, NODE_ENV: 'production', DATA_DIR: tempDir(), JWT_REFRESH_SECRET_KEY: weak }, 'JWT_REFRESH_SECRET_KEY');
+    const message = configErrorFor(
+      { ...PRODUCTION_SECRETS, NODE_ENV: 'production', DATA_DIR: tempDir(), JWT_REFRESH_SECRET_KEY: weak },
+      'JWT_REFRESH_SECRET_KEY',
+    );
     assert.ok(!message.includes(weak));
   });
 
   it('refuses equal access and refresh secrets, naming JWT_REFRESH_SECRET_KEY', () => {
     const same = PRODUCTION_SECRETS.JWT_SECRET_KEY;
-    const message = configErrorFor({ NODE_ENV: 'production', DATA_DIR: tempDir(), JWT_SECRET_KEY: same, JWT_REFRESH_SECRET_KEY: same }, 'JWT_REFRESH_SECRET_KEY');
+    const message = configErrorFor(
+      { NODE_ENV: 'production', DATA_DIR: tempDir(), JWT_SECRET_KEY: same, JWT_REFRESH_SECRET_KEY: same },
+      'JWT_REFRESH_SECRET_KEY',
+    );
     assert.ok(!message.includes(same));
   });
 
@@ -226,7 +239,16 @@ describe('loadConfig rejects bad values, naming the variable', () => {
   }
 
   it('accepts the boolean spellings of BACKGROUND_JOBS', () => {
-    for (const [raw, expected] of [['true', true], ['1', true], ['YES', true], ['on', true], ['false', false], ['0', false], ['no', false], ['Off', false]] as const) {
+    for (const [raw, expected] of [
+      ['true', true],
+      ['1', true],
+      ['YES', true],
+      ['on', true],
+      ['false', false],
+      ['0', false],
+      ['no', false],
+      ['Off', false],
+    ] as const) {
       assert.equal(loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, BACKGROUND_JOBS: raw }).BACKGROUND_JOBS, expected, raw);
     }
   });
@@ -239,7 +261,14 @@ describe('loadConfig rejects bad values, naming the variable', () => {
 });
 
 describe('loadConfig durations', () => {
-  for (const [raw, seconds] of [['15m', 900], ['12h', 43_200], ['30d', 2_592_000], ['600', 600], ['45s', 45], [' 2h ', 7200]] as const) {
+  for (const [raw, seconds] of [
+    ['15m', 900],
+    ['12h', 43_200],
+    ['30d', 2_592_000],
+    ['600', 600],
+    ['45s', 45],
+    [' 2h ', 7200],
+  ] as const) {
     it(`reads ${JSON.stringify(raw)} as ${seconds} seconds`, () => {
       const config = loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, ACCESS_TOKEN_TTL: raw, REFRESH_TOKEN_TTL: raw });
       assert.equal(config.ACCESS_TOKEN_TTL, seconds);
@@ -262,7 +291,9 @@ describe('server start-up with bad configuration', () => {
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done) => child.on('close', (exitCode, exitSignal) => done([exitCode, exitSignal])));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done) =>
+      child.on('close', (exitCode, exitSignal) => done([exitCode, exitSignal])),
+    );
     clearTimeout(killer);
 
     assert.equal(signal, null, 'it exited by itself');

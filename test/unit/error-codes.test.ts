@@ -9,7 +9,9 @@ import { ErrorSchema } from '../../src/shared/schemas.ts';
 
 const SRC = join(import.meta.dirname, '../../src');
 const files = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? files(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : []));
+  readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? files(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
+  );
 
 const LITERAL = String.raw`'([a-z][a-z0-9_]*)'`;
 // A first argument that is a string, template or name: the message before a code given second.

@@ -100,7 +100,11 @@ describe('processImage', () => {
     const result = await processImage(await transparentPng(), BOX);
     const metadata = await sharp(result.data).metadata();
     assert.equal(metadata.hasAlpha, true);
-    const { data } = await sharp(result.data).ensureAlpha().extract({ left: result.width - 5, top: result.height - 5, width: 1, height: 1 }).raw().toBuffer({ resolveWithObject: true });
+    const { data } = await sharp(result.data)
+      .ensureAlpha()
+      .extract({ left: result.width - 5, top: result.height - 5, width: 1, height: 1 })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     assert.ok(data[3]! > 100 && data[3]! < 155, `half-transparent background, alpha ${data[3]}`);
   });
 

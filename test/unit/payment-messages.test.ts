@@ -75,7 +75,9 @@ const success = (overrides: Record<string, unknown> = {}, items?: unknown) => ({
 });
 
 const failure = (resultCode: number | string, resultDesc: string) => ({
-  Body: { stkCallback: { MerchantRequestID: '29115-34620561-1', CheckoutRequestID: 'ws_CO_191220191020363925', ResultCode: resultCode, ResultDesc: resultDesc } },
+  Body: {
+    stkCallback: { MerchantRequestID: '29115-34620561-1', CheckoutRequestID: 'ws_CO_191220191020363925', ResultCode: resultCode, ResultDesc: resultDesc },
+  },
 });
 
 describe('parseStkCallback', () => {
@@ -135,7 +137,13 @@ describe('parseStkCallback', () => {
     ['success without CallbackMetadata', success({ CallbackMetadata: undefined })],
     ['success with Item not a list', success({ CallbackMetadata: { Item: {} } })],
     ['success without Amount', success({}, [{ Name: 'MpesaReceiptNumber', Value: 'NLJ7RT61SV' }])],
-    ['success with a zero Amount', success({}, [{ Name: 'Amount', Value: 0 }, { Name: 'MpesaReceiptNumber', Value: 'NLJ7RT61SV' }])],
+    [
+      'success with a zero Amount',
+      success({}, [
+        { Name: 'Amount', Value: 0 },
+        { Name: 'MpesaReceiptNumber', Value: 'NLJ7RT61SV' },
+      ]),
+    ],
     ['success without MpesaReceiptNumber', success({}, [{ Name: 'Amount', Value: 1 }])],
     ['an item without a Name', success({}, [{ Value: 1 }])],
     ['an item whose Value is an object', success({}, [{ Name: 'Amount', Value: { amount: 1 } }])],

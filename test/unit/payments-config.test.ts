@@ -10,7 +10,12 @@ const PRODUCTION = {
   JWT_SECRET_KEY: 'production-access-secret-0123456789abcdefghijklmnop',
   JWT_REFRESH_SECRET_KEY: 'production-refresh-secret-0123456789abcdefghijklmno',
 };
-const MPESA = { MPESA_CONSUMER_KEY: 'consumer-key', MPESA_CONSUMER_SECRET: 'consumer-secret', MPESA_BUSINESS_SHORTCODE: '174379', MPESA_PASSKEY: 'the-passkey' };
+const MPESA = {
+  MPESA_CONSUMER_KEY: 'consumer-key',
+  MPESA_CONSUMER_SECRET: 'consumer-secret',
+  MPESA_BUSINESS_SHORTCODE: '174379',
+  MPESA_PASSKEY: 'the-passkey',
+};
 const TOKEN = 'callback_token_0123456789';
 
 const load = (env: Record<string, string>) => loadConfig({ DATA_DIR: tempDir(), ...TEST_SECRETS, ...env }, { persistSecrets: false });
@@ -84,7 +89,10 @@ describe('MPESA_CALLBACK_TOKEN', () => {
 
   it('is required in production when M-Pesa is configured', () => {
     const dir = tempDir();
-    assert.throws(() => loadConfig({ ...PRODUCTION, ...MPESA, DATA_DIR: dir }), (error: unknown) => error instanceof ConfigError && error.variable === 'MPESA_CALLBACK_TOKEN');
+    assert.throws(
+      () => loadConfig({ ...PRODUCTION, ...MPESA, DATA_DIR: dir }),
+      (error: unknown) => error instanceof ConfigError && error.variable === 'MPESA_CALLBACK_TOKEN',
+    );
     assert.equal(existsSync(join(dir, 'secrets.json')), false);
     assert.equal(load({ ...PRODUCTION, ...MPESA, MPESA_CALLBACK_TOKEN: TOKEN }).MPESA_CALLBACK_TOKEN, TOKEN);
   });
@@ -132,7 +140,9 @@ describe('payment configuration rules', () => {
     for (const key of ['pk_test_publishable', 'whsec_swapped', 'sk_prod_abc123']) {
       assert.ok(!configErrorFor({ STRIPE_SECRET_KEY: key, STRIPE_WEBHOOK_SECRET: 'whsec_x' }, 'STRIPE_SECRET_KEY').includes(key));
     }
-    assert.ok(!configErrorFor({ STRIPE_SECRET_KEY: 'sk_test_abc', STRIPE_WEBHOOK_SECRET: 'sk_test_swapped' }, 'STRIPE_WEBHOOK_SECRET').includes('sk_test_swapped'));
+    assert.ok(
+      !configErrorFor({ STRIPE_SECRET_KEY: 'sk_test_abc', STRIPE_WEBHOOK_SECRET: 'sk_test_swapped' }, 'STRIPE_WEBHOOK_SECRET').includes('sk_test_swapped'),
+    );
   });
 
   it('wants https provider URLs in production', () => {

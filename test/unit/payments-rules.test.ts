@@ -113,17 +113,29 @@ describe('refundShare', () => {
 
 describe('formatPeriod', () => {
   it("shows the period in the space's zone with its offset", () => {
-    assert.equal(formatPeriod('2026-12-01T06:00:00.000Z', '2026-12-01T09:00:00.000Z', 'Africa/Nairobi'), 'Tue 1 Dec 2026, 09:00–12:00 (Africa/Nairobi, UTC+03:00)');
-    assert.equal(formatPeriod('2026-12-01T14:00:00.000Z', '2026-12-01T16:30:00.000Z', 'America/New_York'), 'Tue 1 Dec 2026, 09:00–11:30 (America/New_York, UTC-05:00)');
+    assert.equal(
+      formatPeriod('2026-12-01T06:00:00.000Z', '2026-12-01T09:00:00.000Z', 'Africa/Nairobi'),
+      'Tue 1 Dec 2026, 09:00–12:00 (Africa/Nairobi, UTC+03:00)',
+    );
+    assert.equal(
+      formatPeriod('2026-12-01T14:00:00.000Z', '2026-12-01T16:30:00.000Z', 'America/New_York'),
+      'Tue 1 Dec 2026, 09:00–11:30 (America/New_York, UTC-05:00)',
+    );
   });
 
   it('names both days for a period over local midnight', () => {
-    assert.equal(formatPeriod('2026-12-01T19:00:00.000Z', '2026-12-01T23:00:00.000Z', 'Africa/Nairobi'), 'Tue 1 Dec 2026, 22:00 – Wed 2 Dec 2026, 02:00 (Africa/Nairobi, UTC+03:00)');
+    assert.equal(
+      formatPeriod('2026-12-01T19:00:00.000Z', '2026-12-01T23:00:00.000Z', 'Africa/Nairobi'),
+      'Tue 1 Dec 2026, 22:00 – Wed 2 Dec 2026, 02:00 (Africa/Nairobi, UTC+03:00)',
+    );
   });
 
   it('names both offsets across a daylight-saving change', () => {
     // London leaves summer time at 02:00 BST on 25 October 2026; 00:30 BST to 03:00 GMT.
-    assert.equal(formatPeriod('2026-10-24T23:30:00.000Z', '2026-10-25T03:00:00.000Z', 'Europe/London'), 'Sun 25 Oct 2026, 00:30–03:00 (Europe/London, UTC+01:00 to UTC+00:00)');
+    assert.equal(
+      formatPeriod('2026-10-24T23:30:00.000Z', '2026-10-25T03:00:00.000Z', 'Europe/London'),
+      'Sun 25 Oct 2026, 00:30–03:00 (Europe/London, UTC+01:00 to UTC+00:00)',
+    );
   });
 
   it('refuses an unknown zone', () => {

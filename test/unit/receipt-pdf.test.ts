@@ -77,7 +77,15 @@ describe('renderReceiptPdf', () => {
 
   it("shows the period in the space's own zone and the method's name", async () => {
     const text = await textOf(
-      await renderReceiptPdf({ ...sample, timezone: 'America/New_York', start_time: '2026-12-01T14:00:00.000Z', end_time: '2026-12-01T16:30:00.000Z', hours: 2.5, amount: 3750, payment_method: 'card' }),
+      await renderReceiptPdf({
+        ...sample,
+        timezone: 'America/New_York',
+        start_time: '2026-12-01T14:00:00.000Z',
+        end_time: '2026-12-01T16:30:00.000Z',
+        hours: 2.5,
+        amount: 3750,
+        payment_method: 'card',
+      }),
     );
     assert.ok(text.includes('Tue 1 Dec 2026, 09:00–11:30 (America/New_York, UTC-05:00)'), text);
     assert.ok(text.includes('2.5 h × KES 1,500.00') && text.includes('KES 3,750.00') && text.includes('Card'), text);
@@ -102,7 +110,13 @@ describe('renderReceiptPdf', () => {
   it('keeps to one page and stays readable with long names and a cash payment without transaction id', async () => {
     const long = 'Grand Conference Hall at the Kenyatta International Convention Centre, West Wing '.repeat(6);
     const text = await textOf(
-      await renderReceiptPdf({ ...sample, payer: { name: long, email: `${'x'.repeat(200)}@example.com` }, space: { ...sample.space, name: long, address: long }, payment_method: 'cash', transaction_id: null }),
+      await renderReceiptPdf({
+        ...sample,
+        payer: { name: long, email: `${'x'.repeat(200)}@example.com` },
+        space: { ...sample.space, name: long, address: long },
+        payment_method: 'cash',
+        transaction_id: null,
+      }),
     );
     assert.ok(text.includes('Cash') && text.includes('RCP-2026-000042') && text.includes('KES 4,500.00'), text);
   });
@@ -127,7 +141,12 @@ describe('createReceiptRenderer', () => {
     for (const [index, pdf] of pdfs.entries()) {
       const n = index + 1;
       const receipt = nth(n);
-      assertShows(await textOf(pdf), receipt, { amount: `KES ${(2 * (1000 + n)).toLocaleString('en-US')}.00`, rate: `KES ${(1000 + n).toLocaleString('en-US')}.00` }, 'Tue 1 Dec 2026, 09:00–12:00 (Africa/Nairobi, UTC+03:00)');
+      assertShows(
+        await textOf(pdf),
+        receipt,
+        { amount: `KES ${(2 * (1000 + n)).toLocaleString('en-US')}.00`, rate: `KES ${(1000 + n).toLocaleString('en-US')}.00` },
+        'Tue 1 Dec 2026, 09:00–12:00 (Africa/Nairobi, UTC+03:00)',
+      );
     }
     assert.ok(pdfs[0]!.equals(await renderReceiptPdf(nth(1))), 'the same bytes as on the main thread');
   });
@@ -171,14 +190,23 @@ describe('a worker pool whose worker dies', () => {
   it('rejects only the job the dead worker held, and a fresh worker takes the rest', async (t) => {
     const pool = createWorkerPool<ReceiptData, Uint8Array>(crashing, { threads: 1, name: 'receipt renderer' });
     t.after(() => pool.close());
-    const jobs = [pool.run(nth(1)), pool.run({ ...sample, receipt_number: 'CRASH' }), pool.run(nth(3)), pool.run({ ...sample, receipt_number: 'THROW' }), pool.run(nth(5))];
+    const jobs = [
+      pool.run(nth(1)),
+      pool.run({ ...sample, receipt_number: 'CRASH' }),
+      pool.run(nth(3)),
+      pool.run({ ...sample, receipt_number: 'THROW' }),
+      pool.run(nth(5)),
+    ];
     const [first, crashed, third, thrown, fifth] = await Promise.allSettled(jobs);
     assert.equal(first!.status, 'fulfilled');
     assert.equal(crashed!.status, 'rejected');
     assert.match(String((crashed as PromiseRejectedResult).reason), /died \(exit code 3\)/);
     assert.equal(thrown!.status, 'rejected');
     assert.match(String((thrown as PromiseRejectedResult).reason.cause), /boom in the worker/);
-    for (const [result, n] of [[third, 3], [fifth, 5]] as const) {
+    for (const [result, n] of [
+      [third, 3],
+      [fifth, 5],
+    ] as const) {
       assert.equal(result!.status, 'fulfilled', `job ${n} ran on a replacement worker`);
       assert.ok((await textOf(Buffer.from((result as PromiseFulfilledResult<Uint8Array>).value))).includes(nth(n).receipt_number));
     }
@@ -198,7 +226,11 @@ describe('receiptMail', () => {
   });
 
   it('leaves out the transaction for a cash payment and keeps the file name safe', () => {
-    const mail = receiptMail({ email: 'a@example.com', firstName: 'A' }, { ...sample, payment_method: 'cash', transaction_id: null }, { kind: 'receipt', ref: '42' });
+    const mail = receiptMail(
+      { email: 'a@example.com', firstName: 'A' },
+      { ...sample, payment_method: 'cash', transaction_id: null },
+      { kind: 'receipt', ref: '42' },
+    );
     assert.match(mail.text, /Paid by Cash\./);
     assert.equal(receiptFilename({ receipt_number: '../RCP-2026-000042' }), 'RCP-2026-000042.pdf');
   });

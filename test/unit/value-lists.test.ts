@@ -61,7 +61,12 @@ const valueLists: ValueList[] = [
     table: 'spaces',
     column: 'cancellation_policy',
     values: CANCELLATION_POLICIES,
-    schemas: [SpaceSchema.properties.cancellation_policy, CreateSpaceBody.properties.cancellation_policy, UpdateSpaceBody.properties.cancellation_policy, QuoteResponse.properties.policy],
+    schemas: [
+      SpaceSchema.properties.cancellation_policy,
+      CreateSpaceBody.properties.cancellation_policy,
+      UpdateSpaceBody.properties.cancellation_policy,
+      QuoteResponse.properties.policy,
+    ],
   },
   { table: 'bookings', column: 'status', values: BOOKING_STATUSES, schemas: [BookingSchema.properties.status, BookingListQuery.properties.status] },
   { table: 'bookings', column: 'payment_status', values: PAYMENT_STATUSES, schemas: [BookingSchema.properties.payment_status] },
@@ -173,7 +178,10 @@ describe('the live booking condition', () => {
   it('is LIVE_BOOKING_STATUSES, a part of BOOKING_STATUSES, in the rules too', () => {
     for (const status of LIVE_BOOKING_STATUSES) assert.ok((BOOKING_STATUSES as readonly string[]).includes(status), status);
     assert.deepEqual(LIVE_STATUSES, LIVE_BOOKING_STATUSES);
-    assert.deepEqual(BOOKING_STATUSES.filter((status) => isLive(status)), [...LIVE_BOOKING_STATUSES]);
+    assert.deepEqual(
+      BOOKING_STATUSES.filter((status) => isLive(status)),
+      [...LIVE_BOOKING_STATUSES],
+    );
   });
 
   it('the exclusion constraint on bookings holds exactly the live statuses', async () => {
@@ -201,8 +209,12 @@ describe('the live booking condition', () => {
       const statuses = literalsOfColumn(predicate, 'status');
       for (const status of statuses) assert.ok((BOOKING_STATUSES as readonly string[]).includes(status), `${name}: ${predicate}`);
       if (statuses.length > 1) assert.deepEqual(sorted(statuses), sorted(LIVE_BOOKING_STATUSES), `${name}: ${predicate}`);
-      for (const status of literalsOfColumn(predicate, 'payment_status')) assert.ok((PAYMENT_STATUSES as readonly string[]).includes(status), `${name}: ${predicate}`);
-      assert.ok(statuses.length > 0 || /payment_status/.test(predicate) || !/'/.test(predicate), `${name} names values of a column this test does not know: ${predicate}`);
+      for (const status of literalsOfColumn(predicate, 'payment_status'))
+        assert.ok((PAYMENT_STATUSES as readonly string[]).includes(status), `${name}: ${predicate}`);
+      assert.ok(
+        statuses.length > 0 || /payment_status/.test(predicate) || !/'/.test(predicate),
+        `${name} names values of a column this test does not know: ${predicate}`,
+      );
     }
   });
 });

@@ -59,11 +59,21 @@ export const bookings = pgTable(
     check('bookings_price', sql`${t.totalPrice} >= 0`),
     index('bookings_user_start_idx').on(t.userId, t.startTime, t.id),
     index('bookings_space_start_idx').on(t.spaceId, t.startTime, t.id),
-    index('bookings_pending_created_idx').on(t.createdAt).where(sql`${t.status} = 'pending'`),
-    index('bookings_pending_start_idx').on(t.startTime).where(sql`${t.status} = 'pending'`),
-    index('bookings_confirmed_end_idx').on(t.endTime).where(sql`${t.status} = 'confirmed'`),
-    index('bookings_unpaid_confirmed_idx').on(t.confirmedAt).where(sql`${t.status} = 'confirmed' and ${t.paymentStatus} = 'unpaid'`),
-    index('bookings_unpaid_start_idx').on(t.startTime).where(sql`${t.status} = 'confirmed' and ${t.paymentStatus} = 'unpaid'`),
+    index('bookings_pending_created_idx')
+      .on(t.createdAt)
+      .where(sql`${t.status} = 'pending'`),
+    index('bookings_pending_start_idx')
+      .on(t.startTime)
+      .where(sql`${t.status} = 'pending'`),
+    index('bookings_confirmed_end_idx')
+      .on(t.endTime)
+      .where(sql`${t.status} = 'confirmed'`),
+    index('bookings_unpaid_confirmed_idx')
+      .on(t.confirmedAt)
+      .where(sql`${t.status} = 'confirmed' and ${t.paymentStatus} = 'unpaid'`),
+    index('bookings_unpaid_start_idx')
+      .on(t.startTime)
+      .where(sql`${t.status} = 'confirmed' and ${t.paymentStatus} = 'unpaid'`),
     // The platform-wide counts by status (admin stats) read this index alone.
     index('bookings_status_idx').on(t.status),
   ],

@@ -40,7 +40,9 @@ export const mailOutbox = pgTable(
     sentAt: timestamptz('sent_at'),
   },
   (t) => [
-    index('mail_outbox_due_idx').on(t.nextAttemptAt, t.id).where(sql`${t.status} = 'pending'`),
+    index('mail_outbox_due_idx')
+      .on(t.nextAttemptAt, t.id)
+      .where(sql`${t.status} = 'pending'`),
     check('mail_outbox_status_check', isOneOf(t.status, MAIL_STATUSES)),
   ],
 );

@@ -71,18 +71,31 @@ export const payments = pgTable(
     check('payments_provider', isOneOf(t.provider, PAYMENT_PROVIDERS)),
     check('payments_status', isOneOf(t.status, PAYMENT_STATES)),
     check('payments_refund_state', sql`${t.refundState} is null or ${isOneOf(t.refundState, REFUND_STATES)}`),
-    check('payments_completed_has_receipt', sql`${t.status} not in ('completed', 'refunded') or (${t.receiptNumber} is not null and ${t.completedAt} is not null)`),
+    check(
+      'payments_completed_has_receipt',
+      sql`${t.status} not in ('completed', 'refunded') or (${t.receiptNumber} is not null and ${t.completedAt} is not null)`,
+    ),
     // One live payment per booking: a second attempt waits until the first has failed.
-    uniqueIndex('payments_one_live_per_booking').on(t.bookingId).where(sql`${t.status} in ('pending', 'completed')`),
+    uniqueIndex('payments_one_live_per_booking')
+      .on(t.bookingId)
+      .where(sql`${t.status} in ('pending', 'completed')`),
     uniqueIndex('payments_receipt_number_key').on(t.receiptNumber),
     uniqueIndex('payments_checkout_key').on(t.provider, t.checkoutRequestId),
     index('payments_booking_idx').on(t.bookingId, t.id),
     index('payments_user_created_idx').on(t.userId, t.createdAt, t.id),
     index('payments_created_idx').on(t.createdAt, t.id),
-    index('payments_query_due_idx').on(t.nextQueryAt).where(sql`${t.status} = 'pending' and ${t.nextQueryAt} is not null`),
-    index('payments_refund_due_idx').on(t.refundNextAttemptAt).where(sql`${t.refundState} = 'due'`),
-    index('payments_refund_reference_idx').on(t.refundReference).where(sql`${t.refundReference} is not null`),
-    index('payments_completed_at_idx').on(t.completedAt).where(sql`${t.status} in ('completed', 'refunded')`),
+    index('payments_query_due_idx')
+      .on(t.nextQueryAt)
+      .where(sql`${t.status} = 'pending' and ${t.nextQueryAt} is not null`),
+    index('payments_refund_due_idx')
+      .on(t.refundNextAttemptAt)
+      .where(sql`${t.refundState} = 'due'`),
+    index('payments_refund_reference_idx')
+      .on(t.refundReference)
+      .where(sql`${t.refundReference} is not null`),
+    index('payments_completed_at_idx')
+      .on(t.completedAt)
+      .where(sql`${t.status} in ('completed', 'refunded')`),
   ],
 );
 
@@ -152,7 +165,9 @@ export const paymentMethods = pgTable(
       sql`(${t.type} = 'mpesa' and ${t.phoneNumber} is not null and ${t.providerToken} is null) or (${t.type} = 'card' and ${t.providerToken} is not null and ${t.last4} ~ '^[0-9]{4}$' and ${t.phoneNumber} is null)`,
     ),
     index('payment_methods_user_idx').on(t.userId, t.id),
-    uniqueIndex('payment_methods_one_default').on(t.userId).where(sql`${t.isDefault}`),
+    uniqueIndex('payment_methods_one_default')
+      .on(t.userId)
+      .where(sql`${t.isDefault}`),
   ],
 );
 

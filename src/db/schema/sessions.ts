@@ -21,6 +21,9 @@ export const sessions = pgTable(
     revokedAt: timestamptz('revoked_at'),
     revokedReason: text('revoked_reason'),
   },
-  (t) => [index('sessions_user_live_idx').on(t.userId).where(sql`${t.revokedAt} is null`)],
+  (t) => [
+    index('sessions_user_live_idx')
+      .on(t.userId)
+      .where(sql`${t.revokedAt} is null`),
+  ],
 );
-

@@ -1,5 +1,19 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { type AnyPgColumn, bigint, boolean, check, customType, doublePrecision, index, integer, jsonb, pgTable, smallint, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  type AnyPgColumn,
+  bigint,
+  boolean,
+  check,
+  customType,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  smallint,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import { createdAt, timestamptz, updatedAt } from './columns.ts';
 import { users } from './users.ts';
 import { isOneOf } from './value-lists.ts';
@@ -39,7 +53,10 @@ export const spaces = pgTable(
     pricePerHour: bigint('price_per_hour', { mode: 'number' }).notNull(),
     currency: text('currency').notNull().default('KES'),
     capacity: integer('capacity').notNull(),
-    amenities: text('amenities').array().notNull().default(sql`'{}'::text[]`),
+    amenities: text('amenities')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     isAvailable: boolean('is_available').notNull().default(true),
     minBookingHours: integer('min_booking_hours').notNull().default(1),
     maxBookingHours: integer('max_booking_hours').notNull().default(24),
@@ -52,7 +69,9 @@ export const spaces = pgTable(
     ratingSum: integer('rating_sum').notNull().default(0),
     /** Part of the secret calendar URL; raising it (rotate) invalidates every earlier URL. */
     calendarVersion: integer('calendar_version').notNull().default(1),
-    search: tsvector('search').generatedAlwaysAs((): SQL => searchDocument({ name: spaces.name, city: spaces.city, address: spaces.address, description: spaces.description })),
+    search: tsvector('search').generatedAlwaysAs((): SQL =>
+      searchDocument({ name: spaces.name, city: spaces.city, address: spaces.address, description: spaces.description }),
+    ),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     /** Archived spaces keep their history but never appear in lists or lookups. */
@@ -67,13 +86,25 @@ export const spaces = pgTable(
     check('spaces_currency', sql`${t.currency} ~ '^[A-Z]{3}$'`),
     index('spaces_search_idx').using('gin', t.search),
     index('spaces_amenities_idx').using('gin', t.amenities),
-    index('spaces_live_created_idx').on(t.createdAt, t.id).where(sql`${t.archivedAt} is null`),
-    index('spaces_live_price_idx').on(t.pricePerHour, t.id).where(sql`${t.archivedAt} is null`),
-    index('spaces_live_city_idx').on(sql`lower(${t.city})`, t.createdAt, t.id).where(sql`${t.archivedAt} is null`),
+    index('spaces_live_created_idx')
+      .on(t.createdAt, t.id)
+      .where(sql`${t.archivedAt} is null`),
+    index('spaces_live_price_idx')
+      .on(t.pricePerHour, t.id)
+      .where(sql`${t.archivedAt} is null`),
+    index('spaces_live_city_idx')
+      .on(sql`lower(${t.city})`, t.createdAt, t.id)
+      .where(sql`${t.archivedAt} is null`),
     index('spaces_owner_idx').on(t.ownerId, t.createdAt),
-    index('spaces_live_capacity_idx').on(t.capacity).where(sql`${t.archivedAt} is null`),
-    index('spaces_live_location_idx').on(t.latitude, t.longitude).where(sql`${t.archivedAt} is null and ${t.latitude} is not null`),
-    index('spaces_live_rating_idx').on(sql`(${t.ratingSum}::numeric / nullif(${t.ratingCount}, 0)) desc nulls last`, t.id).where(sql`${t.archivedAt} is null`),
+    index('spaces_live_capacity_idx')
+      .on(t.capacity)
+      .where(sql`${t.archivedAt} is null`),
+    index('spaces_live_location_idx')
+      .on(t.latitude, t.longitude)
+      .where(sql`${t.archivedAt} is null and ${t.latitude} is not null`),
+    index('spaces_live_rating_idx')
+      .on(sql`(${t.ratingSum}::numeric / nullif(${t.ratingCount}, 0)) desc nulls last`, t.id)
+      .where(sql`${t.archivedAt} is null`),
   ],
 );
 
@@ -98,7 +129,9 @@ export const spaceImages = pgTable(
   (t) => [
     index('space_images_space_idx').on(t.spaceId, t.id),
     // Exactly one primary per space is kept by the service; the index makes two impossible.
-    uniqueIndex('space_images_one_primary_idx').on(t.spaceId).where(sql`${t.isPrimary}`),
+    uniqueIndex('space_images_one_primary_idx')
+      .on(t.spaceId)
+      .where(sql`${t.isPrimary}`),
   ],
 );
 

@@ -77,7 +77,13 @@ const backoffMs = (attempts: number, baseMs: number) => Math.min(baseMs * 2 ** M
  * Takes due mail in batches and sends it. A claim is one statement over rows locked with SKIP
  * LOCKED, so any number of processes can run this and none sends a mail another has claimed.
  */
-export function createMailSender(db: Db, transport: MailTransport, clock: Clock, settings: MailWorkerSettings, attachments: Record<string, AttachmentResolver> = {}) {
+export function createMailSender(
+  db: Db,
+  transport: MailTransport,
+  clock: Clock,
+  settings: MailWorkerSettings,
+  attachments: Record<string, AttachmentResolver> = {},
+) {
   const batchSize = settings.batchSize ?? 20;
   const leaseMs = settings.leaseMs ?? 120_000;
 
@@ -119,10 +125,7 @@ export function createMailSender(db: Db, transport: MailTransport, clock: Clock,
         messageId: `<outbox-${row.id}.${row.createdAt.getTime()}@spacer>`,
         ...(files.length > 0 ? { attachments: files } : {}),
       });
-      await db
-        .update(mailOutbox)
-        .set({ status: 'sent', sentAt: clock.now(), lockedUntil: null, lastError: null })
-        .where(eq(mailOutbox.id, row.id));
+      await db.update(mailOutbox).set({ status: 'sent', sentAt: clock.now(), lockedUntil: null, lastError: null }).where(eq(mailOutbox.id, row.id));
       return true;
     } catch (error) {
       const giveUp = row.attempts >= settings.maxAttempts;

@@ -70,7 +70,10 @@ export function createPaymentProviders(config: PaymentConfig, deps: PaymentProvi
 
   let card: PaymentProviders['card'];
   if (config.STRIPE_SECRET_KEY && config.STRIPE_WEBHOOK_SECRET) {
-    card = stripeProvider({ secretKey: config.STRIPE_SECRET_KEY, webhookSecret: config.STRIPE_WEBHOOK_SECRET, apiBase: config.STRIPE_API_BASE, timeoutMs }, deps);
+    card = stripeProvider(
+      { secretKey: config.STRIPE_SECRET_KEY, webhookSecret: config.STRIPE_WEBHOOK_SECRET, apiBase: config.STRIPE_API_BASE, timeoutMs },
+      deps,
+    );
   } else if (!production) {
     // The simulated events are signed and checked in this process only, so a per-process secret will do.
     const webhookSecret = config.STRIPE_WEBHOOK_SECRET ?? `whsec_sim_${randomBytes(24).toString('base64url')}`;

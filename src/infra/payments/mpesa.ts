@@ -79,13 +79,15 @@ export function parseStkCallback(body: unknown): StkCallback {
   };
   if (resultCode !== 0) return parsed;
 
-  if (!isObject(callback.CallbackMetadata) || !Array.isArray(callback.CallbackMetadata.Item)) throw new MalformedCallbackError('a successful callback needs CallbackMetadata.Item');
+  if (!isObject(callback.CallbackMetadata) || !Array.isArray(callback.CallbackMetadata.Item))
+    throw new MalformedCallbackError('a successful callback needs CallbackMetadata.Item');
   const items = new Map<string, string | number>();
   for (const item of callback.CallbackMetadata.Item as unknown[]) {
     if (!isObject(item) || typeof item.Name !== 'string') throw new MalformedCallbackError('CallbackMetadata.Item entries need a Name');
     // Daraja sends some items (e.g. Balance) without a Value.
     if (item.Value === undefined) continue;
-    if (typeof item.Value !== 'string' && typeof item.Value !== 'number') throw new MalformedCallbackError(`CallbackMetadata ${item.Name} has an invalid Value`);
+    if (typeof item.Value !== 'string' && typeof item.Value !== 'number')
+      throw new MalformedCallbackError(`CallbackMetadata ${item.Name} has an invalid Value`);
     items.set(item.Name, item.Value);
   }
   const amount = Number(items.get('Amount'));
@@ -103,14 +105,16 @@ export function parseReversalResult(body: unknown): ReversalResult {
   if (!isObject(body) || !isObject(body.Result)) throw new MalformedCallbackError('expected Result');
   const result = body.Result;
   // Reversal results may carry lettered codes (R000002) beside numeric ones.
-  const resultCode = typeof result.ResultCode === 'string' && /^[A-Z]\d+$/.test(result.ResultCode) ? result.ResultCode : resultCodeOf(result.ResultCode, 'ResultCode');
+  const resultCode =
+    typeof result.ResultCode === 'string' && /^[A-Z]\d+$/.test(result.ResultCode) ? result.ResultCode : resultCodeOf(result.ResultCode, 'ResultCode');
   const resultDesc = typeof result.ResultDesc === 'string' ? result.ResultDesc : fail('ResultDesc must be a string');
   const parsed: ReversalResult = {
     conversationId: requiredString(result.ConversationID, 'ConversationID'),
     originatorConversationId: requiredString(result.OriginatorConversationID, 'OriginatorConversationID'),
     resultCode,
     resultDesc,
-    outcome: resultCode === 0 ? { state: 'completed' } : { state: 'failed', code: 'failed', reason: resultDesc.trim() || `M-Pesa reversal error ${resultCode}` },
+    outcome:
+      resultCode === 0 ? { state: 'completed' } : { state: 'failed', code: 'failed', reason: resultDesc.trim() || `M-Pesa reversal error ${resultCode}` },
   };
   if (typeof result.TransactionID === 'string' && result.TransactionID !== '') parsed.transactionId = result.TransactionID;
   return parsed;
@@ -123,7 +127,8 @@ function fail(message: string): never {
 /** Daraja's Amount is whole shillings, so a fractional amount cannot be charged as asked. */
 export function wholeShillings(amountMinor: number, currency: string): number {
   if (currency.toUpperCase() !== 'KES') throw new PaymentInputError('unsupported_currency', 'currency', `M-Pesa takes KES only, not ${currency}`);
-  if (!Number.isSafeInteger(amountMinor) || amountMinor <= 0) throw new PaymentInputError('invalid_amount', 'amount', 'The amount must be a positive whole number of cents');
+  if (!Number.isSafeInteger(amountMinor) || amountMinor <= 0)
+    throw new PaymentInputError('invalid_amount', 'amount', 'The amount must be a positive whole number of cents');
   if (amountMinor % 100 !== 0) throw new PaymentInputError('invalid_amount', 'amount', 'M-Pesa takes whole shillings only');
   return amountMinor / 100;
 }
@@ -155,8 +160,12 @@ export function darajaProvider(settings: DarajaSettings, deps: { clock: Clock; l
   let cached: { token: string; renewAt: number } | undefined;
   let inFlight: Promise<string> | undefined;
 
-  const providerError = (kind: ProviderError['kind'], operation: string, message: string, extra: { status?: number; providerCode?: string; cause?: unknown } = {}) =>
-    new ProviderError(kind, { provider: 'daraja', operation, message, ...extra });
+  const providerError = (
+    kind: ProviderError['kind'],
+    operation: string,
+    message: string,
+    extra: { status?: number; providerCode?: string; cause?: unknown } = {},
+  ) => new ProviderError(kind, { provider: 'daraja', operation, message, ...extra });
 
   async function send(operation: string, path: string, init: RequestInit): Promise<DarajaAnswer> {
     let response: Response;
@@ -165,7 +174,8 @@ export function darajaProvider(settings: DarajaSettings, deps: { clock: Clock; l
       response = await fetch(`${baseUrl}${path}`, { ...init, signal: AbortSignal.timeout(settings.timeoutMs) });
       text = await response.text();
     } catch (error) {
-      if ((error as Error).name === 'TimeoutError') throw providerError('timeout', operation, `Daraja did not answer within ${settings.timeoutMs} ms`, { cause: error });
+      if ((error as Error).name === 'TimeoutError')
+        throw providerError('timeout', operation, `Daraja did not answer within ${settings.timeoutMs} ms`, { cause: error });
       throw providerError('unavailable', operation, 'Daraja could not be reached', { cause: error });
     }
     let json: Record<string, unknown> | undefined;
@@ -188,7 +198,10 @@ export function darajaProvider(settings: DarajaSettings, deps: { clock: Clock; l
 
   async function fetchToken(): Promise<string> {
     const basic = Buffer.from(`${settings.consumerKey}:${settings.consumerSecret}`).toString('base64');
-    const answer = await send('oauth', '/oauth/v1/generate?grant_type=client_credentials', { method: 'GET', headers: { Authorization: `Basic ${basic}`, Accept: 'application/json' } });
+    const answer = await send('oauth', '/oauth/v1/generate?grant_type=client_credentials', {
+      method: 'GET',
+      headers: { Authorization: `Basic ${basic}`, Accept: 'application/json' },
+    });
     if (answer.status !== 200) throw errorFrom('oauth', answer);
     const token = answer.json?.access_token;
     // expires_in arrives as a string ("3599").

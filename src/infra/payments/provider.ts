@@ -156,7 +156,10 @@ export class ProviderError extends Error {
   readonly status: number | undefined;
   /** Daraja's errorCode (e.g. 400.002.02) or Stripe's error code. */
   readonly providerCode: string | undefined;
-  constructor(kind: ProviderErrorKind, details: { provider: ProviderName; operation: string; message: string; status?: number; providerCode?: string; cause?: unknown }) {
+  constructor(
+    kind: ProviderErrorKind,
+    details: { provider: ProviderName; operation: string; message: string; status?: number; providerCode?: string; cause?: unknown },
+  ) {
     super(details.message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'ProviderError';
     this.kind = kind;

@@ -53,7 +53,8 @@ function scheduler(log: ProviderLog) {
 
 async function send(deps: SimulatedDeps, url: string, body: string, headers: Record<string, string> = {}) {
   const response = await deps.deliver({ method: 'POST', url, headers: { 'content-type': 'application/json', ...headers }, body });
-  if (response && response.statusCode >= 300) deps.log.warn({ provider: 'simulated', url: url.replace(/[^/]+$/, '…'), statusCode: response.statusCode }, 'Simulated callback was refused');
+  if (response && response.statusCode >= 300)
+    deps.log.warn({ provider: 'simulated', url: url.replace(/[^/]+$/, '…'), statusCode: response.statusCode }, 'Simulated callback was refused');
 }
 
 const fails = (phone: string | undefined) => phone !== undefined && phone.replace(/\D/g, '').endsWith('000');
@@ -108,7 +109,12 @@ export function simulatedMpesa(settings: SimulatedMpesaSettings, deps: Simulated
               },
             }
           : { MerchantRequestID: merchantRequestId, CheckoutRequestID: checkoutRequestId, ResultCode: 1032, ResultDesc: 'Request cancelled by user' };
-        states.set(checkoutRequestId, success ? { state: 'completed', transactionId: receipt, amountMinor: input.amountMinor } : { state: 'failed', code: 'cancelled', reason: 'Cancelled by the customer on the phone' });
+        states.set(
+          checkoutRequestId,
+          success
+            ? { state: 'completed', transactionId: receipt, amountMinor: input.amountMinor }
+            : { state: 'failed', code: 'cancelled', reason: 'Cancelled by the customer on the phone' },
+        );
         await send(deps, mpesaCallbackPath(settings.callbackToken), JSON.stringify({ Body: { stkCallback } }));
       });
       return { providerReference: checkoutRequestId, checkoutRequestId, merchantRequestId };
@@ -168,7 +174,8 @@ export function simulatedCard(settings: SimulatedCardSettings, deps: SimulatedDe
     verifyWebhook: (rawBody, signatureHeader) => verifyStripeSignature(rawBody, signatureHeader, settings.webhookSecret, deps.clock),
 
     async startPayment(input: StartPaymentInput) {
-      if (!Number.isSafeInteger(input.amountMinor) || input.amountMinor <= 0) throw new PaymentInputError('invalid_amount', 'amount', 'The amount must be a positive whole number of cents');
+      if (!Number.isSafeInteger(input.amountMinor) || input.amountMinor <= 0)
+        throw new PaymentInputError('invalid_amount', 'amount', 'The amount must be a positive whole number of cents');
       const id = `pi_sim_${randomBytes(12).toString('hex')}`;
       const clientSecret = `${id}_secret_${randomBytes(12).toString('hex')}`;
       const currency = input.currency.toLowerCase();
@@ -189,7 +196,9 @@ export function simulatedCard(settings: SimulatedCardSettings, deps: SimulatedDe
           created: createdAt,
           description: input.description,
           latest_charge: success ? charge : null,
-          last_payment_error: success ? null : { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline', message: 'Your card was declined.' },
+          last_payment_error: success
+            ? null
+            : { type: 'card_error', code: 'card_declined', decline_code: 'generic_decline', message: 'Your card was declined.' },
           livemode: false,
           metadata: { payment_id: String(input.paymentId), booking_id: String(input.bookingId), account_reference: input.accountReference },
           status: success ? 'succeeded' : 'requires_payment_method',
@@ -207,7 +216,12 @@ export function simulatedCard(settings: SimulatedCardSettings, deps: SimulatedDe
         };
         const payload = JSON.stringify(event);
         const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: settings.webhookSecret, timestamp: now });
-        states.set(id, success ? { state: 'completed', transactionId: charge, amountMinor: input.amountMinor } : { state: 'failed', code: 'declined', reason: 'Your card was declined.' });
+        states.set(
+          id,
+          success
+            ? { state: 'completed', transactionId: charge, amountMinor: input.amountMinor }
+            : { state: 'failed', code: 'declined', reason: 'Your card was declined.' },
+        );
         await send(deps, STRIPE_WEBHOOK_PATH, payload, { 'stripe-signature': signature });
       });
       return { providerReference: id, clientSecret };
@@ -215,7 +229,13 @@ export function simulatedCard(settings: SimulatedCardSettings, deps: SimulatedDe
 
     async queryPayment({ providerReference }) {
       const state = states.get(providerReference);
-      if (!state) throw new ProviderError('rejected', { provider: 'simulated', operation: 'retrieve_payment_intent', message: `No such payment_intent: '${providerReference}'`, status: 404 });
+      if (!state)
+        throw new ProviderError('rejected', {
+          provider: 'simulated',
+          operation: 'retrieve_payment_intent',
+          message: `No such payment_intent: '${providerReference}'`,
+          status: 404,
+        });
       return state;
     },
 

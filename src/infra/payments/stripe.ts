@@ -24,7 +24,13 @@ export const refundIdempotencyKey = (paymentId: number) => `refund-${paymentId}`
  * Verifies a webhook with the SDK against the injected clock (so stale-signature rules are
  * testable) and returns the event. `rawBody` must be the exact bytes Stripe sent.
  */
-export function verifyStripeSignature(rawBody: string | Buffer, signatureHeader: string | undefined, secret: string, clock: Clock, toleranceSeconds = STRIPE_WEBHOOK_TOLERANCE_S): Stripe.Event {
+export function verifyStripeSignature(
+  rawBody: string | Buffer,
+  signatureHeader: string | undefined,
+  secret: string,
+  clock: Clock,
+  toleranceSeconds = STRIPE_WEBHOOK_TOLERANCE_S,
+): Stripe.Event {
   if (!signatureHeader) throw new WebhookSignatureError('Missing Stripe-Signature header');
   try {
     return Stripe.webhooks.constructEvent(rawBody, signatureHeader, secret, toleranceSeconds, undefined, clock.now().getTime());
@@ -79,7 +85,10 @@ function toProviderError(operation: string, error: unknown): ProviderError {
   const base = { provider: 'stripe' as const, operation, status: error.statusCode, providerCode: error.code, cause: error };
   if (error.type === 'StripeConnectionError') {
     const timedOut = (error.detail as { code?: string } | undefined)?.code === 'ETIMEDOUT';
-    return new ProviderError(timedOut ? 'timeout' : 'unavailable', { ...base, message: timedOut ? 'Stripe did not answer in time' : 'Stripe could not be reached' });
+    return new ProviderError(timedOut ? 'timeout' : 'unavailable', {
+      ...base,
+      message: timedOut ? 'Stripe did not answer in time' : 'Stripe could not be reached',
+    });
   }
   if (error.type === 'StripeAPIError' || error.type === 'StripeRateLimitError' || (error.statusCode ?? 0) >= 500) {
     return new ProviderError('unavailable', { ...base, message: `Stripe ${operation}: ${error.message}` });
@@ -115,8 +124,10 @@ export function stripeProvider(settings: StripeSettings, deps: { clock: Clock })
     verifyWebhook: (rawBody, signatureHeader) => verifyStripeSignature(rawBody, signatureHeader, settings.webhookSecret, deps.clock),
 
     async startPayment(input: StartPaymentInput) {
-      if (!Number.isSafeInteger(input.amountMinor) || input.amountMinor <= 0) throw new PaymentInputError('invalid_amount', 'amount', 'The amount must be a positive whole number of cents');
-      if (!/^[A-Za-z]{3}$/.test(input.currency)) throw new PaymentInputError('unsupported_currency', 'currency', `${input.currency} is not an ISO 4217 currency`);
+      if (!Number.isSafeInteger(input.amountMinor) || input.amountMinor <= 0)
+        throw new PaymentInputError('invalid_amount', 'amount', 'The amount must be a positive whole number of cents');
+      if (!/^[A-Za-z]{3}$/.test(input.currency))
+        throw new PaymentInputError('unsupported_currency', 'currency', `${input.currency} is not an ISO 4217 currency`);
       const intent = await call('create_payment_intent', () =>
         stripe.paymentIntents.create(
           {
@@ -129,7 +140,12 @@ export function stripeProvider(settings: StripeSettings, deps: { clock: Clock })
           { idempotencyKey: paymentIdempotencyKey(input.paymentId) },
         ),
       );
-      if (!intent.client_secret) throw new ProviderError('unavailable', { provider: 'stripe', operation: 'create_payment_intent', message: 'Stripe returned a PaymentIntent without a client_secret' });
+      if (!intent.client_secret)
+        throw new ProviderError('unavailable', {
+          provider: 'stripe',
+          operation: 'create_payment_intent',
+          message: 'Stripe returned a PaymentIntent without a client_secret',
+        });
       return { providerReference: intent.id, clientSecret: intent.client_secret };
     },
 
@@ -151,12 +167,20 @@ export function stripeProvider(settings: StripeSettings, deps: { clock: Clock })
       const refund = await call('create_refund', () =>
         stripe.refunds.create(
           // Stripe's `reason` takes three fixed values; our free-text reason travels in metadata.
-          { payment_intent: input.providerReference, amount: input.amountMinor, metadata: { payment_id: String(input.paymentId), reason: input.reason.slice(0, 500) } },
+          {
+            payment_intent: input.providerReference,
+            amount: input.amountMinor,
+            metadata: { payment_id: String(input.paymentId), reason: input.reason.slice(0, 500) },
+          },
           { idempotencyKey: refundIdempotencyKey(input.paymentId) },
         ),
       );
       if (refund.status === 'failed' || refund.status === 'canceled') {
-        throw new ProviderError('rejected', { provider: 'stripe', operation: 'create_refund', message: `Stripe refund ${refund.status}${refund.failure_reason ? `: ${refund.failure_reason}` : ''}` });
+        throw new ProviderError('rejected', {
+          provider: 'stripe',
+          operation: 'create_refund',
+          message: `Stripe refund ${refund.status}${refund.failure_reason ? `: ${refund.failure_reason}` : ''}`,
+        });
       }
       return { state: refund.status === 'succeeded' ? ('completed' as const) : ('pending' as const), reference: refund.id };
     },

@@ -15,18 +15,22 @@ const adminRoutes: FastifyPluginAsyncTypebox<{ admin: AdminService }> = async (a
     reply.header('cache-control', 'no-store');
   });
 
-  app.get('/stats', {
-    onRequest: [app.authenticate, app.allow(canSeePlatformStats, ADMINS_ONLY)],
-    config: { access: ADMINS },
-    schema: {
-      tags,
-      security,
-      operationId: 'adminStats',
-      summary: 'Platform figures: accounts, listings, bookings and revenue by month (admin)',
-      description: 'Revenue is completed payments minus refunds, per currency (never added across currencies), months in Africa/Nairobi time.',
-      response: { 200: AdminStatsSchema, ...errorResponses(401, 403) },
+  app.get(
+    '/stats',
+    {
+      onRequest: [app.authenticate, app.allow(canSeePlatformStats, ADMINS_ONLY)],
+      config: { access: ADMINS },
+      schema: {
+        tags,
+        security,
+        operationId: 'adminStats',
+        summary: 'Platform figures: accounts, listings, bookings and revenue by month (admin)',
+        description: 'Revenue is completed payments minus refunds, per currency (never added across currencies), months in Africa/Nairobi time.',
+        response: { 200: AdminStatsSchema, ...errorResponses(401, 403) },
+      },
     },
-  }, async (request) => admin.stats(principalOf(request)));
+    async (request) => admin.stats(principalOf(request)),
+  );
 };
 
 export default adminRoutes;

@@ -1,7 +1,6 @@
 import type { MailMessage } from '../../infra/mail/outbox.ts';
 
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 function linkMail(to: string, firstName: string, subject: string, intro: string, action: string, link: string, outro: string): MailMessage {
   const text = `Hello ${firstName},\n\n${intro}\n\n${action}: ${link}\n\n${outro}\n\n— Spacer`;

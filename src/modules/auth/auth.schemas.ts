@@ -36,4 +36,3 @@ export const TokenBody = Type.Object({ token: Token });
 export const ForgotPasswordBody = Type.Object({ email: Email });
 export const ResetPasswordBody = Type.Object({ token: Token, password: Password });
 export const ChangePasswordBody = Type.Object({ current_password: Type.String({ minLength: 1, maxLength: 1024 }), new_password: Password });
-

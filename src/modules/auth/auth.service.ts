@@ -84,7 +84,14 @@ export function createAuthService(deps: AuthServiceDeps) {
   ) {
     const token = randomToken();
     await tokensRepo.retireByUser(handle, user.id, purpose, now);
-    await tokensRepo.insert(handle, { userId: user.id, purpose, tokenHash: sha256(token), email: user.email, expiresAt: new Date(now.getTime() + ttlMs), createdAt: now });
+    await tokensRepo.insert(handle, {
+      userId: user.id,
+      purpose,
+      tokenHash: sha256(token),
+      email: user.email,
+      expiresAt: new Date(now.getTime() + ttlMs),
+      createdAt: now,
+    });
     await enqueueMail(handle, mail(user.email, user.firstName, deps.frontendUrl, token), now);
   }
 
@@ -177,7 +184,14 @@ export function createAuthService(deps: AuthServiceDeps) {
     const subject = { userId, role: user.role, sessionId: claims.sid };
     const next = tokens.signRefresh(subject);
     const now = clock.now();
-    const rotated = await sessionsRepo.rotateRefresh(db, { sessionId: claims.sid, userId, spentJti: claims.jti, nextJti: next.jti, expiresAt: next.expiresAt, now });
+    const rotated = await sessionsRepo.rotateRefresh(db, {
+      sessionId: claims.sid,
+      userId,
+      spentJti: claims.jti,
+      nextJti: next.jti,
+      expiresAt: next.expiresAt,
+      now,
+    });
     if (!rotated) {
       // A spent (or foreign) token: whoever holds it may have stolen it, so the whole family ends.
       await sessionsRepo.revokeById(db, { sessionId: claims.sid, userId, reason: 'refresh_token_reuse', now });
@@ -279,7 +293,20 @@ export function createAuthService(deps: AuthServiceDeps) {
     if (!event.user.isVerified) await issueEmailVerification(tx, event.user, event.now);
   }
 
-  return { register, login, authenticate, refresh, logout, verifyEmail, resendVerification, forgotPassword, resetPassword, changePassword, onUserDeactivated, onEmailChanged };
+  return {
+    register,
+    login,
+    authenticate,
+    refresh,
+    logout,
+    verifyEmail,
+    resendVerification,
+    forgotPassword,
+    resetPassword,
+    changePassword,
+    onUserDeactivated,
+    onEmailChanged,
+  };
 }
 
 export type AuthService = ReturnType<typeof createAuthService>;

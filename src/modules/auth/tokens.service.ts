@@ -67,7 +67,13 @@ export function createTokenService(settings: TokenSettings, clock: Clock) {
       if (!(error instanceof TokenError)) throw error;
       throw unauthorized('Invalid token');
     }
-    if (claims.type !== type || typeof claims.sid !== 'string' || !UUID.test(claims.sid) || !/^\d+$/.test(String(claims.sub)) || typeof claims.jti !== 'string') {
+    if (
+      claims.type !== type ||
+      typeof claims.sid !== 'string' ||
+      !UUID.test(claims.sid) ||
+      !/^\d+$/.test(String(claims.sub)) ||
+      typeof claims.jti !== 'string'
+    ) {
       throw unauthorized('Invalid token');
     }
     if (typeof claims.exp !== 'number' || claims.exp * 1000 <= clock.now().getTime()) throw tokenExpired();

@@ -27,7 +27,12 @@ export const cancellerOf = (actor: Actor, space: Pick<BookingSpace, 'ownerId'>):
 export type CancellationDecision = { allowed: true; by: Exclude<Canceller, 'system'> } | { allowed: false; why: 'not_theirs' | 'started' };
 
 /** The booker may cancel before the start; the host (owner or admin) at any time. */
-export function cancellation(actor: Actor, booking: Pick<BookingRow, 'userId' | 'startTime'>, space: Pick<BookingSpace, 'ownerId'>, now: Date): CancellationDecision {
+export function cancellation(
+  actor: Actor,
+  booking: Pick<BookingRow, 'userId' | 'startTime'>,
+  space: Pick<BookingSpace, 'ownerId'>,
+  now: Date,
+): CancellationDecision {
   if (!canViewBooking(actor, booking, space)) return { allowed: false, why: 'not_theirs' };
   const by = cancellerOf(actor, space);
   if (by === 'booker' && booking.startTime <= now) return { allowed: false, why: 'started' };

@@ -134,7 +134,11 @@ export async function insertWithNotice(db: DbOrTx, booking: BookingRow, notice: 
 }
 
 export async function findById(db: DbOrTx, id: number): Promise<BookingRecord | undefined> {
-  const [row] = await db.select({ booking: bookings, space: bookingSpace }).from(bookings).innerJoin(spaces, eq(spaces.id, bookings.spaceId)).where(eq(bookings.id, id));
+  const [row] = await db
+    .select({ booking: bookings, space: bookingSpace })
+    .from(bookings)
+    .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
+    .where(eq(bookings.id, id));
   return row;
 }
 
@@ -250,11 +254,22 @@ async function sweep(db: DbOrTx, due: SQL, change: { to: BookingStatus; reason?:
     .returning();
   if (changed.length === 0) return [];
   const details = await db
-    .select({ id: bookings.id, spaceName: spaces.name, cancellationPolicy: spaces.cancellationPolicy, clientEmail: users.email, clientFirstName: users.firstName })
+    .select({
+      id: bookings.id,
+      spaceName: spaces.name,
+      cancellationPolicy: spaces.cancellationPolicy,
+      clientEmail: users.email,
+      clientFirstName: users.firstName,
+    })
     .from(bookings)
     .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
     .innerJoin(users, eq(users.id, bookings.userId))
-    .where(inArray(bookings.id, changed.map((row) => row.id)));
+    .where(
+      inArray(
+        bookings.id,
+        changed.map((row) => row.id),
+      ),
+    );
   const byId = new Map(details.map(({ id, ...detail }) => [id, detail]));
   return changed.map((booking) => ({ booking, ...byId.get(booking.id)! }));
 }
@@ -284,7 +299,8 @@ export const cancelUnpaid = (db: DbOrTx, now: Date, ttlHours: number, limit = 50
   );
 
 /** Confirmed bookings whose time is over: completed. */
-export const completeEnded = (db: DbOrTx, now: Date, limit = 500) => sweep(db, and(eq(bookings.status, 'confirmed'), lte(bookings.endTime, now))!, { to: 'completed' }, now, limit);
+export const completeEnded = (db: DbOrTx, now: Date, limit = 500) =>
+  sweep(db, and(eq(bookings.status, 'confirmed'), lte(bookings.endTime, now))!, { to: 'completed' }, now, limit);
 
 /** Cancels the live bookings of a space (or of a user, or at a user's spaces) that have not ended. */
 export async function cancelUpcoming(
@@ -303,7 +319,10 @@ export async function cancelUpcoming(
 }
 
 export async function countUpcoming(db: DbOrTx, spaceId: number, now: Date): Promise<number> {
-  const [row] = await db.select({ value: count() }).from(bookings).where(and(eq(bookings.spaceId, spaceId), live, gt(bookings.endTime, now)));
+  const [row] = await db
+    .select({ value: count() })
+    .from(bookings)
+    .where(and(eq(bookings.spaceId, spaceId), live, gt(bookings.endTime, now)));
   return row?.value ?? 0;
 }
 

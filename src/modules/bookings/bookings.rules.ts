@@ -1,5 +1,14 @@
 import { DateTime } from 'luxon';
-import { LIVE_BOOKING_STATUSES, WEEKDAYS, type BookingRow, type BookingStatus, type CancellationPolicy, type LiveBookingStatus, type OperatingHours, type SpaceRow } from '../../db/schema/index.ts';
+import {
+  LIVE_BOOKING_STATUSES,
+  WEEKDAYS,
+  type BookingRow,
+  type BookingStatus,
+  type CancellationPolicy,
+  type LiveBookingStatus,
+  type OperatingHours,
+  type SpaceRow,
+} from '../../db/schema/index.ts';
 import { badRequest, type AppError } from '../../shared/errors.ts';
 import { shareOf } from '../../shared/money.ts';
 
@@ -70,10 +79,7 @@ export interface BookingRequest {
   guests: number;
 }
 
-type SpaceTerms = Pick<
-  SpaceRow,
-  'capacity' | 'minBookingHours' | 'maxBookingHours' | 'minNoticeHours' | 'operatingHours' | 'timezone'
->;
+type SpaceTerms = Pick<SpaceRow, 'capacity' | 'minBookingHours' | 'maxBookingHours' | 'minNoticeHours' | 'operatingHours' | 'timezone'>;
 
 /** The first rule a request breaks, as a 400 whose code names it; undefined when it may be booked. */
 export function bookingProblem(space: SpaceTerms, request: BookingRequest, now: Date): AppError | undefined {
@@ -128,14 +134,17 @@ export function refundQuote(
   const untilStart = booking.startTime.getTime() - now.getTime();
   switch (policy) {
     case 'flexible':
-      return untilStart >= DAY_MS ? share(100, 'Flexible: full refund until 24 hours before the start') : share(0, 'Flexible: no refund within 24 hours of the start');
+      return untilStart >= DAY_MS
+        ? share(100, 'Flexible: full refund until 24 hours before the start')
+        : share(0, 'Flexible: no refund within 24 hours of the start');
     case 'moderate':
       if (untilStart >= 5 * DAY_MS) return share(100, 'Moderate: full refund until 5 days before the start');
       if (untilStart >= DAY_MS) return share(50, 'Moderate: 50 % refund until 24 hours before the start');
       return share(0, 'Moderate: no refund within 24 hours of the start');
     case 'strict': {
       const sinceBooking = now.getTime() - booking.createdAt.getTime();
-      if (sinceBooking <= 2 * DAY_MS && untilStart >= 14 * DAY_MS) return share(100, 'Strict: full refund within 48 hours of booking when the start is at least 14 days away');
+      if (sinceBooking <= 2 * DAY_MS && untilStart >= 14 * DAY_MS)
+        return share(100, 'Strict: full refund within 48 hours of booking when the start is at least 14 days away');
       if (untilStart >= 7 * DAY_MS) return share(50, 'Strict: 50 % refund until 7 days before the start');
       return share(0, 'Strict: no refund within 7 days of the start');
     }

@@ -42,7 +42,6 @@ export const CreateBookingBody = Type.Object({
 });
 export type CreateBookingBody = Static<typeof CreateBookingBody>;
 
-
 export const BookingListQuery = Type.Object({
   ...PageQuery.properties,
   status: Type.Optional(BookingStatusSchema),

@@ -167,7 +167,8 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     if (query.space_id !== undefined) filters.spaceId = query.space_id;
     if (query.from) filters.from = new Date(query.from);
     if (query.to) filters.to = new Date(query.to);
-    if (filters.from && filters.to && filters.to <= filters.from) throw badRequest('validation_error', 'to must be after from', [{ field: 'to', message: 'must be after from' }]);
+    if (filters.from && filters.to && filters.to <= filters.from)
+      throw badRequest('validation_error', 'to must be after from', [{ field: 'to', message: 'must be after from' }]);
     const { rows, total } = await repo.findMany(db, listScope(actor.user), filters, { limit: page.perPage, offset: page.offset });
     return pageOf('bookings', rows.map(toBookingResponse), total, page);
   }
@@ -184,7 +185,13 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     const now = clock.now();
     const booking = await db.transaction(async (tx) => {
       // A request past its start or its time to live has expired, even before the sweeper says so.
-      const row = await changeState(tx, record, 'approved', { from: ['pending'], to: 'confirmed', startsAfter: now, createdAfter: new Date(now.getTime() - ttlMs), set: { confirmedAt: now } }, now);
+      const row = await changeState(
+        tx,
+        record,
+        'approved',
+        { from: ['pending'], to: 'confirmed', startsAfter: now, createdAfter: new Date(now.getTime() - ttlMs), set: { confirmedAt: now } },
+        now,
+      );
       await mailBooker(tx, record, row, approvedMail, now);
       return row;
     });
@@ -199,7 +206,13 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     const by = cancellerOf(actor.user, record.space);
     const now = clock.now();
     const { booking, followUps } = await db.transaction(async (tx) => {
-      const row = await changeState(tx, record, 'rejected', { from: ['pending'], to: 'cancelled', set: { cancellationReason: reason ?? 'rejected', cancelledBy: by } }, now);
+      const row = await changeState(
+        tx,
+        record,
+        'rejected',
+        { from: ['pending'], to: 'cancelled', set: { cancellationReason: reason ?? 'rejected', cancelledBy: by } },
+        now,
+      );
       const after = await announceCancelled(tx, { booking: row, byBooker: false, refund: FULL_REFUND, now });
       await mailBooker(tx, record, row, rejectedMail, now);
       return { booking: row, followUps: after };
@@ -291,7 +304,9 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     const to = new Date(query.to);
     if (to <= from) throw badRequest('validation_error', 'to must be after from', [{ field: 'to', message: 'must be after from' }]);
     if (to.getTime() - from.getTime() > AVAILABILITY_WINDOW_DAYS * 86_400_000) {
-      throw badRequest('window_too_long', `The window may span at most ${AVAILABILITY_WINDOW_DAYS} days`, [{ field: 'to', message: `at most ${AVAILABILITY_WINDOW_DAYS} days after from` }]);
+      throw badRequest('window_too_long', `The window may span at most ${AVAILABILITY_WINDOW_DAYS} days`, [
+        { field: 'to', message: `at most ${AVAILABILITY_WINDOW_DAYS} days after from` },
+      ]);
     }
     const busy = await repo.findLiveInWindow(db, spaceId, from, to);
     return {
@@ -304,7 +319,8 @@ export function createBookingsService(deps: BookingsServiceDeps) {
 
   /** Queues the notices for bookings a sweep or a mass cancellation changed. */
   async function notify(tx: Tx, rows: repo.SweepRow[], build: Notice, now: Date) {
-    for (const row of rows) await enqueueMail(tx, build({ email: row.clientEmail, firstName: row.clientFirstName }, row.booking, row.spaceName, deps.frontendUrl), now);
+    for (const row of rows)
+      await enqueueMail(tx, build({ email: row.clientEmail, firstName: row.clientFirstName }, row.booking, row.spaceName, deps.frontendUrl), now);
   }
 
   /** Mass cancellations are the host side's (or the system's): refunded in full; follow-ups run after the caller's commit. */
@@ -340,7 +356,11 @@ export function createBookingsService(deps: BookingsServiceDeps) {
   async function onSpaceArchiving(tx: Tx, event: DomainEvents['space.archiving']) {
     const upcoming = await repo.countUpcoming(tx, event.space.id, event.now);
     if (upcoming === 0) return;
-    if (!event.force) throw conflict('invalid_state', `This space has ${upcoming} upcoming booking${upcoming === 1 ? '' : 's'}; an admin may remove it with force=true, cancelling them`);
+    if (!event.force)
+      throw conflict(
+        'invalid_state',
+        `This space has ${upcoming} upcoming booking${upcoming === 1 ? '' : 's'}; an admin may remove it with force=true, cancelling them`,
+      );
     const cancelled = await repo.cancelUpcoming(tx, { spaceId: event.space.id }, { reason: 'The space was removed', by: 'admin' }, event.now);
     const after = await announceAll(tx, cancelled, event.now);
     await notify(tx, cancelled, cancelledMail, event.now);
@@ -369,7 +389,24 @@ export function createBookingsService(deps: BookingsServiceDeps) {
   /** Whether a guest has used a space: a completed booking never changes again, so the answer stays true. */
   const hasCompletedBooking = (userId: number, spaceId: number) => repo.hasCompleted(db, userId, spaceId);
 
-  return { create, list, getById, approve, reject, cancel, complete, cancellationQuote, checkAvailability, availability, sweep, onSpaceArchiving, onUserDeactivated, windowCondition, stats, hasCompletedBooking };
+  return {
+    create,
+    list,
+    getById,
+    approve,
+    reject,
+    cancel,
+    complete,
+    cancellationQuote,
+    checkAvailability,
+    availability,
+    sweep,
+    onSpaceArchiving,
+    onUserDeactivated,
+    windowCondition,
+    stats,
+    hasCompletedBooking,
+  };
 }
 
 export type BookingsService = ReturnType<typeof createBookingsService>;

@@ -11,7 +11,8 @@ import { safeEqual } from '../../shared/crypto.ts';
  */
 export function createCalendarTokens(secret: string) {
   const key = Buffer.from(hkdfSync('sha256', secret, 'spacer', 'calendar-feed-v1', 32));
-  const tokenFor = (space: Pick<SpaceRow, 'id' | 'calendarVersion'>) => createHmac('sha256', key).update(`${space.id}.${space.calendarVersion}`).digest('base64url');
+  const tokenFor = (space: Pick<SpaceRow, 'id' | 'calendarVersion'>) =>
+    createHmac('sha256', key).update(`${space.id}.${space.calendarVersion}`).digest('base64url');
   return {
     tokenFor,
     /** Constant-time comparison with the current token. */
@@ -27,7 +28,12 @@ export type CalendarTokens = ReturnType<typeof createCalendarTokens>;
  * identities stay out: the feed may sit in a shared calendar.
  */
 export function bookingsCalendar(space: Pick<SpaceRow, 'id' | 'name'>, bookings: BookingRow[], host: string): string {
-  const calendar = ical({ name: `${space.name} — Spacer bookings`, prodId: { company: 'Spacer', product: 'Spacer API', language: 'EN' }, method: ICalCalendarMethod.PUBLISH, ttl: 15 * 60 });
+  const calendar = ical({
+    name: `${space.name} — Spacer bookings`,
+    prodId: { company: 'Spacer', product: 'Spacer API', language: 'EN' },
+    method: ICalCalendarMethod.PUBLISH,
+    ttl: 15 * 60,
+  });
   for (const booking of bookings) {
     calendar.createEvent({
       id: `booking-${booking.id}@${host}`,

@@ -31,7 +31,10 @@ const hoursOf = (start: Date, end: Date) => Math.round(((end.getTime() - start.g
  * The receipt of a paid (or since refunded) payment. The rate is the booking's own: its total
  * over its hours, so a price changed since the booking does not show.
  */
-export function toReceipt({ payment, booking, space, payer }: PaymentContext, receiptNumber = payment.receiptNumber ?? ''): ReceiptResponse & { timezone: string } {
+export function toReceipt(
+  { payment, booking, space, payer }: PaymentContext,
+  receiptNumber = payment.receiptNumber ?? '',
+): ReceiptResponse & { timezone: string } {
   const hours = hoursOf(booking.startTime, booking.endTime);
   const minutes = Math.round((booking.endTime.getTime() - booking.startTime.getTime()) / 60_000);
   return {

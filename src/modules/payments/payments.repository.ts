@@ -38,7 +38,15 @@ const contextFields = {
     currency: bookings.currency,
     createdAt: bookings.createdAt,
   },
-  space: { id: spaces.id, name: spaces.name, address: spaces.address, city: spaces.city, timezone: spaces.timezone, ownerId: spaces.ownerId, cancellationPolicy: spaces.cancellationPolicy },
+  space: {
+    id: spaces.id,
+    name: spaces.name,
+    address: spaces.address,
+    city: spaces.city,
+    timezone: spaces.timezone,
+    ownerId: spaces.ownerId,
+    cancellationPolicy: spaces.cancellationPolicy,
+  },
   payer: { id: users.id, email: users.email, firstName: users.firstName, lastName: users.lastName, isActive: users.isActive },
 };
 
@@ -75,7 +83,14 @@ export async function findByRefundReference(db: DbOrTx, reference: string): Prom
 /** What paying for a booking needs to know of it. */
 export async function findBookingToPay(db: DbOrTx, bookingId: number) {
   const [row] = await db
-    .select({ id: bookings.id, userId: bookings.userId, status: bookings.status, paymentStatus: bookings.paymentStatus, totalPrice: bookings.totalPrice, currency: bookings.currency })
+    .select({
+      id: bookings.id,
+      userId: bookings.userId,
+      status: bookings.status,
+      paymentStatus: bookings.paymentStatus,
+      totalPrice: bookings.totalPrice,
+      currency: bookings.currency,
+    })
     .from(bookings)
     .where(eq(bookings.id, bookingId));
   return row;
@@ -83,7 +98,10 @@ export async function findBookingToPay(db: DbOrTx, bookingId: number) {
 
 /** A booking's payment that took the money (completed), if any. */
 export async function findCompletedForBooking(db: DbOrTx, bookingId: number): Promise<PaymentRow | undefined> {
-  const [row] = await db.select().from(payments).where(and(eq(payments.bookingId, bookingId), eq(payments.status, 'completed')));
+  const [row] = await db
+    .select()
+    .from(payments)
+    .where(and(eq(payments.bookingId, bookingId), eq(payments.status, 'completed')));
   return row;
 }
 
@@ -283,7 +301,10 @@ export async function failPendingCash(db: DbOrTx, bookingId: number, reason: str
 
 /** Puts off the sweep's next look at a pending payment until `at`. */
 export async function deferQuery(db: DbOrTx, id: number, at: Date): Promise<void> {
-  await db.update(payments).set({ nextQueryAt: at }).where(and(eq(payments.id, id), eq(payments.status, 'pending')));
+  await db
+    .update(payments)
+    .set({ nextQueryAt: at })
+    .where(and(eq(payments.id, id), eq(payments.status, 'pending')));
 }
 
 /** Marks a completed payment's refund as owed (once): what is due, and why. */
@@ -359,13 +380,20 @@ export async function markRefunded(db: DbOrTx, id: number, reference: string | n
 }
 
 export async function eventSeen(db: DbOrTx, provider: string, eventId: string): Promise<boolean> {
-  const [row] = await db.select({ eventId: providerEvents.eventId }).from(providerEvents).where(and(eq(providerEvents.provider, provider), eq(providerEvents.eventId, eventId)));
+  const [row] = await db
+    .select({ eventId: providerEvents.eventId })
+    .from(providerEvents)
+    .where(and(eq(providerEvents.provider, provider), eq(providerEvents.eventId, eventId)));
   return row !== undefined;
 }
 
 /** Records a provider event id; false when it was seen before (a replay). */
 export async function rememberEvent(db: DbOrTx, provider: string, eventId: string, type: string, now: Date): Promise<boolean> {
-  const rows = await db.insert(providerEvents).values({ provider, eventId, type, receivedAt: now }).onConflictDoNothing().returning({ eventId: providerEvents.eventId });
+  const rows = await db
+    .insert(providerEvents)
+    .values({ provider, eventId, type, receivedAt: now })
+    .onConflictDoNothing()
+    .returning({ eventId: providerEvents.eventId });
   return rows.length === 1;
 }
 
@@ -396,17 +424,28 @@ export async function findMethods(db: DbOrTx, userId: number): Promise<PaymentMe
 }
 
 export async function findMethod(db: DbOrTx, userId: number, id: number): Promise<PaymentMethodRow | undefined> {
-  const [row] = await db.select().from(paymentMethods).where(and(eq(paymentMethods.id, id), eq(paymentMethods.userId, userId)));
+  const [row] = await db
+    .select()
+    .from(paymentMethods)
+    .where(and(eq(paymentMethods.id, id), eq(paymentMethods.userId, userId)));
   return row;
 }
 
 /** A new saved method; made the default when asked or when it is the payer's first. */
-export async function insertMethod(db: DbOrTx, values: Omit<typeof paymentMethods.$inferInsert, 'id' | 'isDefault'>, makeDefault: boolean): Promise<PaymentMethodRow> {
+export async function insertMethod(
+  db: DbOrTx,
+  values: Omit<typeof paymentMethods.$inferInsert, 'id' | 'isDefault'>,
+  makeDefault: boolean,
+): Promise<PaymentMethodRow> {
   // The payer's methods take turns, so "first one is the default" holds under concurrency.
   await db.execute(sql`select pg_advisory_xact_lock(4242002, ${values.userId}::int)`);
   const [existing] = await db.select({ value: count() }).from(paymentMethods).where(eq(paymentMethods.userId, values.userId));
   const isDefault = makeDefault || (existing?.value ?? 0) === 0;
-  if (isDefault) await db.update(paymentMethods).set({ isDefault: false }).where(and(eq(paymentMethods.userId, values.userId), eq(paymentMethods.isDefault, true)));
+  if (isDefault)
+    await db
+      .update(paymentMethods)
+      .set({ isDefault: false })
+      .where(and(eq(paymentMethods.userId, values.userId), eq(paymentMethods.isDefault, true)));
   const [row] = await db
     .insert(paymentMethods)
     .values({ ...values, isDefault })

@@ -13,7 +13,7 @@ export const PaymentSchema = Type.Object(
     id: Type.Integer(),
     booking_id: Type.Integer(),
     user_id: Type.Integer(),
-    amount: Type.Number({ description: 'The booking\'s total, in major units' }),
+    amount: Type.Number({ description: "The booking's total, in major units" }),
     refunded_amount: Type.Number(),
     currency: Type.String(),
     payment_method: PaymentMethodSchema,
@@ -92,10 +92,20 @@ export type StoredPaymentMethodResponse = Static<typeof StoredPaymentMethodSchem
 export const PaymentMethodListSchema = Type.Object({ payment_methods: Type.Array(StoredPaymentMethodSchema) });
 
 export const CreatePaymentMethodBody = Type.Union([
-  Type.Object({ type: Type.Literal('mpesa'), phone_number: KenyanPhone, label: Type.Optional(Type.String({ minLength: 1, maxLength: 60 })), is_default: Type.Optional(Type.Boolean()) }),
+  Type.Object({
+    type: Type.Literal('mpesa'),
+    phone_number: KenyanPhone,
+    label: Type.Optional(Type.String({ minLength: 1, maxLength: 60 })),
+    is_default: Type.Optional(Type.Boolean()),
+  }),
   Type.Object({
     type: Type.Literal('card'),
-    provider_token: Type.String({ minLength: 3, maxLength: 255, pattern: '^[A-Za-z0-9_-]+$', description: 'The card provider\'s token (e.g. Stripe pm_…), never the card number' }),
+    provider_token: Type.String({
+      minLength: 3,
+      maxLength: 255,
+      pattern: '^[A-Za-z0-9_-]+$',
+      description: "The card provider's token (e.g. Stripe pm_…), never the card number",
+    }),
     brand: Type.String({ minLength: 1, maxLength: 30, pattern: '^[A-Za-z ]+$' }),
     last4: Type.String({ pattern: '^[0-9]{4}$' }),
     label: Type.Optional(Type.String({ minLength: 1, maxLength: 60 })),

@@ -62,7 +62,8 @@ const backoff = (attempts: number, baseMs: number) => Math.min(baseMs * 2 ** Mat
 /** What a provider's failure means for the payer: retry later (503), or a refusal to show (502). */
 function providerFailure(error: unknown): AppError {
   if (error instanceof PaymentInputError) return validationError(error.field, error.message);
-  if (error instanceof ProviderError && error.kind === 'rejected') return new AppError(502, 'payment_provider_error', `The payment provider refused the payment: ${error.message}`);
+  if (error instanceof ProviderError && error.kind === 'rejected')
+    return new AppError(502, 'payment_provider_error', `The payment provider refused the payment: ${error.message}`);
   return serviceUnavailable('The payment provider did not answer; nothing was charged, please retry', 5);
 }
 
@@ -201,7 +202,11 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
    * callback naming another amount than the payment's fails it instead (and is logged), and a
    * payment whose booking was cancelled meanwhile is refunded in full.
    */
-  async function settle(context: repo.PaymentContext, result: { state: 'completed'; amountMinor?: number | undefined; transactionId?: string | undefined } | { state: 'failed'; reason: string }, source: string) {
+  async function settle(
+    context: repo.PaymentContext,
+    result: { state: 'completed'; amountMinor?: number | undefined; transactionId?: string | undefined } | { state: 'failed'; reason: string },
+    source: string,
+  ) {
     const { payment } = context;
     const now = clock.now();
     if (result.state === 'failed') {
@@ -209,7 +214,10 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
       return;
     }
     if (result.amountMinor !== undefined && result.amountMinor !== payment.amount) {
-      log.warn({ paymentId: payment.id, source, reported: result.amountMinor, expected: payment.amount }, 'suspicious payment message: the amount does not match the payment');
+      log.warn(
+        { paymentId: payment.id, source, reported: result.amountMinor, expected: payment.amount },
+        'suspicious payment message: the amount does not match the payment',
+      );
       await repo.fail(db, payment.id, `The amount paid (${result.amountMinor / 100}) is not the amount due (${payment.amount / 100})`, now);
       return;
     }
@@ -244,7 +252,10 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     }
     const context = await repo.findByCheckout(db, provider.name, callback.checkoutRequestId);
     if (!context) {
-      log.warn({ checkoutRequestId: callback.checkoutRequestId.slice(0, 80) }, 'suspicious payment message: an M-Pesa callback for an unknown CheckoutRequestID');
+      log.warn(
+        { checkoutRequestId: callback.checkoutRequestId.slice(0, 80) },
+        'suspicious payment message: an M-Pesa callback for an unknown CheckoutRequestID',
+      );
       throw notFound('Payment');
     }
     if (context.payment.status === 'pending') {
@@ -253,7 +264,12 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
           ? { state: 'completed' as const, amountMinor: callback.amountMinor, transactionId: callback.mpesaReceipt }
           : { state: 'failed' as const, reason: callback.outcome.reason };
       await settle(context, result, 'mpesa-callback');
-    } else if (callback.outcome.state === 'completed' && context.payment.transactionId === null && callback.amountMinor === context.payment.amount && callback.mpesaReceipt) {
+    } else if (
+      callback.outcome.state === 'completed' &&
+      context.payment.transactionId === null &&
+      callback.amountMinor === context.payment.amount &&
+      callback.mpesaReceipt
+    ) {
       // The STK query settled it first but carries no receipt, and a reversal (refund) needs one.
       await repo.fillTransactionId(db, context.payment.id, callback.mpesaReceipt, clock.now());
     }
@@ -277,7 +293,14 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     }
     const now = clock.now();
     if (result.outcome.state === 'completed') await repo.markRefunded(db, context.payment.id, result.conversationId, now);
-    else await repo.markRefundFailed(db, context.payment.id, result.outcome.reason, new Date(now.getTime() + backoff(context.payment.refundAttempts, 60_000)), now);
+    else
+      await repo.markRefundFailed(
+        db,
+        context.payment.id,
+        result.outcome.reason,
+        new Date(now.getTime() + backoff(context.payment.refundAttempts, 60_000)),
+        now,
+      );
     return DARAJA_ACK;
   }
 
@@ -305,7 +328,8 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     try {
       event = provider.verifyWebhook(rawBody, signature);
     } catch (error) {
-      if (error instanceof WebhookSignatureError || error instanceof MalformedCallbackError) throw badRequest('invalid_signature', 'The webhook signature is missing, wrong or too old');
+      if (error instanceof WebhookSignatureError || error instanceof MalformedCallbackError)
+        throw badRequest('invalid_signature', 'The webhook signature is missing, wrong or too old');
       throw error;
     }
     if (await repo.eventSeen(db, 'stripe', event.id)) return { received: true };
@@ -419,7 +443,8 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     if (context.payment.status !== 'pending') throw conflict('invalid_state', `This payment is ${context.payment.status}`);
     await settle(context, { state: 'completed' }, 'cash-confirmation');
     const after = await repo.findById(db, id);
-    if (after?.payment.status !== 'completed' && after?.payment.status !== 'refunded') throw conflict('invalid_state', `This payment is ${after?.payment.status}`);
+    if (after?.payment.status !== 'completed' && after?.payment.status !== 'refunded')
+      throw conflict('invalid_state', `This payment is ${after?.payment.status}`);
     return toPaymentResponse(after.payment);
   }
 
@@ -486,7 +511,13 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
         }
         const context = await repo.findById(db, payment.id);
         if (!context || context.payment.status !== 'pending') continue;
-        await settle(context, answer.state === 'completed' ? { state: 'completed', amountMinor: answer.amountMinor, transactionId: answer.transactionId } : { state: 'failed', reason: answer.reason }, 'stk-query');
+        await settle(
+          context,
+          answer.state === 'completed'
+            ? { state: 'completed', amountMinor: answer.amountMinor, transactionId: answer.transactionId }
+            : { state: 'failed', reason: answer.reason },
+          'stk-query',
+        );
       } catch (error) {
         log.warn({ paymentId: payment.id, err: error }, 'an STK query failed; it will be asked again');
       }
@@ -520,9 +551,23 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     if (body.type === 'mpesa') {
       const phone = normalizeKenyanPhone(body.phone_number);
       if (!phone) throw validationError('phone_number', 'must be a Kenyan mobile number such as 0712345678 or +254712345678');
-      values = { userId: actor.user.id, type: 'mpesa' as const, label: body.label ?? `M-Pesa ${phone.slice(0, 6)}…${phone.slice(-3)}`, phoneNumber: phone, createdAt: now };
+      values = {
+        userId: actor.user.id,
+        type: 'mpesa' as const,
+        label: body.label ?? `M-Pesa ${phone.slice(0, 6)}…${phone.slice(-3)}`,
+        phoneNumber: phone,
+        createdAt: now,
+      };
     } else {
-      values = { userId: actor.user.id, type: 'card' as const, label: body.label ?? `${body.brand} ending ${body.last4}`, providerToken: body.provider_token, brand: body.brand, last4: body.last4, createdAt: now };
+      values = {
+        userId: actor.user.id,
+        type: 'card' as const,
+        label: body.label ?? `${body.brand} ending ${body.last4}`,
+        providerToken: body.provider_token,
+        brand: body.brand,
+        last4: body.last4,
+        createdAt: now,
+      };
     }
     const row = await db.transaction((tx) => repo.insertMethod(tx, values, body.is_default ?? false));
     return toStoredMethodResponse(row);

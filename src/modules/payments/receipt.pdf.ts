@@ -44,7 +44,22 @@ const BOLD = 'Helvetica-Bold';
 /** Windows-1252 characters above Latin-1's printable range that the standard fonts can show. */
 const CP1252_EXTRAS = new Set('€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ');
 /** Letters and marks common in names and addresses that have no decomposition to fall back on. */
-const LOOKALIKES: Record<string, string> = { ʼ: '’', ʻ: '‘', '′': '’', '‐': '-', '‑': '-', '‒': '–', '−': '-', Ł: 'L', ł: 'l', Đ: 'D', đ: 'd', ı: 'i', Ħ: 'H', ħ: 'h' };
+const LOOKALIKES: Record<string, string> = {
+  ʼ: '’',
+  ʻ: '‘',
+  '′': '’',
+  '‐': '-',
+  '‑': '-',
+  '‒': '–',
+  '−': '-',
+  Ł: 'L',
+  ł: 'l',
+  Đ: 'D',
+  đ: 'd',
+  ı: 'i',
+  Ħ: 'H',
+  ħ: 'h',
+};
 
 /**
  * The standard PDF fonts know only Windows-1252; pdfkit writes anything else as garbage bytes.
@@ -175,7 +190,13 @@ function charges(doc: Doc, receipt: ReceiptData, top: number): number {
   rule(doc, totalTop);
   const totalX = LEFT + WIDTH / 2;
   put(doc, 'Total paid', totalX, totalTop + 14, WIDTH / 4, { font: BOLD, size: 12 });
-  return put(doc, formatMoney(receipt.amount, receipt.currency), totalX + WIDTH / 4 - 40, totalTop + 12, WIDTH / 4 + 40 - pad, { font: BOLD, size: 14, align: 'right' }) + 30;
+  return (
+    put(doc, formatMoney(receipt.amount, receipt.currency), totalX + WIDTH / 4 - 40, totalTop + 12, WIDTH / 4 + 40 - pad, {
+      font: BOLD,
+      size: 14,
+      align: 'right',
+    }) + 30
+  );
 }
 
 function payment(doc: Doc, receipt: ReceiptData, top: number): number {
@@ -265,7 +286,10 @@ export interface ReceiptRenderer {
  * never take more than one core from request handling.
  */
 export function createReceiptRenderer(options: { threads?: number } = {}): ReceiptRenderer {
-  const pool = createWorkerPool<ReceiptData, Uint8Array>(new URL('./receipt.worker.ts', import.meta.url), { threads: options.threads ?? 1, name: 'receipt renderer' });
+  const pool = createWorkerPool<ReceiptData, Uint8Array>(new URL('./receipt.worker.ts', import.meta.url), {
+    threads: options.threads ?? 1,
+    name: 'receipt renderer',
+  });
   return {
     async render(receipt) {
       const bytes = await pool.run(receipt);

@@ -44,7 +44,14 @@ export function createReviewsService(deps: ReviewsServiceDeps) {
     const decision = reviewing(actor.user, space, await deps.hasCompletedBooking(actor.user.id, space.id));
     if (!decision.allowed) throw forbidden(decision.why);
     const now = clock.now();
-    const review = await repo.insert(db, { spaceId: space.id, userId: actor.user.id, rating: input.rating, comment: normalizeComment(input.comment), createdAt: now, updatedAt: now });
+    const review = await repo.insert(db, {
+      spaceId: space.id,
+      userId: actor.user.id,
+      rating: input.rating,
+      comment: normalizeComment(input.comment),
+      createdAt: now,
+      updatedAt: now,
+    });
     return present(review.id);
   }
 

@@ -10,4 +10,3 @@ export const toImageResponse = (image: SpaceImageRow): ImageResponse => ({
   height: image.height,
   created_at: image.createdAt.toISOString(),
 });
-

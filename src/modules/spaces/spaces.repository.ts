@@ -65,7 +65,6 @@ function spaceJson(distanceKm?: SQL): SQL<string> {
   )::text`;
 }
 
-
 export async function insert(db: DbOrTx, values: NewSpace): Promise<SpaceRow> {
   const [row] = await db.insert(spaces).values(values).returning();
   return row!;
@@ -107,7 +106,11 @@ export async function findLiveJson(db: Db, id: number): Promise<string | undefin
 
 /** Locks the listing for the rest of the transaction (image counts, archiving). */
 export async function lockLive(db: DbOrTx, id: number): Promise<SpaceRow | undefined> {
-  const [row] = await db.select().from(spaces).where(and(eq(spaces.id, id), live)).for('update');
+  const [row] = await db
+    .select()
+    .from(spaces)
+    .where(and(eq(spaces.id, id), live))
+    .for('update');
   return row;
 }
 
@@ -191,7 +194,8 @@ function shapeOf(filters: SpaceFilters, sort: SpaceSort) {
   if (filters.minPrice !== undefined) add('minPrice', sql`${spaces.pricePerHour} >= ${p('minPrice')}::bigint`, { minPrice: filters.minPrice });
   if (filters.maxPrice !== undefined) add('maxPrice', sql`${spaces.pricePerHour} <= ${p('maxPrice')}::bigint`, { maxPrice: filters.maxPrice });
   if (filters.minCapacity !== undefined) add('minCapacity', sql`${spaces.capacity} >= ${p('minCapacity')}::int`, { minCapacity: filters.minCapacity });
-  if (filters.amenities && filters.amenities.length > 0) add('amenities', sql`${spaces.amenities} @> ${p('amenities')}::text[]`, { amenities: filters.amenities });
+  if (filters.amenities && filters.amenities.length > 0)
+    add('amenities', sql`${spaces.amenities} @> ${p('amenities')}::text[]`, { amenities: filters.amenities });
   if (filters.ownerId !== undefined) add('owner', eq(spaces.ownerId, p('ownerId')), { ownerId: filters.ownerId });
   if (filters.near) {
     // The box narrows the search with the location index; the exact distance decides.
@@ -292,7 +296,11 @@ export async function countImages(db: DbOrTx, spaceId: number): Promise<number> 
 }
 
 export async function hasPrimaryImage(db: DbOrTx, spaceId: number): Promise<boolean> {
-  const [row] = await db.select({ id: spaceImages.id }).from(spaceImages).where(and(eq(spaceImages.spaceId, spaceId), eq(spaceImages.isPrimary, true))).limit(1);
+  const [row] = await db
+    .select({ id: spaceImages.id })
+    .from(spaceImages)
+    .where(and(eq(spaceImages.spaceId, spaceId), eq(spaceImages.isPrimary, true)))
+    .limit(1);
   return row !== undefined;
 }
 
@@ -302,7 +310,10 @@ export async function insertImages(db: DbOrTx, images: Array<typeof spaceImages.
 }
 
 export async function findImage(db: DbOrTx, spaceId: number, imageId: number): Promise<SpaceImageRow | undefined> {
-  const [row] = await db.select().from(spaceImages).where(and(eq(spaceImages.id, imageId), eq(spaceImages.spaceId, spaceId)));
+  const [row] = await db
+    .select()
+    .from(spaceImages)
+    .where(and(eq(spaceImages.id, imageId), eq(spaceImages.spaceId, spaceId)));
   return row;
 }
 

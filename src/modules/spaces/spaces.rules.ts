@@ -65,7 +65,17 @@ export function boundingBox(centre: { lat: number; lng: number }, radiusKm: numb
   return { minLat, maxLat, minLng: centre.lng - dLng, maxLng: centre.lng + dLng };
 }
 
-const NUMBER_FIELDS = ['price_per_hour', 'capacity', 'latitude', 'longitude', 'min_booking_hours', 'max_booking_hours', 'min_notice_hours', 'buffer_minutes', 'owner_id'];
+const NUMBER_FIELDS = [
+  'price_per_hour',
+  'capacity',
+  'latitude',
+  'longitude',
+  'min_booking_hours',
+  'max_booking_hours',
+  'min_notice_hours',
+  'buffer_minutes',
+  'owner_id',
+];
 const BOOLEAN_FIELDS = ['is_available'];
 const JSON_FIELDS = ['operating_hours'];
 

@@ -3,9 +3,12 @@ import { BOOKING_STATUSES, CANCELLATION_POLICIES, type BookingStatus } from '../
 import { DateTime, Id, LiteralUnion, lenientLiteral, Nullable, PageQuery } from '../../shared/schemas.ts';
 import { RevenueSchema } from '../../shared/revenue.ts';
 
-const HourRange = Type.Tuple([Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }), Type.String({ pattern: '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$' })], {
-  description: '["HH:MM", "HH:MM"] local time; the end may be "24:00"',
-});
+const HourRange = Type.Tuple(
+  [Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }), Type.String({ pattern: '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$' })],
+  {
+    description: '["HH:MM", "HH:MM"] local time; the end may be "24:00"',
+  },
+);
 const DayHours = Type.Array(HourRange, { maxItems: 12 });
 
 export const OperatingHoursSchema = Type.Object(
@@ -18,7 +21,7 @@ export const OperatingHoursSchema = Type.Object(
     sat: Type.Optional(DayHours),
     sun: Type.Optional(DayHours),
   },
-  { additionalProperties: false, description: 'Opening ranges per weekday in the space\'s time zone; a missing day is closed. null means always open.' },
+  { additionalProperties: false, description: "Opening ranges per weekday in the space's time zone; a missing day is closed. null means always open." },
 );
 
 export const CancellationPolicySchema = LiteralUnion(CANCELLATION_POLICIES);
@@ -67,7 +70,9 @@ export type UpdateSpaceBody = Static<typeof UpdateSpaceBody>;
 
 /** The multipart variant, for the OpenAPI document: fields as text, images as files. */
 export const CreateSpaceMultipart = Type.Object({
-  ...Object.fromEntries(Object.keys(spaceFields).map((key) => [key, Type.Optional(Type.String({ description: 'as in the JSON body; lists and objects as JSON text' }))])),
+  ...Object.fromEntries(
+    Object.keys(spaceFields).map((key) => [key, Type.Optional(Type.String({ description: 'as in the JSON body; lists and objects as JSON text' }))]),
+  ),
   images: Type.Optional(Type.Array(Type.String({ format: 'binary' }), { maxItems: 10 })),
 });
 

@@ -10,7 +10,16 @@ import { jsonPageOf, pageRequest } from '../../shared/pagination.ts';
 import type { Principal } from '../../shared/principal.ts';
 import type { UserAccounts } from '../users/users.service.ts';
 import { toImageResponse } from './spaces.mapper.ts';
-import { canAssignOwner, canChangeOwner, canOwnSpaces, canCreateSpaces, canForceRemoval, canManageSpace, OWNERS_ONLY, statsOwnerScope } from './spaces.policy.ts';
+import {
+  canAssignOwner,
+  canChangeOwner,
+  canOwnSpaces,
+  canCreateSpaces,
+  canForceRemoval,
+  canManageSpace,
+  OWNERS_ONLY,
+  statsOwnerScope,
+} from './spaces.policy.ts';
 import * as repo from './spaces.repository.ts';
 import { toMinorUnits } from '../../shared/money.ts';
 import { canonicalTimeZone, normalizeAmenities, normalizeOperatingHours, parseAmenityList, parseNear } from './spaces.rules.ts';
@@ -59,7 +68,8 @@ function toColumns(input: SpaceInput, existing?: SpaceRow): repo.SpaceChanges {
   if (input.longitude !== undefined) values.longitude = input.longitude;
   const latitude = values.latitude !== undefined ? values.latitude : (existing?.latitude ?? null);
   const longitude = values.longitude !== undefined ? values.longitude : (existing?.longitude ?? null);
-  if ((latitude === null) !== (longitude === null)) problems.push({ field: latitude === null ? 'latitude' : 'longitude', message: 'latitude and longitude go together' });
+  if ((latitude === null) !== (longitude === null))
+    problems.push({ field: latitude === null ? 'latitude' : 'longitude', message: 'latitude and longitude go together' });
   if (input.timezone !== undefined) {
     const zone = canonicalTimeZone(input.timezone);
     if (!zone) problems.push({ field: 'timezone', message: `is not a known IANA time zone (e.g. Africa/Nairobi)` });
@@ -100,7 +110,9 @@ function toColumns(input: SpaceInput, existing?: SpaceRow): repo.SpaceChanges {
 }
 
 export const tooManyImages = (existing: number) =>
-  badRequest('too_many_images', `A space holds at most ${MAX_IMAGES_PER_SPACE} images (it has ${existing})`, [{ field: 'images', message: `at most ${MAX_IMAGES_PER_SPACE} per space` }]);
+  badRequest('too_many_images', `A space holds at most ${MAX_IMAGES_PER_SPACE} images (it has ${existing})`, [
+    { field: 'images', message: `at most ${MAX_IMAGES_PER_SPACE} per space` },
+  ]);
 
 export function createSpacesService(deps: SpacesServiceDeps) {
   const { db, clock, storage, log } = deps;
@@ -119,7 +131,9 @@ export function createSpacesService(deps: SpacesServiceDeps) {
 
   async function discard(stored: StoredFile[]) {
     for (const file of stored) {
-      await storage.delete(file.key).catch((error: unknown) => log.warn({ err: error, key: file.key }, 'could not remove an uploaded file after a failed write'));
+      await storage
+        .delete(file.key)
+        .catch((error: unknown) => log.warn({ err: error, key: file.key }, 'could not remove an uploaded file after a failed write'));
     }
   }
 
@@ -181,7 +195,7 @@ export function createSpacesService(deps: SpacesServiceDeps) {
   async function update(actor: Principal, id: number, input: UpdateSpaceBody) {
     const space = await manageable(actor, id);
     const newOwner = input.owner_id !== undefined && input.owner_id !== space.ownerId ? input.owner_id : undefined;
-    if (newOwner !== undefined && !canChangeOwner(actor.user)) throw forbidden('Only an admin may change a space\'s owner');
+    if (newOwner !== undefined && !canChangeOwner(actor.user)) throw forbidden("Only an admin may change a space's owner");
     const columns = toColumns(input, space);
     if (newOwner !== undefined) {
       await assertOwnerAccount(newOwner);
@@ -360,7 +374,23 @@ export function createSpacesService(deps: SpacesServiceDeps) {
   /** Live and available listings of the whole platform (archived ones are history, not catalogue). */
   const catalogueCounts = () => repo.readCounters(db);
 
-  return { create, update, remove, getById, list, mine, stats, catalogueCounts, addImages, setPrimary, deleteImage, manageable, findLive, rotateCalendar, onOwnerDeactivated };
+  return {
+    create,
+    update,
+    remove,
+    getById,
+    list,
+    mine,
+    stats,
+    catalogueCounts,
+    addImages,
+    setPrimary,
+    deleteImage,
+    manageable,
+    findLive,
+    rotateCalendar,
+    onOwnerDeactivated,
+  };
 }
 
 export type SpacesService = ReturnType<typeof createSpacesService>;

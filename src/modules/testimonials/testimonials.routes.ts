@@ -12,70 +12,90 @@ const security = [{ bearerAuth: [] }];
 const testimonialsRoutes: FastifyPluginAsyncTypebox<{ testimonials: TestimonialsService }> = async (app, { testimonials }) => {
   const authenticated = { onRequest: [app.authenticate] };
 
-  app.get('/', {
-    config: { access: PUBLIC },
-    schema: {
-      tags,
-      operationId: 'listTestimonials',
-      summary: 'What members say about Spacer, newest first',
-      querystring: TestimonialListQuery,
-      response: { 200: TestimonialPageSchema, ...errorResponses(400) },
+  app.get(
+    '/',
+    {
+      config: { access: PUBLIC },
+      schema: {
+        tags,
+        operationId: 'listTestimonials',
+        summary: 'What members say about Spacer, newest first',
+        querystring: TestimonialListQuery,
+        response: { 200: TestimonialPageSchema, ...errorResponses(400) },
+      },
     },
-  }, async (request) => testimonials.list(request.query));
+    async (request) => testimonials.list(request.query),
+  );
 
-  app.get('/:id', {
-    config: { access: PUBLIC },
-    schema: {
-      tags,
-      operationId: 'getTestimonial',
-      summary: 'One testimonial',
-      params: IdParams,
-      response: { 200: Type.Ref('Testimonial'), ...errorResponses(400, 404) },
+  app.get(
+    '/:id',
+    {
+      config: { access: PUBLIC },
+      schema: {
+        tags,
+        operationId: 'getTestimonial',
+        summary: 'One testimonial',
+        params: IdParams,
+        response: { 200: Type.Ref('Testimonial'), ...errorResponses(400, 404) },
+      },
     },
-  }, async (request) => testimonials.getById(request.params.id));
+    async (request) => testimonials.getById(request.params.id),
+  );
 
-  app.post('/', {
-    ...authenticated,
-    config: { access: AUTHENTICATED },
-    schema: {
-      tags,
-      security,
-      operationId: 'createTestimonial',
-      summary: 'Say something about Spacer (any member); user_name comes from your account',
-      body: CreateTestimonialBody,
-      response: { 201: Type.Ref('Testimonial'), ...errorResponses(400, 401) },
+  app.post(
+    '/',
+    {
+      ...authenticated,
+      config: { access: AUTHENTICATED },
+      schema: {
+        tags,
+        security,
+        operationId: 'createTestimonial',
+        summary: 'Say something about Spacer (any member); user_name comes from your account',
+        body: CreateTestimonialBody,
+        response: { 201: Type.Ref('Testimonial'), ...errorResponses(400, 401) },
+      },
     },
-  }, async (request, reply) => reply.status(201).send(await testimonials.create(principalOf(request), request.body)));
+    async (request, reply) => reply.status(201).send(await testimonials.create(principalOf(request), request.body)),
+  );
 
-  app.put('/:id', {
-    ...authenticated,
-    config: { access: BOOKER_ONLY },
-    schema: {
-      tags,
-      security,
-      operationId: 'updateTestimonial',
-      summary: 'Change your testimonial (its author only)',
-      params: IdParams,
-      body: UpdateTestimonialBody,
-      response: { 200: Type.Ref('Testimonial'), ...errorResponses(400, 401, 403, 404) },
+  app.put(
+    '/:id',
+    {
+      ...authenticated,
+      config: { access: BOOKER_ONLY },
+      schema: {
+        tags,
+        security,
+        operationId: 'updateTestimonial',
+        summary: 'Change your testimonial (its author only)',
+        params: IdParams,
+        body: UpdateTestimonialBody,
+        response: { 200: Type.Ref('Testimonial'), ...errorResponses(400, 401, 403, 404) },
+      },
     },
-  }, async (request) => testimonials.update(principalOf(request), request.params.id, request.body));
+    async (request) => testimonials.update(principalOf(request), request.params.id, request.body),
+  );
 
-  app.delete('/:id', {
-    ...authenticated,
-    config: { access: BOOKER_OR_ADMIN },
-    schema: {
-      tags,
-      security,
-      operationId: 'deleteTestimonial',
-      summary: 'Delete a testimonial (its author or an admin)',
-      params: IdParams,
-      response: { 200: MessageSchema, ...errorResponses(400, 401, 403, 404) },
+  app.delete(
+    '/:id',
+    {
+      ...authenticated,
+      config: { access: BOOKER_OR_ADMIN },
+      schema: {
+        tags,
+        security,
+        operationId: 'deleteTestimonial',
+        summary: 'Delete a testimonial (its author or an admin)',
+        params: IdParams,
+        response: { 200: MessageSchema, ...errorResponses(400, 401, 403, 404) },
+      },
     },
-  }, async (request) => {
-    await testimonials.remove(principalOf(request), request.params.id);
-    return { message: 'Testimonial deleted' };
-  });
+    async (request) => {
+      await testimonials.remove(principalOf(request), request.params.id);
+      return { message: 'Testimonial deleted' };
+    },
+  );
 };
 
 export default testimonialsRoutes;

@@ -5,7 +5,11 @@ export const TESTIMONIAL_MIN_LENGTH = 10;
 export const TESTIMONIAL_MAX_LENGTH = 2000;
 
 const Rating = Type.Integer({ minimum: 1, maximum: 5, description: 'Whole stars, 1–5' });
-const Content = Type.String({ minLength: TESTIMONIAL_MIN_LENGTH, maxLength: TESTIMONIAL_MAX_LENGTH, description: '10–2000 characters (leading and trailing spaces do not count)' });
+const Content = Type.String({
+  minLength: TESTIMONIAL_MIN_LENGTH,
+  maxLength: TESTIMONIAL_MAX_LENGTH,
+  description: '10–2000 characters (leading and trailing spaces do not count)',
+});
 
 export const TestimonialSchema = Type.Object(
   {

@@ -33,7 +33,13 @@ export function createTestimonialsService(deps: TestimonialsServiceDeps) {
   /** Any member may write one; the name shown is always the account's, whatever the body says. */
   async function create(actor: Principal, input: CreateTestimonialBody) {
     const now = clock.now();
-    const row = await repo.insert(db, { userId: actor.user.id, content: normalizeContent(input.content), rating: input.rating, createdAt: now, updatedAt: now });
+    const row = await repo.insert(db, {
+      userId: actor.user.id,
+      content: normalizeContent(input.content),
+      rating: input.rating,
+      createdAt: now,
+      updatedAt: now,
+    });
     return getById(row.id);
   }
 

@@ -28,7 +28,10 @@ export async function findByEmail(db: DbOrTx, email: string): Promise<UserRow | 
 }
 
 export async function insert(db: DbOrTx, user: NewUser): Promise<UserRow> {
-  const [row] = await db.insert(users).values({ ...user, email: normalizeEmail(user.email) }).returning();
+  const [row] = await db
+    .insert(users)
+    .values({ ...user, email: normalizeEmail(user.email) })
+    .returning();
   return row!;
 }
 
@@ -57,12 +60,7 @@ function filterClause(filters: UserFilters): SQL | undefined {
   if (filters.isActive !== undefined) conditions.push(eq(users.isActive, filters.isActive));
   if (filters.q) {
     const pattern = likePattern(filters.q);
-    conditions.push(
-      or(
-        ilike(users.email, pattern),
-        ilike(sql`${users.firstName} || ' ' || ${users.lastName}`, pattern),
-      )!,
-    );
+    conditions.push(or(ilike(users.email, pattern), ilike(sql`${users.firstName} || ' ' || ${users.lastName}`, pattern))!);
   }
   return conditions.length > 0 ? and(...conditions) : undefined;
 }

@@ -176,7 +176,8 @@ export function createUsersService(deps: UsersServiceDeps) {
     findById: (handle: DbOrTx, id: number) => usersRepo.findById(handle, id),
     findByEmail: (handle: DbOrTx, email: string) => usersRepo.findByEmail(handle, email),
     insert: (handle: DbOrTx, user: usersRepo.NewUser) => usersRepo.insert(handle, user),
-    updateById: (handle: DbOrTx, id: number, changes: Pick<usersRepo.UserChanges, 'passwordHash' | 'isVerified'>, now: Date) => usersRepo.updateById(handle, id, changes, now),
+    updateById: (handle: DbOrTx, id: number, changes: Pick<usersRepo.UserChanges, 'passwordHash' | 'isVerified'>, now: Date) =>
+      usersRepo.updateById(handle, id, changes, now),
     normalizeEmail: usersRepo.normalizeEmail,
   };
 
