@@ -15,7 +15,15 @@ export const TEST_SECRETS = {
 
 export function tempDir(prefix = 'spacer-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => {
+    // A process may still be writing there (a server not yet stopped): retry, and never let a
+    // failed cleanup stop the after() hooks that come behind it (one of them may stop that process).
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    } catch {
+      // Left behind in the temp folder.
+    }
+  });
   return dir;
 }
 

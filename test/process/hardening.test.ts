@@ -1,29 +1,46 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
-import { tempDir } from '../helpers/app.ts';
 import { createScratchPostgres, usingPostgres } from '../helpers/database.ts';
 import { uniqueEmail } from '../helpers/factories.ts';
 import { postJson, startServer, type ServerProcess } from '../helpers/server-process.ts';
 
 /** What only a real socket shows: Node's parser errors, clients that hang up, unread uploads. */
 
-// Started at the top, not in a before() hook: the helpers' after() cleanups would run at the hook's end.
-const env: Record<string, string> = { DATA_DIR: tempDir(), LOG_LEVEL: 'info' };
-if (usingPostgres()) {
-  const scratch = await createScratchPostgres();
-  after(scratch.drop);
-  await scratch.database.close();
-  env.DATABASE_URL = scratch.url;
+/**
+ * A server of its own for each test, started inside the test: the helpers' after() cleanups then
+ * run when that test ends (at a file's top level, a long start raced the runner in full runs).
+ */
+async function serve(): Promise<{ server: ServerProcess; port: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'spacer-hardening-'));
+  const env: Record<string, string> = { DATA_DIR: dir, LOG_LEVEL: 'info' };
+  if (usingPostgres()) {
+    const scratch = await createScratchPostgres();
+    after(scratch.drop);
+    await scratch.database.close();
+    env.DATABASE_URL = scratch.url;
+  }
+  const server = await startServer(env);
+  // The process first, then its folder: removing files it is still writing fails, and a failing
+  // cleanup would leave the process (and the test run) alive.
+  after(async () => {
+    if (server.child.exitCode === null && server.child.signalCode === null) {
+      server.child.kill('SIGKILL');
+      await server.exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { server, port: Number(new URL(server.url).port) };
 }
-const server: ServerProcess = await startServer(env);
-const host = { port: Number(new URL(server.url).port) };
 
 /** Writes raw bytes and collects what comes back until the server closes or `waitMs` passes. */
-function raw(bytes: string | Buffer, options: { waitMs?: number; then?: (socket: ReturnType<typeof connect>) => void } = {}): Promise<string> {
+function raw(port: number, bytes: string | Buffer, options: { waitMs?: number; then?: (socket: ReturnType<typeof connect>) => void } = {}): Promise<string> {
   return new Promise((resolve) => {
-    const socket = connect(host.port, '127.0.0.1');
+    const socket = connect(port, '127.0.0.1');
     let received = '';
     const done = () => {
       socket.destroy();
@@ -37,7 +54,7 @@ function raw(bytes: string | Buffer, options: { waitMs?: number; then?: (socket:
   });
 }
 
-async function signUp(role: 'owner' | 'client') {
+async function signUp(server: ServerProcess, role: 'owner' | 'client') {
   const email = uniqueEmail(role);
   const registered = await postJson(`${server.url}/api/auth/register`, { email, password: 'Passw0rd!', first_name: 'T', last_name: role, role });
   assert.equal(registered.status, 201);
@@ -46,7 +63,8 @@ async function signUp(role: 'owner' | 'client') {
 
 describe('errors of the HTTP parser', () => {
   it('answers oversized headers with 431 in the envelope, with X-Request-Id', async () => {
-    const answer = await raw(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    const { port } = await serve();
+    const answer = await raw(port, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
     assert.match(answer, /^HTTP\/1\.1 431 /);
     assert.match(answer, /\r\nx-request-id: [0-9a-f-]{36}\r\n/i);
     const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { code: string; error: string; message: string };
@@ -57,13 +75,15 @@ describe('errors of the HTTP parser', () => {
 
 describe('a client that hangs up mid-body', () => {
   it('is logged as that, not as the database being unavailable', async () => {
-    const { access_token } = await signUp('client');
+    const { server, port } = await serve();
+    const { access_token } = await signUp(server, 'client');
     const before = server.output().length;
     await raw(
+      port,
       `POST /api/bookings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${access_token}\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"space_id":`,
       {
         waitMs: 400,
-        then: (socket) => setTimeout(() => socket.destroy(), 100),
+        then: (socket: ReturnType<typeof connect>) => setTimeout(() => socket.destroy(), 100),
       },
     );
     await sleep(500);
@@ -76,20 +96,21 @@ describe('a client that hangs up mid-body', () => {
 
 describe('uploads by someone not allowed to make them', () => {
   it('are refused before the body is read, and the connection closed', async () => {
-    const owner = await signUp('owner');
+    const { server, port } = await serve();
+    const owner = await signUp(server, 'owner');
     const created = await postJson(
       `${server.url}/api/spaces`,
       { name: 'Loft', description: 'Bright', address: 'Road 1', city: 'Nairobi', price_per_hour: 100, capacity: 4 },
       { authorization: `Bearer ${owner.access_token}` },
     );
     assert.equal(created.status, 201);
-    const stranger = await signUp('client');
+    const stranger = await signUp(server, 'client');
     const declared = 90 * 1024 * 1024;
     const head =
       `POST /api/spaces/${created.body.id}/images HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${stranger.access_token}\r\n` +
       `Content-Type: multipart/form-data; boundary=x\r\nContent-Length: ${declared}\r\n\r\n--x\r\nContent-Disposition: form-data; name="images"; filename="a.jpg"\r\n\r\n`;
     // Only the head and a few bytes are sent: the answer must come without the other 90 MB.
-    const answer = await raw(head + 'x'.repeat(1024), { waitMs: 5000 });
+    const answer = await raw(port, head + 'x'.repeat(1024), { waitMs: 5000 });
     assert.match(answer, /^HTTP\/1\.1 403 /);
     assert.match(answer, /\r\nconnection: close\r\n/i);
     assert.match(answer, /"code":"forbidden"/);
