@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { principalOf } from '../../plugins/auth.ts';
+import { sendReplayed } from '../../plugins/replay.ts';
 import { errorResponses, IdempotencyHeaders, IdParams, Page } from '../../shared/schemas.ts';
 import {
   BookingListQuery,
@@ -89,14 +90,7 @@ const bookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService }> =
     },
     async (request, reply) => {
       const result = await bookings.create(principalOf(request), request.body, request.headers['idempotency-key']);
-      if (result.replayed) {
-        // The stored answer byte for byte (a string, so Fastify sends it without serializing again).
-        return reply
-          .status(201)
-          .header('idempotent-replayed', 'true')
-          .type('application/json; charset=utf-8')
-          .send(result.json as never);
-      }
+      if (result.replayed) return sendReplayed(reply, result.json);
       return reply.status(201).send(result.booking);
     },
   );

@@ -2,6 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { principalOf } from '../../plugins/auth.ts';
+import { badRequest } from '../../shared/errors.ts';
+import { sendReplayed } from '../../plugins/replay.ts';
 import { errorResponses, IdempotencyHeaders, IdParams, Page } from '../../shared/schemas.ts';
 import { containsCardNumber } from './payments.rules.ts';
 import {
@@ -15,13 +17,18 @@ import {
   ReceiptSchema,
   WebhookAckSchema,
 } from './payments.schemas.ts';
-import { cardNumberRefused, type PaymentsService } from './payments.service.ts';
+import type { PaymentsService } from './payments.service.ts';
 import { ADMINS, AUTHENTICATED, BOOKER_ONLY, BOOKER_OR_HOST, GATED, SPACE_MANAGERS } from '../../shared/access.ts';
 
 const tags = ['payments'];
 const security = [{ bearerAuth: [] }];
 /** Provider messages are small; anything bigger is not one. */
 const CALLBACK_BODY_LIMIT = 64 * 1024;
+
+const cardNumberRefused = () =>
+  badRequest('card_number_refused', 'Card numbers are never accepted: pay by card through the card form (Stripe), which gives a token', [
+    { field: 'body', message: 'contains what looks like a card number' },
+  ]);
 
 /** Refused before validation, so a card number never reaches a validator's message or a log. */
 export const refuseCardNumbers = async (request: FastifyRequest) => {
@@ -74,12 +81,7 @@ const paymentsRoutes: FastifyPluginAsyncTypebox<{ payments: PaymentsService }> =
     },
     async (request, reply) => {
       const result = await payments.create(principalOf(request), request.body, request.headers['idempotency-key']);
-      if (result.replayed)
-        return reply
-          .status(201)
-          .header('idempotent-replayed', 'true')
-          .type('application/json; charset=utf-8')
-          .send(result.json as never);
+      if (result.replayed) return sendReplayed(reply, result.json);
       return reply.status(201).send(result.payment);
     },
   );
