@@ -88,6 +88,7 @@ export interface AppServices {
   background: BackgroundTasks;
   sweeper: PeriodicTask;
   paymentSweeper: PeriodicTask;
+  spacesSweeper: PeriodicTask;
   storage: FileStorage;
   inFlight: InFlight;
 }
@@ -277,6 +278,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     windowCondition: bookings.windowCondition,
     bookingFigures: async (ownerId) => ({ bookings_by_status: await bookings.stats(ownerId), revenue: await payments.revenue(ownerId) }),
   });
+  const spacesSweeper = periodic('spaces-sweep', config.SWEEP_INTERVAL_MS, spaces.sweep, app.log);
   const testimonials = createTestimonialsService({ db, clock });
   const reviews = createReviewsService({ db, clock, spaces, hasCompletedBooking: bookings.hasCompletedBooking });
   const admin = createAdminService({
@@ -309,6 +311,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     background,
     sweeper,
     paymentSweeper,
+    spacesSweeper,
     storage,
     inFlight,
   } satisfies AppServices);
@@ -380,12 +383,14 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
       mailWorker.start();
       sweeper.start();
       paymentSweeper.start();
+      spacesSweeper.start();
     });
   }
   app.addHook('onClose', async () => {
     await background.drained();
     await sweeper.stop();
     await paymentSweeper.stop();
+    await spacesSweeper.stop();
     await mailWorker.stop();
     await payments.close();
     mailTransport.close();

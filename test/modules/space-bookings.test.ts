@@ -362,10 +362,24 @@ describe('space calendars', () => {
 describe('GET /api/spaces?available_from&available_to', () => {
   const window = { available_from: '2030-01-08T10:00:00Z', available_to: '2030-01-08T12:00:00Z' };
 
-  async function listedIds(ownerId: number, query: Record<string, string>) {
+  async function fetchIds(ownerId: number, query: Record<string, string>) {
     const response = await call(app, 'GET', '/api/spaces', { query: { owner_id: String(ownerId), per_page: '100', ...query } });
     assert.equal(response.status, 200, response.raw);
     return (response.body.spaces as Array<{ id: number }>).map((space) => space.id).sort((a, b) => a - b);
+  }
+
+  /**
+   * The listing for a window, asked both ways the search can judge opening hours: with no
+   * prepared periods trusted (every schedule through space_open_during) and with the periods the
+   * sweep prepares around this file's clock. Both must give the same answer.
+   */
+  async function listedIds(ownerId: number, query: Record<string, string>) {
+    await db.execute(sql`update opening_schedules set periods_from = 'infinity', periods_until = '-infinity'`);
+    const byFunction = await fetchIds(ownerId, query);
+    while ((await app.services.spaces.sweep()).schedulesRefreshed > 0);
+    const byPeriods = await fetchIds(ownerId, query);
+    assert.deepEqual(byPeriods, byFunction, `prepared periods and space_open_during agree for ${JSON.stringify(query)}`);
+    return byPeriods;
   }
   const sorted = (ids: number[]) => [...ids].sort((a, b) => a - b);
 

@@ -386,7 +386,8 @@ describe('refundQuote', () => {
 });
 
 // ------------------------------------------------------------------------------------------------
-// The JS rule and the SQL function space_open_during (migration 0006) must agree.
+// The JS rule and the SQL function space_open_during (migration 0006) must agree, and so must the
+// prepared open periods the spaces search reads (migration 0012).
 
 /** mulberry32: a small seeded generator, so a failure can be replayed. */
 function seeded(seed: number) {
@@ -475,14 +476,22 @@ function namesRepeatedTime(c: Case): boolean {
 
 const describeCase = (c: Case) => `space_open_during('${JSON.stringify(c.hours)}', '${c.zone}', '${c.from.toISOString()}', '${c.to.toISOString()}')`;
 
-async function sqlOpen(c: Case): Promise<boolean> {
+/**
+ * The SQL answers for a case: space_open_during(), and the prepared periods that the spaces
+ * search reads (space_open_periods over local days around the window, migration 0012).
+ */
+async function sqlOpen(c: Case): Promise<{ open: boolean; periods: boolean }> {
   const { db } = await testDatabase();
   const hours = c.hours === null ? null : JSON.stringify(c.hours);
-  const [row] = await queryRows<{ open: boolean }>(
+  const from = c.from.toISOString();
+  const to = c.to.toISOString();
+  const [row] = await queryRows<{ open: boolean; periods: boolean }>(
     db,
-    sql`select space_open_during(${hours}::jsonb, ${c.zone}, ${c.from.toISOString()}::timestamptz, ${c.to.toISOString()}::timestamptz) as open`,
+    sql`select space_open_during(${hours}::jsonb, ${c.zone}, ${from}::timestamptz, ${to}::timestamptz) as open,
+      space_open_periods(${hours}::jsonb, ${c.zone}, (${from}::timestamptz at time zone 'UTC')::date - 2, (${to}::timestamptz at time zone 'UTC')::date + 2)
+        @> tstzrange(${from}::timestamptz, ${to}::timestamptz, '[)') as periods`,
   );
-  return row!.open;
+  return row!;
 }
 
 async function compare(cases: Case[]) {
@@ -492,7 +501,8 @@ async function compare(cases: Case[]) {
     const js = withinOperatingHours(c.hours, c.zone, c.from, c.to);
     const database = await sqlOpen(c);
     outcomes[String(js) as 'true' | 'false'] += 1;
-    if (js !== database) mismatches.push(`${describeCase(c)}: JS ${js}, SQL ${database}`);
+    if (js !== database.open) mismatches.push(`${describeCase(c)}: JS ${js}, SQL ${database.open}`);
+    if (database.periods !== database.open) mismatches.push(`${describeCase(c)}: prepared periods ${database.periods}, space_open_during ${database.open}`);
   }
   return { mismatches, outcomes };
 }

@@ -63,6 +63,8 @@ export const spaces = pgTable(
     minNoticeHours: integer('min_notice_hours').notNull().default(0),
     bufferMinutes: integer('buffer_minutes').notNull().default(0),
     operatingHours: jsonb('operating_hours').$type<OperatingHours | null>(),
+    /** The shared schedule of these hours in this time zone (set by a trigger); null when always open. */
+    scheduleId: integer('schedule_id').references((): AnyPgColumn => openingSchedules.id),
     cancellationPolicy: text('cancellation_policy').$type<CancellationPolicy>().notNull().default('flexible'),
     /** Kept up to date by reviews; the average is sum / count. */
     ratingCount: integer('rating_count').notNull().default(0),
@@ -84,6 +86,7 @@ export const spaces = pgTable(
     check('spaces_notice_buffer', sql`${t.minNoticeHours} >= 0 and ${t.bufferMinutes} >= 0`),
     check('spaces_cancellation_policy', isOneOf(t.cancellationPolicy, CANCELLATION_POLICIES)),
     check('spaces_currency', sql`${t.currency} ~ '^[A-Z]{3}$'`),
+    check('spaces_schedule', sql`(${t.operatingHours} is null) = (${t.scheduleId} is null)`),
     index('spaces_search_idx').using('gin', t.search),
     index('spaces_amenities_idx').using('gin', t.amenities),
     index('spaces_live_created_idx')
@@ -102,6 +105,12 @@ export const spaces = pgTable(
     index('spaces_live_location_idx')
       .on(t.latitude, t.longitude)
       .where(sql`${t.archivedAt} is null and ${t.latitude} is not null`),
+    // The available-window search reads only the columns this index holds (it INCLUDEs the
+    // booking rules' columns and schedule_id, migration 0012), so it scans the index alone.
+    index('spaces_bookable_idx')
+      .on(t.createdAt, t.id)
+      .where(sql`${t.archivedAt} is null and ${t.isAvailable}`),
+    index('spaces_buffer_idx').on(t.bufferMinutes),
     index('spaces_live_rating_idx')
       .on(sql`(${t.ratingSum}::numeric / nullif(${t.ratingCount}, 0)) desc nulls last`, t.id)
       .where(sql`${t.archivedAt} is null`),
@@ -109,6 +118,39 @@ export const spaces = pgTable(
 );
 
 export type SpaceRow = typeof spaces.$inferSelect;
+
+const tstzrange = customType<{ data: string }>({ dataType: () => 'tstzrange' });
+
+/**
+ * Opening hours prepared for the available-window search (migration 0012): one row per distinct
+ * (time zone, hours), shared by every space with that schedule, and its open periods as instants
+ * over the booking horizon. `periods_from`/`periods_until` bound where the periods are exact.
+ * Written only by the trigger on spaces and opening_schedule_refresh(); read-only for the code.
+ */
+export const openingSchedules = pgTable(
+  'opening_schedules',
+  {
+    id: integer('id').primaryKey().generatedAlwaysAsIdentity(),
+    timezone: text('timezone').notNull(),
+    hours: jsonb('hours').$type<OperatingHours>().notNull(),
+    /** sha256 of the hours' canonical text: the key, since the JSON itself may be too long for a btree entry. */
+    hoursKey: text('hours_key').notNull(),
+    periodsFrom: timestamptz('periods_from').notNull(),
+    periodsUntil: timestamptz('periods_until').notNull(),
+  },
+  (t) => [uniqueIndex('opening_schedules_key').on(t.timezone, t.hoursKey), index('opening_schedules_until_idx').on(t.periodsUntil)],
+);
+
+export const openingPeriods = pgTable(
+  'opening_periods',
+  {
+    scheduleId: integer('schedule_id')
+      .notNull()
+      .references(() => openingSchedules.id, { onDelete: 'cascade' }),
+    period: tstzrange('period').notNull(),
+  },
+  (t) => [index('opening_periods_period_idx').using('gist', t.period), index('opening_periods_schedule_idx').on(t.scheduleId)],
+);
 
 export const spaceImages = pgTable(
   'space_images',

@@ -40,6 +40,9 @@ const bookingSpace = {
 const live = inArray(bookings.status, [...LIVE_STATUSES]);
 
 /** The slot of a booking, as the exclusion constraint and its GiST index see it. */
+/** The longest buffer of any listing (spaces_buffer_idx answers it at once). */
+const longestBuffer = sql`(select max(longest.buffer_minutes) from ${spaces} longest)`;
+
 const slot = sql`tstzrange(${bookings.startTime}, ${bookings.blockedUntil}, '[)')`;
 
 const spaceForBookingFields = {
@@ -337,11 +340,16 @@ export async function findLiveForFeed(db: DbOrTx, spaceId: number, since: Date, 
 }
 
 /**
- * The spaces list's `available_from` + `available_to`: only listings bookable for that whole
- * window — available, open by their own clock (space_open_during, the SQL twin of
- * withinOperatingHours), within their notice and the booking horizon, long enough for their
- * rules, and with no live booking whose slot touches the window plus the listing's buffer. The
- * overlap test has the same shape as the exclusion constraint, so its GiST index answers it.
+ * The spaces list's `available_from` + `available_to`, the bookings' half: listings bookable by
+ * their own rules for that whole window — available, within their notice and the booking
+ * horizon, long enough for their limits — and with no live booking whose slot touches the window
+ * plus the listing's buffer. (Whether the listing is open then is the spaces module's half.)
+ *
+ * The conflict test is split so that PostgreSQL answers it with two hashed sets per statement
+ * instead of one probe per listing: a live booking overlapping the window itself conflicts
+ * whatever the buffer (the exclusion constraint's GiST index finds them); one starting at or
+ * after the window's end conflicts only within the listing's buffer, so only listings with a
+ * booking starting within the longest buffer of any listing are probed one by one.
  */
 export function bookableWindow(window: { from: Date; to: Date; now: Date }): SqlFragment {
   const from = p('windowFrom');
@@ -355,12 +363,23 @@ export function bookableWindow(window: { from: Date; to: Date; now: Date }): Sql
       and ${from}::timestamptz >= ${now}::timestamptz + make_interval(hours => ${spaces.minNoticeHours})
       and ${from}::timestamptz <= ${now}::timestamptz + make_interval(days => ${MAX_ADVANCE_DAYS})
       and ${to}::timestamptz - ${from}::timestamptz between make_interval(hours => ${spaces.minBookingHours}) and make_interval(hours => ${spaces.maxBookingHours})
-      and space_open_during(${spaces.operatingHours}, ${spaces.timezone}, ${from}::timestamptz, ${to}::timestamptz)
-      and not exists (
-        select 1 from ${bookings}
-        where ${bookings.spaceId} = ${spaces.id}
-          and ${live}
-          and ${slot} && tstzrange(${from}::timestamptz, ${to}::timestamptz + make_interval(mins => ${spaces.bufferMinutes}), '[)')
+      and ${spaces.id} not in (
+        select ${bookings.spaceId} from ${bookings}
+        where ${live} and ${slot} && tstzrange(${from}::timestamptz, ${to}::timestamptz, '[)')
+      )
+      and (
+        ${spaces.bufferMinutes} = 0
+        or ${spaces.id} not in (
+          select ${bookings.spaceId} from ${bookings}
+          where ${live} and ${bookings.startTime} >= ${to}::timestamptz
+            and ${slot} && tstzrange(${to}::timestamptz, ${to}::timestamptz + make_interval(mins => ${longestBuffer}), '[)')
+        )
+        or not exists (
+          select 1 from ${bookings}
+          where ${bookings.spaceId} = ${spaces.id} and ${live}
+            and ${bookings.startTime} >= ${to}::timestamptz
+            and ${bookings.startTime} < ${to}::timestamptz + make_interval(mins => ${spaces.bufferMinutes})
+        )
       )`,
   };
 }

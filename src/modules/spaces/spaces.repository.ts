@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { and, asc, count, desc, eq, isNull, sql, type SQL } from 'drizzle-orm';
-import type { Db, DbOrTx } from '../../db/client.ts';
+import { queryRows, type Db, type DbOrTx } from '../../db/client.ts';
 import { statementCache } from '../../db/prepared.ts';
 import type { SqlFragment } from '../../db/fragments.ts';
-import { spaceCounters, spaceImages, spaces, users, type SpaceImageRow, type SpaceRow } from '../../db/schema/index.ts';
+import { openingPeriods, openingSchedules, spaceCounters, spaceImages, spaces, users, type SpaceImageRow, type SpaceRow } from '../../db/schema/index.ts';
 import type { SpaceSort } from './spaces.schemas.ts';
 import { boundingBox } from './spaces.rules.ts';
 
@@ -173,6 +173,38 @@ const distance = sql<number>`(2 * 6371 * asin(sqrt(
 )))`;
 
 const searchQuery = sql`websearch_to_tsquery('english', ${p('q')}::text)`;
+
+/**
+ * The spaces list's `available_from` + `available_to`, the spaces' half: listings open for that
+ * whole window by their opening hours. Each schedule's open periods are prepared (migration
+ * 0012), so one GiST probe names the schedules that contain the window; a schedule whose periods
+ * do not reach the window yet is judged by space_open_during(), once per schedule.
+ */
+export function openDuring(window: { from: Date; to: Date }): SqlFragment {
+  const from = p('openFrom');
+  const to = p('openTo');
+  return {
+    key: 'open',
+    values: { openFrom: window.from.toISOString(), openTo: window.to.toISOString() },
+    sql: sql`(${spaces.scheduleId} is null or ${spaces.scheduleId} in (
+      select ${openingPeriods.scheduleId} from ${openingPeriods}
+      where ${openingPeriods.period} @> tstzrange(${from}::timestamptz, ${to}::timestamptz, '[)')
+      union all
+      select ${openingSchedules.id} from ${openingSchedules}
+      where not (${openingSchedules.periodsFrom} <= ${from}::timestamptz and ${openingSchedules.periodsUntil} >= ${to}::timestamptz)
+        and space_open_during(${openingSchedules.hours}, ${openingSchedules.timezone}, ${from}::timestamptz, ${to}::timestamptz)
+    ))`,
+  };
+}
+
+/** Extends the prepared opening periods of schedules that run out within the horizon, and drops unused ones. */
+export async function refreshOpeningPeriods(db: DbOrTx, now: Date, batch: number): Promise<number> {
+  const [row] = await queryRows<{ refreshed: number }>(
+    db,
+    sql`select opening_schedules_refresh(${now.toISOString()}::timestamptz, ${batch}::int) as refreshed`,
+  );
+  return row?.refreshed ?? 0;
+}
 
 /**
  * The statement's shape (which filters, which order) and the values for its placeholders. Lists

@@ -41,7 +41,7 @@ export interface SpacesServiceDeps {
   events: EventHub;
   /** Who may own a listing is the users module's to say. */
   accounts: Pick<UserAccounts, 'findById'>;
-  /** The bookings module's "bookable for this whole window" condition, for available_from/available_to. */
+  /** The bookings module's "bookable for this whole window" condition (rules and conflicts), for available_from/available_to; opening hours are judged here. */
   windowCondition: (window: { from: Date; to: Date }) => SqlFragment;
   /** Booking counts and revenue of the stats, from the modules that own them. */
   bookingFigures: (ownerId: number | undefined) => Promise<Pick<SpaceStats, 'bookings_by_status' | 'revenue'>>;
@@ -262,7 +262,8 @@ export function createSpacesService(deps: SpacesServiceDeps) {
       throw new AppError(400, 'validation_error', `Invalid request: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`, { details: problems });
     }
     if (query.available_from !== undefined && query.available_to !== undefined) {
-      filters.extra = [deps.windowCondition({ from: new Date(query.available_from), to: new Date(query.available_to) })];
+      const window = { from: new Date(query.available_from), to: new Date(query.available_to) };
+      filters.extra = [deps.windowCondition(window), repo.openDuring(window)];
     }
     return filters;
   }
@@ -371,6 +372,9 @@ export function createSpacesService(deps: SpacesServiceDeps) {
     await repo.unlistByOwner(tx, event.userId, event.now);
   }
 
+  /** Keeps the prepared opening periods ahead of the booking horizon; a batch of schedules per run. */
+  const sweep = async () => ({ schedulesRefreshed: await repo.refreshOpeningPeriods(db, clock.now(), 100) });
+
   /** Live and available listings of the whole platform (archived ones are history, not catalogue). */
   const catalogueCounts = () => repo.readCounters(db);
 
@@ -390,6 +394,7 @@ export function createSpacesService(deps: SpacesServiceDeps) {
     findLive,
     rotateCalendar,
     onOwnerDeactivated,
+    sweep,
   };
 }
 
