@@ -178,7 +178,8 @@ const settings = {
     parse: integer(1, 24 * 30),
   },
   SWEEP_INTERVAL_MS: {
-    description: "How often pending bookings are expired, unpaid ones cancelled and finished ones completed, and listings' prepared opening periods extended (ADR 0015)",
+    description:
+      "How often pending bookings are expired, unpaid ones cancelled and finished ones completed, and listings' prepared opening periods extended (ADR 0015)",
     default: '60000',
     parse: integer(100, 3_600_000),
   },
