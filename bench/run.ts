@@ -448,6 +448,24 @@ const scenarios: Record<string, Scenario> = {
       );
     },
   },
+  'spaces-available-free': {
+    description:
+      'GET /api/spaces?available_from&available_to for a 2-hour window most listings are free and open for (~7,000 of 10,000), and its SQL through pgbench',
+    spaces: 10_000,
+    bookings: 100_000,
+    run: (context) => {
+      // The seed books every listing from 10:00 to 12:00 UTC on its days; 13:00–15:00 is 16:00–18:00 in Nairobi.
+      const from = new Date(Date.now() + 2 * 86_400_000);
+      from.setUTCHours(13, 0, 0, 0);
+      const to = new Date(from.getTime() + 2 * 3_600_000);
+      return againstPgbench(
+        context,
+        'GET /api/spaces?available_from&available_to (free window)',
+        [`/api/spaces?available_from=${from.toISOString()}&available_to=${to.toISOString()}&per_page=20`],
+        'prepared',
+      );
+    },
+  },
   'payments-create': {
     description:
       'POST /api/payments (M-Pesa) for confirmed bookings of 8 clients, each request a different booking, Daraja the loopback fake behind TLS; and the insertPending statement through pgbench',
