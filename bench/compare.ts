@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { Cleanup } from './cleanup.ts';
 import { interleavedOrder, renderReport, type Side } from './compare-stats.ts';
 import { startDaraja, type DarajaProcess } from './daraja.ts';
-import { ROOT, scratchDatabase, startService, type Figures } from './harness.ts';
+import { ROOT, scratchDatabase, sqlRows, startService, type Figures } from './harness.ts';
 
 const usage =
   'usage: npm run bench:compare -- <scenario> --against <REV> [--rounds 5] [--db postgres|embedded] [--connections 32] [--duration 10] [--bcrypt-rounds 12] [--separate-databases]';
@@ -237,6 +237,9 @@ async function main() {
         if (scenario!.spaces && database) seed(owner.root, { DATABASE_URL: database.url, DATA_DIR: dataDir });
         await scenario!.prepare?.({ service, databaseUrl: database?.url, daraja });
       });
+      // Settled before the first round, which would otherwise meet autovacuum on the fresh rows
+      // (and run on older statistics) while the rounds after it do not.
+      if (database) await sqlRows(database.url, 'vacuum analyze');
     }
     return prepared;
   }
