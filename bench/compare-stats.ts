@@ -69,9 +69,10 @@ export function compareFigure(current: number[], rev: number[]): Comparison {
  */
 export function reading(comparison: Comparison, better: 'higher' | 'lower', rounds: number): string {
   const { ratioOfMedians, crossesOne, current, rev } = comparison;
+  if (Number.isNaN(current.median) || Number.isNaN(rev.median)) return '–';
   if (Number.isNaN(ratioOfMedians)) return 'no ratio (a median is 0)';
   if (rounds === 1) return 'one round: no noise estimate';
-  if (crossesOne) return 'no clear difference: the rounds disagree (their ratios straddle 1.0)';
+  if (crossesOne) return 'no clear difference: the per-round ratios reach or straddle 1.0';
   const higher = comparison.range[0] > 1;
   const verdict = (higher ? better === 'higher' : better === 'lower') ? 'better' : 'worse';
   const percent = Math.round(Math.abs(ratioOfMedians - 1) * 100);
@@ -127,7 +128,7 @@ export function renderReport({ revLabel, order, current, rev }: Measured): strin
         b.map((figures) => pick(figures) ?? NaN),
       );
       const [low, high] = comparison.range;
-      const range = rounds === 1 ? formatRatio(low) : `${formatRatio(low)}–${formatRatio(high)}`;
+      const range = rounds === 1 || Number.isNaN(low) ? formatRatio(low) : `${formatRatio(low)}–${formatRatio(high)}`;
       lines.push(
         `| ${label} | ${cell(comparison.current.median)} | ${cell(comparison.rev.median)} | ${formatRatio(comparison.ratioOfMedians)} | ${range} | ${formatPercent(comparison.current.spread)} | ${formatPercent(comparison.rev.spread)} | ${reading(comparison, better, rounds)} |`,
       );

@@ -66,8 +66,7 @@ process.argv = [
   ...['--db', values.db, '--connections', values.connections, '--duration', values.duration, '--rounds', values['bcrypt-rounds']],
 ];
 const { scenarios } = await import('./run.ts');
-const scenario = scenarios[scenarioName];
-if (!scenario) refuse(`unknown scenario ${scenarioName}; known: ${Object.keys(scenarios).join(', ')}`);
+const scenario = scenarios[scenarioName] ?? refuse(`unknown scenario ${scenarioName}; known: ${Object.keys(scenarios).join(', ')}`);
 if (scenario.postgresOnly && !postgres) refuse(`${scenarioName} needs --db postgres`);
 
 const git = (args: string[], cwd = ROOT) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
@@ -136,7 +135,7 @@ function checkOut(sha: string): string {
     // Unlinked first: whatever removes the worktree must never follow it into this tree's modules.
     if (existsSync(modules) && lstatSync(modules).isSymbolicLink()) unlinkSync(modules);
     try {
-      git(['worktree', 'remove', '--force', tree]);
+      if (existsSync(tree)) git(['worktree', 'remove', '--force', tree]);
     } finally {
       rmSync(base, { recursive: true, force: true });
       git(['worktree', 'prune']);
@@ -161,7 +160,7 @@ function checkOut(sha: string): string {
 
 /** Fills a database through the given tree's seed command, as bench/run.ts does with this tree's. */
 function seed(root: string, env: Record<string, string>) {
-  const flags = (['spaces', 'bookings', 'payments', 'reviews'] as const).flatMap((name) => (scenario![name] ? [`--${name}`, String(scenario![name])] : []));
+  const flags = (['spaces', 'bookings', 'payments', 'reviews'] as const).flatMap((name) => (scenario[name] ? [`--${name}`, String(scenario[name])] : []));
   execFileSync(process.execPath, ['src/cli/seed.ts', ...flags], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', BCRYPT_ROUNDS: '4', ...env },
@@ -193,7 +192,7 @@ async function main() {
       : `one PostgreSQL database per side, each migrated and seeded by its own tree (${values['separate-databases'] ? '--separate-databases' : 'the migrations differ'})`;
 
   const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const daraja: DarajaProcess | undefined = scenario!.daraja ? (await tracked('the Daraja fake', startDaraja(), (fake) => fake.stop())).value : undefined;
+  const daraja: DarajaProcess | undefined = scenario.daraja ? (await tracked('the Daraja fake', startDaraja(), (fake) => fake.stop())).value : undefined;
   // As bench/run.ts hands them on: server settings to compare, the same on both sides.
   const passThrough = Object.fromEntries(
     ['DB_POOL_MAX', 'BACKGROUND_JOBS', 'WEB_CONCURRENCY'].flatMap((key) => (process.env[key] ? [[key, process.env[key]]] : [])),
@@ -201,7 +200,7 @@ async function main() {
   const serverEnv = (prepared: Prepared): Record<string, string> => ({
     BCRYPT_ROUNDS: values['bcrypt-rounds'],
     ...daraja?.serverEnv,
-    ...scenario!.env,
+    ...scenario.env,
     ...passThrough,
     ...(prepared.databaseUrl ? { DATABASE_URL: prepared.databaseUrl } : {}),
     DATA_DIR: prepared.dataDir,
@@ -230,12 +229,12 @@ async function main() {
     const dataDir = mkdtempSync(join(tmpdir(), `spacer-compare-data-`));
     cleanup.add(`the ${owner.label} data folder`, () => rmSync(dataDir, { recursive: true, force: true }));
     const prepared: Prepared = { databaseUrl: database?.url, dataDir };
-    if ((scenario!.spaces && database) || scenario!.prepare) {
+    if ((scenario.spaces && database) || scenario.prepare) {
       console.error(`▷ preparing the data of ${shared ? 'both sides' : owner.label}`);
       // Its server migrates the database first, as in bench/run.ts; the embedded one belongs to the server, so only PostgreSQL is seeded.
       await withServer(owner, prepared, async (service) => {
-        if (scenario!.spaces && database) seed(owner.root, { DATABASE_URL: database.url, DATA_DIR: dataDir });
-        await scenario!.prepare?.({ service, databaseUrl: database?.url, daraja });
+        if (scenario.spaces && database) seed(owner.root, { DATABASE_URL: database.url, DATA_DIR: dataDir });
+        await scenario.prepare?.({ service, databaseUrl: database?.url, daraja });
       });
       // Settled before the first round, which would otherwise meet autovacuum on the fresh rows
       // (and run on older statistics) while the rounds after it do not.
@@ -254,7 +253,7 @@ async function main() {
     '',
     `${values.db}, ${values.connections} connections, ${values.duration} s measured after the scenario's warm-up, ${rounds} round${rounds === 1 ? '' : 's'} in the order A B, B A, …; ${databases}.`,
   ];
-  console.error(`▶ ${scenarioName}: ${scenario!.description} — current against ${revLabel}, ${rounds} rounds`);
+  console.error(`▶ ${scenarioName}: ${scenario.description} — current against ${revLabel}, ${rounds} rounds`);
   printReport = () => {
     printReport = undefined;
     if (results.current.length > 0 || results.rev.length > 0)
@@ -264,7 +263,7 @@ async function main() {
     for (const [round, sides] of order.entries()) {
       for (const side of sides) {
         const tree = trees[side];
-        const rows = await withServer(tree, data[side], (service) => scenario!.run({ service, databaseUrl: data[side].databaseUrl, daraja, apiOnly: true }));
+        const rows = await withServer(tree, data[side], (service) => scenario.run({ service, databaseUrl: data[side].databaseUrl, daraja, apiOnly: true }));
         results[side].push(rows);
         const first = rows[0]!;
         console.error(`  round ${round + 1}/${rounds}, ${tree.label}: ${first.scenario.trim()} ${first.requestsPerSecond} req/s, p99 ${first.p99Ms} ms`);

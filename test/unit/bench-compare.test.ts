@@ -68,11 +68,14 @@ describe('bench:compare arithmetic', () => {
     assert.equal(reading(compareFigure([120, 130], [100, 100]), 'higher', 2), 'current higher in every round (better, 25 %)');
     assert.equal(reading(compareFigure([120, 130], [100, 100]), 'lower', 2), 'current higher in every round (worse, 25 %)');
     assert.equal(reading(compareFigure([80, 90], [100, 100]), 'lower', 2), 'current lower in every round (better, 15 %)');
-    assert.match(reading(compareFigure([90, 120], [100, 100]), 'higher', 2), /rounds disagree/);
+    assert.match(reading(compareFigure([90, 120], [100, 100]), 'higher', 2), /no clear difference/);
+    assert.match(reading(compareFigure([50, 50], [50, 50]), 'higher', 2), /no clear difference/);
     // 5 % faster in both rounds, but each side's own rounds lie 40 % apart.
     assert.match(reading(compareFigure([84, 126], [80, 120]), 'higher', 2), /within the spread of the rounds/);
     assert.equal(reading(compareFigure([120], [100]), 'higher', 1), 'one round: no noise estimate');
     assert.equal(reading(compareFigure([0, 0], [0, 0]), 'lower', 2), 'no ratio (a median is 0)');
+    // A figure the row does not have (the peak RSS of a probe run from its own process).
+    assert.equal(reading(compareFigure([NaN, NaN], [NaN, NaN]), 'lower', 2), '–');
   });
 });
 
@@ -102,6 +105,12 @@ describe('bench:compare report', () => {
     assert.match(text, /\| requests\/s \| 1150 \| 1000 \| 1\.15 \| 1\.10–1\.20 \| 9 % \| 0 % \| current higher in every round \(better, 15 %\) \|/);
     assert.match(text, /\| p99 ms \| 4\.5 \| 5 \| 0\.90 \| 0\.80–1\.00 \| 22 % \| 0 % \| no clear difference/);
     assert.match(text, /current 0 non-2xx, 0 errors; HEAD~5 0 non-2xx, 2 errors/);
+  });
+
+  it('leaves a figure the row does not have as dashes', () => {
+    const probe = (requestsPerSecond: number) => row(requestsPerSecond, 3, { peakRssMb: undefined });
+    const text = renderReport({ revLabel: 'abc', order: interleavedOrder(2), current: [[probe(50)], [probe(50)]], rev: [[probe(50)], [probe(50)]] }).join('\n');
+    assert.match(text, /\| server peak RSS MB \| – \| – \| – \| – \| – \| – \| – \|/);
   });
 
   it('counts only the rounds both sides finished', () => {
