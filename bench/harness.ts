@@ -49,14 +49,17 @@ export async function scratchDatabase(adminUrl: string): Promise<{ url: string; 
   };
 }
 
-/** Starts `node src/server.ts` as `npm start` would, with benchmark-friendly limits, and waits for it. */
-export async function startService(env: Record<string, string>): Promise<Service> {
+/**
+ * Starts `node src/server.ts` as `npm start` would, with benchmark-friendly limits, and waits for it.
+ * `root` is the tree whose server runs (bench/compare.ts: another revision's checkout).
+ */
+export async function startService(env: Record<string, string>, root = ROOT): Promise<Service> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'spacer-bench-'));
   // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under load.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, 'src/server.ts'], {
-    cwd: ROOT,
+    cwd: root,
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',

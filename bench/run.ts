@@ -40,15 +40,17 @@ const duration = Number(values.duration);
 const rounds = values.rounds;
 const repeat = Math.max(1, Number(values.repeat));
 
-interface Context {
+export interface Context {
   service: Service;
   /** Set on `--db postgres`. */
   databaseUrl?: string;
   /** Set for scenarios that ask for it: the Daraja fake the server's M-Pesa goes to. */
   daraja?: DarajaProcess;
+  /** The API rows alone, without the pgbench runs beside them (bench/compare.ts: only the server differs). */
+  apiOnly?: boolean;
 }
 
-interface Scenario {
+export interface Scenario {
   description: string;
   /** Listings (and bookings) to generate with `npm run db:seed -- --spaces N --bookings M` before the run. */
   spaces?: number;
@@ -90,7 +92,7 @@ async function againstPgbench(
   });
   const api = figures(label, result, { peakRssMb: service.peakRssMb() });
   const extra = options.note?.(api);
-  if (!databaseUrl) return [{ ...api, note: extra }];
+  if (!databaseUrl || context.apiOnly) return [{ ...api, note: extra }];
   const statements = await (options.statements ?? ((url: string) => statementsFor(url, 'GET', paths[0]!)))(databaseUrl);
   const raw = await pgbench(databaseUrl, statements, { clients: connections, seconds: duration, mode });
   api.note = [`${Math.round((api.requestsPerSecond / raw.tps) * 100)} % of pgbench`, extra].filter(Boolean).join('; ');
@@ -259,7 +261,7 @@ const atLeast = (target: number) => (api: Figures) => `${api.requestsPerSecond >
 let repeatRun = 0;
 let slotsUsed = 0;
 
-const scenarios: Record<string, Scenario> = {
+export const scenarios: Record<string, Scenario> = {
   health: {
     description: 'GET /health',
     run: async ({ service }) => [
@@ -783,4 +785,5 @@ async function main() {
   }
 }
 
-await main();
+// bench/compare.ts imports the scenarios without running them.
+if (import.meta.main) await main();
