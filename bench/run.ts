@@ -62,7 +62,7 @@ export interface Scenario {
   prepare?(context: Context): Promise<void>;
   /** Start the loopback Daraja (its own process) and point the server's M-Pesa at it. */
   daraja?: boolean;
-  /** Server settings of this scenario; the environment's DB_POOL_MAX and BACKGROUND_JOBS still win. */
+  /** Server settings of this scenario; the environment's DB_POOL_MAX, BACKGROUND_JOBS and WEB_CONCURRENCY still win. */
   env?: Record<string, string>;
   /** Its data is written in SQL beside the server, which the embedded database does not allow. */
   postgresOnly?: boolean;
@@ -736,7 +736,7 @@ async function main() {
         BCRYPT_ROUNDS: rounds,
         ...daraja?.serverEnv,
         ...scenario.env,
-        ...passThrough('DB_POOL_MAX', 'BACKGROUND_JOBS'),
+        ...passThrough('DB_POOL_MAX', 'BACKGROUND_JOBS', 'WEB_CONCURRENCY'),
         ...(database ? { DATABASE_URL: database.url } : {}),
       });
       try {
