@@ -1,4 +1,5 @@
-import { and, count, desc, eq, gt, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, count, eq, gt, inArray, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Db, DbOrTx } from '../../db/client.ts';
 import type { SqlFragment } from '../../db/fragments.ts';
 import { statementCache, preparedSql } from '../../db/prepared.ts';
@@ -167,29 +168,92 @@ export interface BookingFilters {
   to?: Date;
 }
 
-function whereOf(visibility: Visibility, filters: BookingFilters): SQL | undefined {
+/**
+ * The Booking representation of the API as compact JSON text, built by PostgreSQL (ADR 0008): the
+ * bytes toBookingResponse and Fastify's serializer give for the same row (the tests compare
+ * them), so the list spares parsing every column into JavaScript values and serializing them
+ * back. Times are cut to milliseconds first, as the driver reads them; `duration_hours` is
+ * Math.round(hours * 100) / 100 in the same double arithmetic. The query must join `spaces`.
+ */
+const stringJson = (value: SQL | AnyPgColumn) => sql`to_json(${value})::text`;
+const nullableJson = (value: AnyPgColumn) => sql`coalesce(to_json(${value})::text, 'null')`;
+const millisecondsBetween = sql`(extract(epoch from date_trunc('milliseconds', ${bookings.endTime}) - date_trunc('milliseconds', ${bookings.startTime})) * 1000)::float8`;
+const bookingJson = sql<string>`'{"id":' || ${bookings.id}
+  || ',"space_id":' || ${bookings.spaceId}
+  || ',"user_id":' || ${bookings.userId}
+  || ',"space":{"id":' || ${spaces.id} || ',"name":' || ${stringJson(spaces.name)} || ',"city":' || ${stringJson(spaces.city)}
+  || ',"address":' || ${stringJson(spaces.address)}
+  || '},"start_time":"' || iso_utc(${bookings.startTime}) || '","end_time":"' || iso_utc(${bookings.endTime})
+  || '","duration_hours":' || (floor(${millisecondsBetween} / 3600000 * 100 + 0.5) / 100)
+  || ',"guests":' || ${bookings.guests}
+  || ',"purpose":' || ${nullableJson(bookings.purpose)}
+  || ',"total_price":' || (${bookings.totalPrice}::float8 / 100)
+  || ',"currency":' || ${stringJson(bookings.currency)}
+  || ',"status":' || ${stringJson(bookings.status)}
+  || ',"payment_status":' || ${stringJson(bookings.paymentStatus)}
+  || ',"cancellation_reason":' || ${nullableJson(bookings.cancellationReason)}
+  || ',"cancelled_by":' || ${nullableJson(bookings.cancelledBy)}
+  || ',"created_at":"' || iso_utc(${bookings.createdAt}) || '","updated_at":"' || iso_utc(${bookings.updatedAt}) || '"}'`;
+
+/**
+ * A list's shape (whose bookings, which filters) and the values of its placeholders. Lists of one
+ * shape share a named statement, so PostgreSQL parses and plans each shape once per connection.
+ */
+function listShape(visibility: Visibility, filters: BookingFilters) {
+  const keys: string[] = [visibility.kind];
   const conditions: SQL[] = [];
-  if (visibility.kind === 'booker') conditions.push(eq(bookings.userId, visibility.userId));
-  if (visibility.kind === 'owner') conditions.push(eq(spaces.ownerId, visibility.ownerId));
-  if (filters.status) conditions.push(eq(bookings.status, filters.status));
-  if (filters.spaceId !== undefined) conditions.push(eq(bookings.spaceId, filters.spaceId));
-  if (filters.from) conditions.push(gt(bookings.endTime, filters.from));
-  if (filters.to) conditions.push(lt(bookings.startTime, filters.to));
-  return conditions.length > 0 ? and(...conditions) : undefined;
+  const values: Record<string, unknown> = {};
+  const add = (key: string | undefined, condition: SQL, value: Record<string, unknown>) => {
+    if (key) keys.push(key);
+    conditions.push(condition);
+    Object.assign(values, value);
+  };
+  if (visibility.kind === 'booker') add(undefined, sql`${bookings.userId} = ${p('userId')}::int`, { userId: visibility.userId });
+  if (visibility.kind === 'owner') add(undefined, sql`${spaces.ownerId} = ${p('ownerId')}::int`, { ownerId: visibility.ownerId });
+  if (filters.status) add('status', sql`${bookings.status} = ${p('status')}::text`, { status: filters.status });
+  if (filters.spaceId !== undefined) add('space', sql`${bookings.spaceId} = ${p('spaceId')}::int`, { spaceId: filters.spaceId });
+  if (filters.from) add('from', sql`${bookings.endTime} > ${p('from')}::timestamptz`, { from: filters.from.toISOString() });
+  if (filters.to) add('to', sql`${bookings.startTime} < ${p('to')}::timestamptz`, { to: filters.to.toISOString() });
+  return {
+    name: `bookings_list_${keys.join('_')}`,
+    where: conditions.length > 0 ? sql.join(conditions, sql` and `) : sql`true`,
+    values,
+    byOwner: visibility.kind === 'owner',
+  };
 }
 
-export async function findMany(db: DbOrTx, visibility: Visibility, filters: BookingFilters, page: { limit: number; offset: number }) {
-  const where = whereOf(visibility, filters);
-  const rows = await db
-    .select({ booking: bookings, space: bookingSpace })
-    .from(bookings)
-    .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
-    .where(where)
-    .orderBy(desc(bookings.startTime), desc(bookings.id))
-    .limit(page.limit)
-    .offset(page.offset);
-  const [total] = await db.select({ value: count() }).from(bookings).innerJoin(spaces, eq(spaces.id, bookings.spaceId)).where(where);
-  return { rows, total: total?.value ?? 0 };
+/**
+ * The page (as JSON texts joined by commas, in the list's order) and the total in one statement.
+ * Every booking has its space (a foreign key), so only an owner's count needs the join.
+ */
+function listStatement(db: Db, shape: ReturnType<typeof listShape>) {
+  const counted = shape.byOwner ? sql`${bookings} inner join ${spaces} on ${spaces.id} = ${bookings.spaceId}` : sql`${bookings}`;
+  return preparedSql<{ total: number; items: string | null }>(
+    db,
+    shape.name,
+    sql`select
+      (select count(*)::int from ${counted} where ${shape.where}) as "total",
+      (select string_agg("page"."json", ',' order by "page"."start_time" desc, "page"."id" desc) from (
+        select ${bookings.startTime} as "start_time", ${bookings.id} as "id", ${bookingJson} as "json"
+        from ${bookings} inner join ${spaces} on ${spaces.id} = ${bookings.spaceId}
+        where ${shape.where}
+        order by ${bookings.startTime} desc, ${bookings.id} desc
+        limit ${p('limit')}::int offset ${p('offset')}::int
+      ) "page") as "items"`,
+  );
+}
+
+const listStatements = new WeakMap<Db, Map<string, ReturnType<typeof listStatement>>>();
+
+/** One page of bookings as JSON text (the items of an array) and the total: one statement, whatever the page size. */
+export async function findManyJson(db: Db, visibility: Visibility, filters: BookingFilters, page: { limit: number; offset: number }) {
+  const shape = listShape(visibility, filters);
+  let cache = listStatements.get(db);
+  if (!cache) listStatements.set(db, (cache = new Map<string, ReturnType<typeof listStatement>>()));
+  let statement = cache.get(shape.name);
+  if (!statement) cache.set(shape.name, (statement = listStatement(db, shape)));
+  const [row] = await statement.execute({ ...shape.values, limit: page.limit, offset: page.offset });
+  return { items: row?.items ?? '', total: row?.total ?? 0 };
 }
 
 export interface Transition {
