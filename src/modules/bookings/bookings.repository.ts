@@ -46,8 +46,27 @@ const longestBuffer = sql`(select max(longest.buffer_minutes) from ${spaces} lon
 
 const slot = sql`tstzrange(${bookings.startTime}, ${bookings.blockedUntil}, '[)')`;
 
+/**
+ * What booking needs of a space: its rules, its price and what a booking's answer shows. Only
+ * these columns are read (not the description, the search vector, the counters…): a booking
+ * reads its space on every request.
+ */
+const bookingTerms = {
+  ...bookingSpace,
+  timezone: spaces.timezone,
+  pricePerHour: spaces.pricePerHour,
+  currency: spaces.currency,
+  capacity: spaces.capacity,
+  isAvailable: spaces.isAvailable,
+  minBookingHours: spaces.minBookingHours,
+  maxBookingHours: spaces.maxBookingHours,
+  minNoticeHours: spaces.minNoticeHours,
+  bufferMinutes: spaces.bufferMinutes,
+  operatingHours: spaces.operatingHours,
+};
+
 const spaceForBookingFields = {
-  space: spaces,
+  space: bookingTerms,
   owner: { id: users.id, email: users.email, firstName: users.firstName, isActive: users.isActive },
 };
 
