@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { principalOf } from '../../plugins/auth.ts';
 import { sendReplayed } from '../../plugins/replay.ts';
@@ -16,6 +17,9 @@ import type { BookingsService } from './bookings.service.ts';
 import { AUTHENTICATED, BOOKER_OR_HOST, CLIENTS_AND_ADMINS, PUBLIC, SPACE_MANAGERS, type Access } from '../../shared/access.ts';
 
 const tags = ['bookings'];
+
+/** The bookings list arrives as JSON text from the database (ADR 0008): sent as it is, not serialized again. */
+const sendJson = (reply: FastifyReply, json: string) => reply.type('application/json; charset=utf-8').send(json);
 const security = [{ bearerAuth: [] }];
 
 const bookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService }> = async (app, { bookings }) => {
@@ -35,7 +39,7 @@ const bookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService }> =
         response: { 200: Page('bookings', Type.Ref('Booking')), ...errorResponses(400, 401) },
       },
     },
-    async (request) => bookings.list(principalOf(request), request.query),
+    async (request, reply) => sendJson(reply, await bookings.list(principalOf(request), request.query)),
   );
 
   app.get(

@@ -6,7 +6,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { retryTransient } from '../../shared/db-errors.ts';
 import { badRequest, conflict, forbidden, notFound, type AppError } from '../../shared/errors.ts';
 import { runFollowUps, type DomainEvents, type EventHub, type FollowUp } from '../../shared/events.ts';
-import { pageOf, pageRequest } from '../../shared/pagination.ts';
+import { jsonPageOf, pageRequest } from '../../shared/pagination.ts';
 import type { Principal } from '../../shared/principal.ts';
 import { toBookingResponse } from './bookings.mapper.ts';
 import { approvedMail, cancelledMail, expiredMail, newRequestMail, rejectedMail, unpaidMail } from './bookings.mails.ts';
@@ -169,8 +169,9 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     if (query.to) filters.to = new Date(query.to);
     if (filters.from && filters.to && filters.to <= filters.from)
       throw badRequest('validation_error', 'to must be after from', [{ field: 'to', message: 'must be after from' }]);
-    const { rows, total } = await repo.findMany(db, listScope(actor.user), filters, { limit: page.perPage, offset: page.offset });
-    return pageOf('bookings', rows.map(toBookingResponse), total, page);
+    // The page arrives as JSON text from the database (ADR 0008), sent as it is.
+    const { items, total } = await repo.findManyJson(db, listScope(actor.user), filters, { limit: page.perPage, offset: page.offset });
+    return jsonPageOf('bookings', items ? [items] : [], total, page);
   }
 
   async function getById(actor: Principal, id: number) {
