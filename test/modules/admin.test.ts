@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { eq, sql } from 'drizzle-orm';
+import { eq, inArray, sql } from 'drizzle-orm';
 import { queryRows } from '../../src/db/client.ts';
-import { bookings, payments, type BookingStatus, type PaymentState } from '../../src/db/schema/index.ts';
+import fc from 'fast-check';
+import { BOOKING_STATUSES, bookings, payments, type BookingStatus, type PaymentState } from '../../src/db/schema/index.ts';
 import { buildTestApp, call } from '../helpers/app.ts';
 import { assertError } from '../helpers/assertions.ts';
 import { createUser } from '../helpers/factories.ts';
@@ -171,5 +172,106 @@ describe('revenue_months (the trigger-kept revenue)', () => {
       ['KES'],
       'a fully refunded currency earned nothing',
     );
+  });
+});
+
+describe('booking_status_counts (the trigger-kept bookings by status)', () => {
+  /** The counters as the admin stats read them, beside a fresh count(*) by status. */
+  async function compare() {
+    const fresh = await queryRows<{ status: BookingStatus; n: number }>(db, sql`select status, count(*)::int as n from bookings group by status`);
+    const expected = Object.fromEntries(BOOKING_STATUSES.map((status) => [status, fresh.find((row) => row.status === status)?.n ?? 0]));
+    const stats = await call(app, 'GET', '/api/admin/stats', { token: admin.token });
+    assert.equal(stats.status, 200, stats.raw);
+    assert.deepEqual(stats.body.bookings.by_status, expected);
+    assert.equal(
+      stats.body.bookings.total,
+      fresh.reduce((sum, row) => sum + row.n, 0),
+    );
+  }
+
+  const rows = (spaceId: number, statuses: BookingStatus[]) =>
+    statuses.map((status, index) => {
+      const start = new Date(Date.UTC(2025, 0, 1) + slot++ * 86_400_000);
+      const end = new Date(start.getTime() + 3_600_000);
+      return {
+        spaceId,
+        userId: clients[index % clients.length]!.id,
+        startTime: start,
+        endTime: end,
+        blockedUntil: end,
+        totalPrice: 1000,
+        currency: 'KES',
+        status,
+      };
+    });
+
+  const status = fc.constantFrom(...BOOKING_STATUSES);
+  const step = fc.oneof(
+    fc.record({ kind: fc.constant('insert' as const), statuses: fc.array(status, { minLength: 1, maxLength: 5 }) }),
+    fc.record({ kind: fc.constant('update' as const), pick: fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), status }),
+    fc.record({ kind: fc.constant('edit' as const), pick: fc.array(fc.nat(), { minLength: 1, maxLength: 4 }) }),
+    fc.record({ kind: fc.constant('delete' as const), pick: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }) }),
+    fc.record({ kind: fc.constant('transaction' as const), statuses: fc.array(status, { minLength: 2, maxLength: 4 }) }),
+    fc.record({ kind: fc.constant('concurrent' as const), statuses: fc.array(status, { minLength: 2, maxLength: 6 }) }),
+    fc.record({ kind: fc.constant('truncate' as const) }),
+  );
+
+  it('always equal a fresh count(*) by status after random inserts, status changes, other edits, deletes, transactions and truncates (property)', async () => {
+    await compare();
+    const ids = async () => (await db.select({ id: bookings.id }).from(bookings)).map((row) => row.id);
+    const picked = (all: number[], pick: number[]) => [...new Set(pick.map((n) => all[n % all.length]!))];
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 10 }), async (steps) => {
+        for (const action of steps) {
+          const all = await ids();
+          if (action.kind === 'insert') {
+            await db.insert(bookings).values(rows(spaceA.id, action.statuses));
+          } else if (action.kind === 'update' && all.length > 0) {
+            await db
+              .update(bookings)
+              .set({ status: action.status })
+              .where(inArray(bookings.id, picked(all, action.pick)));
+          } else if (action.kind === 'edit' && all.length > 0) {
+            // No status changes: the counters must stay as they are.
+            await db
+              .update(bookings)
+              .set({ version: sql`${bookings.version} + 1`, paymentStatus: 'paid' })
+              .where(inArray(bookings.id, picked(all, action.pick)));
+          } else if (action.kind === 'delete' && all.length > 0) {
+            await db.delete(payments).where(inArray(payments.bookingId, picked(all, action.pick)));
+            await db.delete(bookings).where(inArray(bookings.id, picked(all, action.pick)));
+          } else if (action.kind === 'transaction') {
+            // Several statements of one transaction, each changing statuses, then one rolled back.
+            await db.transaction(async (tx) => {
+              const [first] = await tx.insert(bookings).values(rows(spaceA.id, action.statuses)).returning({ id: bookings.id });
+              await tx.update(bookings).set({ status: 'cancelled' }).where(eq(bookings.id, first!.id));
+              await tx.delete(bookings).where(eq(bookings.id, first!.id));
+            });
+            await db
+              .transaction(async (tx) => {
+                await tx.insert(bookings).values(rows(spaceA.id, action.statuses));
+                tx.rollback();
+              })
+              .catch(() => undefined);
+          } else if (action.kind === 'concurrent') {
+            // Separate transactions at once: on PostgreSQL each on its own connection and counter row.
+            await Promise.all(action.statuses.map((status) => db.transaction((tx) => tx.insert(bookings).values(rows(spaceB.id, [status])))));
+          } else if (action.kind === 'truncate') {
+            await db.execute(sql`truncate bookings cascade`);
+          }
+          await compare();
+        }
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('spreads transactions over counter rows (by transaction id), so bookings do not queue on one', async () => {
+    await db.execute(sql`truncate bookings cascade`);
+    for (const status of BOOKING_STATUSES) await db.insert(bookings).values(rows(spaceA.id, [status]));
+    const [spread] = await queryRows<{ n: number }>(db, sql`select count(*)::int as n from booking_status_counts`);
+    // Four transactions land on one row of 64 only if their ids all meet modulo 64 (about 1 in 260,000).
+    assert.ok(spread!.n > 1, `changes spread over several counter rows, not ${spread!.n}`);
+    await compare();
   });
 });

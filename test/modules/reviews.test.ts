@@ -205,6 +205,30 @@ describe('GET /api/spaces/:id/reviews', () => {
     assert.deepEqual(await ratingOf(space.id), { average: 3, count: 5 });
   });
 
+  it('lists each review exactly as GET /api/reviews/:id shows it (same keys in the same order), a page past the end empty, an archived space 404', async () => {
+    // The list is built by PostgreSQL, the single review by the JavaScript mapper: they must not drift.
+    const { owner, space, guest } = await guestOfNewSpace({ first_name: 'Zoë "Z"', last_name: "O'Brien \\ 東京" });
+    clock.advance(1234);
+    const withComment = await review(guest, space.id, { rating: 4, comment: 'Quiet "room"\nnew line </script> 🎉' });
+    const other = await createUser(app);
+    await pastBooking(other.id, space.id);
+    const withoutComment = await review(other, space.id, { rating: 1 });
+    const response = await call(app, 'GET', `/api/spaces/${space.id}/reviews`);
+    assert.equal(response.status, 200, response.raw);
+    assert.match(String(response.headers['content-type']), /^application\/json; charset=utf-8/);
+    assert.deepEqual(Object.keys(response.body), ['reviews', 'total', 'pages', 'current_page', 'per_page']);
+    for (const [index, id] of [withoutComment.id, withComment.id].entries()) {
+      const single = await call(app, 'GET', `/api/reviews/${id}`);
+      assert.equal(JSON.stringify(response.body.reviews[index]), JSON.stringify(single.body));
+    }
+    assert.equal(response.body.reviews[0].comment, null);
+    const past = await call(app, 'GET', `/api/spaces/${space.id}/reviews`, { query: { page: '3', per_page: '1' } });
+    assert.deepEqual(past.body, { reviews: [], total: 2, pages: 2, current_page: 3, per_page: 1 });
+
+    assert.equal((await call(app, 'DELETE', `/api/spaces/${space.id}`, { token: owner.token })).status, 200);
+    assertError(await call(app, 'GET', `/api/spaces/${space.id}/reviews`), 404, 'not_found');
+  });
+
   it('returns 404 for a missing space and 400 for a bad page', async () => {
     assertError(await call(app, 'GET', `/api/spaces/${MISSING_ID}/reviews`), 404, 'not_found');
     const { space } = await guestOfNewSpace();

@@ -121,6 +121,28 @@ describe('GET /api/testimonials', () => {
     assert.equal(past.body.total, 6);
   });
 
+  it('lists each testimonial exactly as GET /api/testimonials/:id shows it: same keys in the same order, same text, names and timestamps', async () => {
+    // The list is built by PostgreSQL, the single one by the JavaScript mapper: they must not drift.
+    await db.delete(testimonials);
+    const user = await createUser(app, { first_name: 'Zoë "Z"', last_name: "O'Brien \\ 東京" });
+    tick(1234);
+    const tricky = await post(user, { content: '  Line one\nline "two"\ttab </script> \u2028 emoji 🎉 ok  ', rating: 5 });
+    tick(7);
+    const plain = await post(user, { content: text(), rating: 2 });
+    const response = await call(app, 'GET', '/api/testimonials');
+    assert.equal(response.status, 200, response.raw);
+    assert.match(String(response.headers['content-type']), /^application\/json; charset=utf-8/);
+    for (const [index, id] of [plain.id, tricky.id].entries()) {
+      const single = await call(app, 'GET', `/api/testimonials/${id}`);
+      assert.equal(JSON.stringify(response.body.testimonials[index]), JSON.stringify(single.body));
+    }
+    assert.deepEqual(Object.keys(response.body), ['testimonials', 'total', 'pages', 'current_page', 'per_page', 'average_rating']);
+    assert.equal(response.body.average_rating, 3.5);
+    const exact = await call(app, 'GET', '/api/testimonials', { query: { min_rating: '5' } });
+    assert.equal(exact.body.average_rating, 5);
+    assert.deepEqual([exact.body.total, exact.body.testimonials[0].content], [1, tricky.content]);
+  });
+
   it('answers average_rating null when nothing matches', async () => {
     await db.delete(testimonials);
     const response = await call(app, 'GET', '/api/testimonials', { query: { min_rating: '5' } });

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, index, integer, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { bigint, check, index, integer, pgTable, primaryKey, smallint, text } from 'drizzle-orm/pg-core';
 import { createdAt, timestamptz, updatedAt } from './columns.ts';
 import { spaces } from './spaces.ts';
 import { users } from './users.ts';
@@ -85,6 +85,20 @@ export const bookings = pgTable(
 );
 
 export type BookingRow = typeof bookings.$inferSelect;
+
+/**
+ * Bookings by status, kept by statement-level triggers on `bookings` (migration 0013) in the
+ * transaction of every change, so the admin stats read a few rows instead of counting every
+ * booking (ADR 0016). Spread over rows by transaction (`shard`), so concurrent bookings do not
+ * queue on one counter row; the figures are the sums over all rows. Read-only for the application.
+ */
+export const bookingStatusCounts = pgTable('booking_status_counts', {
+  shard: smallint('shard').primaryKey(),
+  pending: integer('pending').notNull().default(0),
+  confirmed: integer('confirmed').notNull().default(0),
+  cancelled: integer('cancelled').notNull().default(0),
+  completed: integer('completed').notNull().default(0),
+});
 
 /**
  * Answers to requests sent with an Idempotency-Key, kept 24 hours: a retry with the same key and

@@ -6,7 +6,8 @@ import type { AdminStats } from './admin.schemas.ts';
 
 /**
  * The admin module owns no table: each figure comes from the module that owns its rows, wired in
- * app.ts. Each is answered from a counter or an index alone (ADR 0013) (bench/README.md, "Admin stats plans").
+ * app.ts. Listings, bookings and revenue come from trigger-kept counters (ADRs 0007, 0016, 0013), so
+ * none grows with the rows it counts (bench/README.md, "Admin stats plans").
  */
 export interface AdminServiceDeps {
   users: () => Promise<AdminStats['users']>;

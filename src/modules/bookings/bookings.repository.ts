@@ -3,7 +3,7 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Db, DbOrTx } from '../../db/client.ts';
 import type { SqlFragment } from '../../db/fragments.ts';
 import { statementCache, preparedSql } from '../../db/prepared.ts';
-import { bookings, spaces, users, type BookingRow, type BookingStatus, type Canceller, type SpaceRow } from '../../db/schema/index.ts';
+import { bookingStatusCounts, bookings, spaces, users, type BookingRow, type BookingStatus, type Canceller, type SpaceRow } from '../../db/schema/index.ts';
 import { insertQueuedMailFrom, queuedMailValues, type MailMessage } from '../../infra/mail/outbox.ts';
 import { LIVE_STATUSES, MAX_ADVANCE_DAYS } from './bookings.rules.ts';
 
@@ -528,16 +528,30 @@ export async function hasCompleted(db: DbOrTx, userId: number, spaceId: number):
   return row !== undefined;
 }
 
-export async function countByStatus(db: DbOrTx, ownerId: number | undefined): Promise<Map<BookingStatus, number>> {
-  // Platform-wide, the status index alone answers; an owner's counts need their spaces.
-  const rows =
-    ownerId === undefined
-      ? await db.select({ status: bookings.status, value: count() }).from(bookings).groupBy(bookings.status)
-      : await db
-          .select({ status: bookings.status, value: count() })
-          .from(bookings)
-          .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
-          .where(eq(spaces.ownerId, ownerId))
-          .groupBy(bookings.status);
+/** The trigger-kept counters summed over their rows (ADR 0016): a few dozen rows, however many bookings. */
+const countersStatement = statementCache((db: Db) =>
+  db
+    .select({
+      pending: sql<number>`coalesce(sum(${bookingStatusCounts.pending}), 0)::int`,
+      confirmed: sql<number>`coalesce(sum(${bookingStatusCounts.confirmed}), 0)::int`,
+      cancelled: sql<number>`coalesce(sum(${bookingStatusCounts.cancelled}), 0)::int`,
+      completed: sql<number>`coalesce(sum(${bookingStatusCounts.completed}), 0)::int`,
+    })
+    .from(bookingStatusCounts)
+    .prepare('bookings_status_counts'),
+);
+
+export async function countByStatus(db: Db, ownerId: number | undefined): Promise<Map<BookingStatus, number>> {
+  if (ownerId === undefined) {
+    const [row] = await countersStatement(db).execute();
+    return new Map(Object.entries(row ?? {}).map(([status, value]) => [status as BookingStatus, Number(value)]));
+  }
+  // An owner's counts are bounded by their spaces' bookings: counted, through their spaces.
+  const rows = await db
+    .select({ status: bookings.status, value: count() })
+    .from(bookings)
+    .innerJoin(spaces, eq(spaces.id, bookings.spaceId))
+    .where(eq(spaces.ownerId, ownerId))
+    .groupBy(bookings.status);
   return new Map(rows.map((row) => [row.status, row.value]));
 }

@@ -1,7 +1,7 @@
 import type { Db } from '../../db/client.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { forbidden, notFound, validationError } from '../../shared/errors.ts';
-import { pageOf, pageRequest } from '../../shared/pagination.ts';
+import { jsonPageOf, pageRequest } from '../../shared/pagination.ts';
 import type { Principal } from '../../shared/principal.ts';
 import type { SpacesService } from '../spaces/spaces.service.ts';
 import { toReviewResponse } from './reviews.mapper.ts';
@@ -28,11 +28,12 @@ export function createReviewsService(deps: ReviewsServiceDeps) {
     return toReviewResponse(record);
   }
 
-  async function list(spaceId: number, query: ReviewListQuery) {
-    await deps.spaces.findLive(spaceId);
+  /** The page as JSON text: the items come built by PostgreSQL with the space's live check, the envelope is written here. */
+  async function list(spaceId: number, query: ReviewListQuery): Promise<string> {
     const page = pageRequest(query);
-    const { rows, total } = await repo.findManyBySpace(db, spaceId, { limit: page.perPage, offset: page.offset });
-    return pageOf('reviews', rows.map(toReviewResponse), total, page);
+    const found = await repo.findPageBySpaceJson(db, spaceId, { limit: page.perPage, offset: page.offset });
+    if (!found) throw notFound('Space');
+    return jsonPageOf('reviews', found.items === '' ? [] : [found.items], found.total, page);
   }
 
   /**

@@ -1,10 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { principalOf } from '../../plugins/auth.ts';
 import { errorResponses, IdParams, Page } from '../../shared/schemas.ts';
 import { CreateReviewBody, ReviewListQuery } from './reviews.schemas.ts';
 import type { ReviewsService } from './reviews.service.ts';
 import { BOOKER_ONLY, PUBLIC } from '../../shared/access.ts';
+
+/** The page arrives as JSON text from the database (as listings do, ADR 0008): sent as it is, not serialized again. */
+const sendJson = (reply: FastifyReply, json: string) => reply.type('application/json; charset=utf-8').send(json);
 
 const tags = ['reviews'];
 const security = [{ bearerAuth: [] }];
@@ -24,7 +28,7 @@ const spaceReviewsRoutes: FastifyPluginAsyncTypebox<{ reviews: ReviewsService }>
         response: { 200: Page('reviews', Type.Ref('Review')), ...errorResponses(400, 404) },
       },
     },
-    async (request) => reviews.list(request.params.id, request.query),
+    async (request, reply) => sendJson(reply, await reviews.list(request.params.id, request.query)),
   );
 
   app.post(

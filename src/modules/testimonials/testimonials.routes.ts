@@ -1,10 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { principalOf } from '../../plugins/auth.ts';
 import { errorResponses, IdParams, MessageSchema } from '../../shared/schemas.ts';
 import { CreateTestimonialBody, TestimonialListQuery, TestimonialPageSchema, UpdateTestimonialBody } from './testimonials.schemas.ts';
 import type { TestimonialsService } from './testimonials.service.ts';
 import { AUTHENTICATED, BOOKER_ONLY, BOOKER_OR_ADMIN, PUBLIC } from '../../shared/access.ts';
+
+/** The page arrives as JSON text from the database (as listings do, ADR 0008): sent as it is, not serialized again. */
+const sendJson = (reply: FastifyReply, json: string) => reply.type('application/json; charset=utf-8').send(json);
 
 const tags = ['testimonials'];
 const security = [{ bearerAuth: [] }];
@@ -24,7 +28,7 @@ const testimonialsRoutes: FastifyPluginAsyncTypebox<{ testimonials: Testimonials
         response: { 200: TestimonialPageSchema, ...errorResponses(400) },
       },
     },
-    async (request) => testimonials.list(request.query),
+    async (request, reply) => sendJson(reply, await testimonials.list(request.query)),
   );
 
   app.get(

@@ -1,7 +1,7 @@
 import type { Db } from '../../db/client.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { forbidden, notFound, validationError } from '../../shared/errors.ts';
-import { pageOf, pageRequest } from '../../shared/pagination.ts';
+import { jsonPageOf, pageRequest } from '../../shared/pagination.ts';
 import type { Principal } from '../../shared/principal.ts';
 import { toTestimonialResponse } from './testimonials.mapper.ts';
 import { canDeleteTestimonial, canEditTestimonial } from './testimonials.policy.ts';
@@ -23,11 +23,13 @@ export function createTestimonialsService(deps: TestimonialsServiceDeps) {
     return toTestimonialResponse(record);
   }
 
-  async function list(query: TestimonialListQuery) {
+  /** The page as JSON text: the items come built by PostgreSQL, the envelope is written once here. */
+  async function list(query: TestimonialListQuery): Promise<string> {
     const page = pageRequest(query);
     const filters: repo.TestimonialFilters = query.min_rating === undefined ? {} : { minRating: query.min_rating };
-    const { rows, total, average } = await repo.findMany(db, filters, { limit: page.perPage, offset: page.offset });
-    return { ...pageOf('testimonials', rows.map(toTestimonialResponse), total, page), average_rating: average };
+    const { items, total, average } = await repo.findManyJson(db, filters, { limit: page.perPage, offset: page.offset });
+    const envelope = jsonPageOf('testimonials', items === '' ? [] : [items], total, page);
+    return `${envelope.slice(0, -1)},"average_rating":${average === null ? 'null' : JSON.stringify(average)}}`;
   }
 
   /** Any member may write one; the name shown is always the account's, whatever the body says. */
