@@ -10,7 +10,9 @@ export const PROVIDER_SOCKETS = 32;
 
 /** An agent for the provider's scheme (http only for loopback fakes in tests), keeping up to PROVIDER_SOCKETS sockets. */
 export function providerAgent(url: URL): HttpAgent | HttpsAgent {
-  const options = { keepAlive: true, maxSockets: PROVIDER_SOCKETS, maxFreeSockets: PROVIDER_SOCKETS, scheduling: 'lifo' as const };
+  // An idle socket is dropped after `timeout`, or a second before the server's Keep-Alive hint if
+  // that is sooner (Node heeds the hint only when a timeout is set), so the server rarely closes one first.
+  const options = { keepAlive: true, maxSockets: PROVIDER_SOCKETS, maxFreeSockets: PROVIDER_SOCKETS, scheduling: 'lifo' as const, timeout: 4_000 };
   return url.protocol === 'http:' ? new HttpAgent(options) : new HttpsAgent(options);
 }
 
@@ -21,12 +23,25 @@ export class ProviderTimeoutError extends Error {
   override name = 'TimeoutError';
 }
 
-/** One request through the agent, answered with its status and body text; `timeoutMs` bounds all of it. */
-export function providerRequest(
-  agent: HttpAgent | HttpsAgent,
-  url: URL,
-  init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; timeoutMs: number },
-): Promise<{ status: number; text: string }> {
+type RequestInit = { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; timeoutMs: number };
+
+/**
+ * One request through the agent, answered with its status and body text; `timeoutMs` bounds each
+ * attempt. A kept-alive socket the server closed while idle fails at once (a reset before any answer,
+ * the request never read); that, and only that, is tried again once on another socket.
+ */
+export async function providerRequest(agent: HttpAgent | HttpsAgent, url: URL, init: RequestInit): Promise<{ status: number; text: string }> {
+  try {
+    return await attempt(agent, url, init);
+  } catch (error) {
+    if (!(error instanceof StaleSocketError)) throw error;
+    return attempt(agent, url, init);
+  }
+}
+
+class StaleSocketError extends Error {}
+
+function attempt(agent: HttpAgent | HttpsAgent, url: URL, init: RequestInit): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
     const headers = init.body === undefined ? init.headers : { ...init.headers, 'Content-Length': String(Buffer.byteLength(init.body)) };
@@ -54,7 +69,14 @@ export function providerRequest(
       finish(error);
       request.destroy(error);
     }, init.timeoutMs);
-    request.on('error', (error) => finish(error));
+    let answered = false;
+    request.on('response', () => {
+      answered = true;
+    });
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      const stale = request.reusedSocket && !answered && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+      finish(stale ? new StaleSocketError('the kept-alive socket was closed by the provider', { cause: error }) : error);
+    });
     request.end(init.body);
   });
 }

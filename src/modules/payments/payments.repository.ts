@@ -81,9 +81,8 @@ export async function findByRefundReference(db: DbOrTx, reference: string): Prom
   return row;
 }
 
-/** What paying for a booking needs to know of it. */
-export async function findBookingToPay(db: DbOrTx, bookingId: number) {
-  const [row] = await db
+const bookingToPayStatement = statementCache((db: Db) =>
+  db
     .select({
       id: bookings.id,
       userId: bookings.userId,
@@ -93,7 +92,13 @@ export async function findBookingToPay(db: DbOrTx, bookingId: number) {
       currency: bookings.currency,
     })
     .from(bookings)
-    .where(eq(bookings.id, bookingId));
+    .where(eq(bookings.id, sql`${p('bookingId')}::int`))
+    .prepare('payments_booking_to_pay'),
+);
+
+/** What paying for a booking needs to know of it (every payment and every completion asks). */
+export async function findBookingToPay(db: Db, bookingId: number) {
+  const [row] = await bookingToPayStatement(db).execute({ bookingId });
   return row;
 }
 
@@ -173,13 +178,18 @@ export async function insertPending(
   return rows[0]?.id;
 }
 
-/** Notes the provider's reference of a payment it accepted (still pending). */
-export async function setCheckout(db: DbOrTx, id: number, checkoutRequestId: string, now: Date): Promise<PaymentRow | undefined> {
-  const [row] = await db
+const setCheckoutStatement = statementCache((db: Db) =>
+  db
     .update(payments)
-    .set({ checkoutRequestId, updatedAt: now })
-    .where(and(eq(payments.id, id), eq(payments.status, 'pending')))
-    .returning();
+    .set({ checkoutRequestId: sql`${p('checkoutRequestId')}::text`, updatedAt: sql`${p('now')}::timestamptz` })
+    .where(and(eq(payments.id, sql`${p('id')}::int`), eq(payments.status, 'pending')))
+    .returning()
+    .prepare('payments_set_checkout'),
+);
+
+/** Notes the provider's reference of a payment it accepted (still pending); the payment as it is then. */
+export async function setCheckout(db: Db, id: number, checkoutRequestId: string, now: Date): Promise<PaymentRow | undefined> {
+  const [row] = await setCheckoutStatement(db).execute({ id, checkoutRequestId, now: now.toISOString() });
   return row;
 }
 

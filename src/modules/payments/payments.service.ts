@@ -225,9 +225,11 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     }
 
     let clientSecret: string | undefined;
+    // The row as the provider's reference left it; read again only when that did not answer it (cash, or no longer pending).
+    let row: PaymentRow | undefined;
     if (provider) {
       try {
-        const started = await provider.startPayment({
+        const accepted = await provider.startPayment({
           paymentId: id,
           bookingId: booking.id,
           amountMinor: booking.totalPrice,
@@ -236,8 +238,8 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
           accountReference: `Booking${booking.id}`,
           description: `Spacer booking ${booking.id}`,
         });
-        await repo.setCheckout(db, id, started.providerReference, clock.now());
-        clientSecret = started.clientSecret;
+        row = await repo.setCheckout(db, id, accepted.providerReference, clock.now());
+        clientSecret = accepted.clientSecret;
       } catch (error) {
         const reason = error instanceof ProviderError || error instanceof PaymentInputError ? error.message : 'The payment could not be started';
         if (!(error instanceof ProviderError || error instanceof PaymentInputError)) log.warn({ err: error, paymentId: id }, 'starting a payment failed');
@@ -246,8 +248,8 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
         throw providerFailure(error);
       }
     }
-    const created = await repo.findById(db, id);
-    const payment = { ...toPaymentResponse(created!.payment), ...(clientSecret ? { client_secret: clientSecret } : {}) };
+    row ??= (await repo.findById(db, id))!.payment;
+    const payment = { ...toPaymentResponse(row), ...(clientSecret ? { client_secret: clientSecret } : {}) };
     if (claim) await rememberAnswer(db, claim, { statusCode: 201, body: JSON.stringify(payment) });
     return { replayed: false, payment };
   }
