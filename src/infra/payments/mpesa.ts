@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import type { Clock } from '../../shared/clock.ts';
+import { providerAgent, providerRequest } from './http.ts';
 import { normalizeKenyanPhone } from './phone.ts';
 import {
   MalformedCallbackError,
@@ -153,10 +154,11 @@ interface DarajaAnswer {
   json: Record<string, unknown> | undefined;
 }
 
-/** Daraja over fetch: OAuth client credentials, STK push, STK query and reversals. */
+/** Daraja over kept-alive, bounded sockets (./http.ts): OAuth client credentials, STK push, STK query and reversals. */
 export function darajaProvider(settings: DarajaSettings, deps: { clock: Clock; log: ProviderLog }): MpesaProvider {
   const baseUrl = settings.baseUrl.replace(/\/+$/, '');
   const publicUrl = settings.publicUrl.replace(/\/+$/, '');
+  const agent = providerAgent(new URL(baseUrl));
   let cached: { token: string; renewAt: number } | undefined;
   let inFlight: Promise<string> | undefined;
 
@@ -167,12 +169,14 @@ export function darajaProvider(settings: DarajaSettings, deps: { clock: Clock; l
     extra: { status?: number; providerCode?: string; cause?: unknown } = {},
   ) => new ProviderError(kind, { provider: 'daraja', operation, message, ...extra });
 
-  async function send(operation: string, path: string, init: RequestInit): Promise<DarajaAnswer> {
-    let response: Response;
-    let text: string;
+  async function send(
+    operation: string,
+    path: string,
+    init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string },
+  ): Promise<DarajaAnswer> {
+    let response: { status: number; text: string };
     try {
-      response = await fetch(`${baseUrl}${path}`, { ...init, signal: AbortSignal.timeout(settings.timeoutMs) });
-      text = await response.text();
+      response = await providerRequest(agent, new URL(`${baseUrl}${path}`), { ...init, timeoutMs: settings.timeoutMs });
     } catch (error) {
       if ((error as Error).name === 'TimeoutError')
         throw providerError('timeout', operation, `Daraja did not answer within ${settings.timeoutMs} ms`, { cause: error });
@@ -180,7 +184,7 @@ export function darajaProvider(settings: DarajaSettings, deps: { clock: Clock; l
     }
     let json: Record<string, unknown> | undefined;
     try {
-      const parsed: unknown = JSON.parse(text);
+      const parsed: unknown = JSON.parse(response.text);
       json = isObject(parsed) ? parsed : undefined;
     } catch {
       json = undefined;
@@ -261,7 +265,9 @@ export function darajaProvider(settings: DarajaSettings, deps: { clock: Clock; l
     name: 'daraja',
     parseStkCallback,
     parseReversalResult,
-    close() {},
+    close() {
+      agent.destroy();
+    },
 
     async startPayment(input: StartPaymentInput) {
       const amount = wholeShillings(input.amountMinor, input.currency);

@@ -1,5 +1,6 @@
 import Stripe from 'stripe';
 import type { Clock } from '../../shared/clock.ts';
+import { providerAgent } from './http.ts';
 import {
   MalformedCallbackError,
   PaymentInputError,
@@ -100,12 +101,14 @@ function toProviderError(operation: string, error: unknown): ProviderError {
 export function stripeProvider(settings: StripeSettings, deps: { clock: Clock }): CardProvider {
   const base = new URL(settings.apiBase);
   const protocol = base.protocol === 'http:' ? 'http' : 'https';
+  const agent = providerAgent(base);
   const stripe = new Stripe(settings.secretKey, {
     host: base.hostname,
     port: base.port || (protocol === 'https' ? 443 : 80),
     protocol,
     timeout: settings.timeoutMs,
     maxNetworkRetries: 0,
+    httpAgent: agent,
   });
 
   const call = async <T>(operation: string, run: () => Promise<T>): Promise<T> => {
@@ -119,7 +122,9 @@ export function stripeProvider(settings: StripeSettings, deps: { clock: Clock })
   return {
     method: 'card',
     name: 'stripe',
-    close() {},
+    close() {
+      agent.destroy();
+    },
 
     verifyWebhook: (rawBody, signatureHeader) => verifyStripeSignature(rawBody, signatureHeader, settings.webhookSecret, deps.clock),
 

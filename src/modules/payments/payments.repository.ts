@@ -3,6 +3,7 @@ import type { Db, DbOrTx } from '../../db/client.ts';
 import { preparedSql, statementCache } from '../../db/prepared.ts';
 import {
   bookings,
+  mailOutbox,
   paymentMethods,
   payments,
   providerEvents,
@@ -80,9 +81,8 @@ export async function findByRefundReference(db: DbOrTx, reference: string): Prom
   return row;
 }
 
-/** What paying for a booking needs to know of it. */
-export async function findBookingToPay(db: DbOrTx, bookingId: number) {
-  const [row] = await db
+const bookingToPayStatement = statementCache((db: Db) =>
+  db
     .select({
       id: bookings.id,
       userId: bookings.userId,
@@ -92,7 +92,13 @@ export async function findBookingToPay(db: DbOrTx, bookingId: number) {
       currency: bookings.currency,
     })
     .from(bookings)
-    .where(eq(bookings.id, bookingId));
+    .where(eq(bookings.id, sql`${p('bookingId')}::int`))
+    .prepare('payments_booking_to_pay'),
+);
+
+/** What paying for a booking needs to know of it (every payment and every completion asks). */
+export async function findBookingToPay(db: Db, bookingId: number) {
+  const [row] = await bookingToPayStatement(db).execute({ bookingId });
   return row;
 }
 
@@ -172,13 +178,18 @@ export async function insertPending(
   return rows[0]?.id;
 }
 
-/** Notes the provider's reference of a payment it accepted (still pending). */
-export async function setCheckout(db: DbOrTx, id: number, checkoutRequestId: string, now: Date): Promise<PaymentRow | undefined> {
-  const [row] = await db
+const setCheckoutStatement = statementCache((db: Db) =>
+  db
     .update(payments)
-    .set({ checkoutRequestId, updatedAt: now })
-    .where(and(eq(payments.id, id), eq(payments.status, 'pending')))
-    .returning();
+    .set({ checkoutRequestId: sql`${p('checkoutRequestId')}::text`, updatedAt: sql`${p('now')}::timestamptz` })
+    .where(and(eq(payments.id, sql`${p('id')}::int`), eq(payments.status, 'pending')))
+    .returning()
+    .prepare('payments_set_checkout'),
+);
+
+/** Notes the provider's reference of a payment it accepted (still pending); the payment as it is then. */
+export async function setCheckout(db: Db, id: number, checkoutRequestId: string, now: Date): Promise<PaymentRow | undefined> {
+  const [row] = await setCheckoutStatement(db).execute({ id, checkoutRequestId, now: now.toISOString() });
   return row;
 }
 
@@ -199,55 +210,104 @@ export async function fillTransactionId(db: DbOrTx, id: number, transactionId: s
 export const RECEIPT_NUMBER_SLOT = '{receipt_number}';
 const withReceiptNumber = (value: SQL) => sql`replace(${value}, ${sql.raw(`'${RECEIPT_NUMBER_SLOT}'`)}, "done"."receipt_number")`;
 
+/** One payment to complete: its id, the provider's transaction id, when, and its receipt mail. */
+export interface Completion {
+  id: number;
+  transactionId: string | null;
+  now: Date;
+  mail: MailMessage;
+}
+
+/** The mail columns as `queuedMailValues` names them (`mail_<column>`), each carried per payment. */
+const MAIL_VALUES = Object.keys(queuedMailValues({ to: '', subject: '', text: '' }, new Date(0)));
+const mailColumn = (key: string) => key.slice('mail_'.length) as keyof typeof mailOutbox.$inferInsert;
+
 /**
- * pending → completed, with the next receipt number of the year and the booking marked paid, and
- * the payer's receipt mail queued: one statement, so one round trip and atomic. The payment's
- * row is locked first; a second completion racing this one (a callback and the query sweep)
- * waits, then finds it no longer pending and changes nothing, taking no number.
+ * pending → completed for a batch of payments of one receipt year, in one statement (atomic, one
+ * round trip): each gets the next receipt number of the year in the order of its id, its booking
+ * marked paid and the payer's receipt mail queued. Payments no longer pending are left alone and
+ * take no number; their rows are locked (in id order) before the counter, so a completion racing
+ * this one (a callback and the query sweep) waits, then finds it completed.
+ *
+ * The year's `receipt_counters` row is what every completion queues on (numbers without gaps
+ * cannot come from a sequence, which skips on rollback), and its lock lasts until the commit. So
+ * the bookings are marked paid before the counter is touched (`paid` feeds `counter`), one lock
+ * hold numbers the whole batch, and what runs under it is the counter, the payment rows and the
+ * mail rows.
  */
 const completeSql = sql`
-  with "target" as (
-    select "id", "booking_id" from ${payments} where "id" = ${p('id')}::int and "status" = 'pending' for update
+  with "input" as (
+    select * from unnest(${p('ids')}::int[], ${p('transactionIds')}::text[], ${p('nows')}::timestamptz[],
+      ${sql.join(
+        MAIL_VALUES.map((key) => sql`${p(key)}::${sql.raw(mailOutbox[mailColumn(key)].getSQLType())}[]`),
+        sql`, `,
+      )})
+      as "i"("id", "transaction_id", "now", ${sql.join(
+        MAIL_VALUES.map((key) => sql.identifier(key)),
+        sql`, `,
+      )})
+  ),
+  "target" as (
+    select "id", "booking_id" from ${payments} where "id" in (select "id" from "input") and "status" = 'pending' order by "id" for update
+  ),
+  "paid" as (
+    update ${bookings} set "payment_status" = 'paid', "updated_at" = "input"."now"
+    from "target" join "input" on "input"."id" = "target"."id"
+    where ${bookings}."id" = "target"."booking_id" and ${bookings}."payment_status" = 'pending'
+    returning ${bookings}."id"
+  ),
+  "numbered" as (
+    select "target"."id", row_number() over (order by "target"."id") as "n", count(*) over () as "total"
+    from "target" cross join (select count(*) from "paid") as "bookings_first"
   ),
   "counter" as (
-    insert into ${receiptCounters} ("year", "last") select ${p('year')}::int, 1 from "target"
-    on conflict ("year") do update set "last" = ${receiptCounters}."last" + 1
+    insert into ${receiptCounters} ("year", "last") select ${p('year')}::int, count(*) from "numbered" having count(*) > 0
+    on conflict ("year") do update set "last" = ${receiptCounters}."last" + excluded."last"
     returning "last"
   ),
   "done" as (
-    update ${payments} set "status" = 'completed', "transaction_id" = coalesce(${p('transactionId')}::text, ${payments}."transaction_id"),
-      "receipt_number" = 'RCP-' || ${p('year')}::int || '-' || case when "counter"."last" < 1000000 then lpad("counter"."last"::text, 6, '0') else "counter"."last"::text end,
-      "completed_at" = ${p('now')}::timestamptz, "updated_at" = ${p('now')}::timestamptz, "next_query_at" = null, "failure_reason" = null
-    from "target", "counter" where ${payments}."id" = "target"."id"
+    update ${payments} set "status" = 'completed', "transaction_id" = coalesce("input"."transaction_id", ${payments}."transaction_id"),
+      "receipt_number" = 'RCP-' || ${p('year')}::int || '-' || case when "number"."value" < 1000000 then lpad("number"."value"::text, 6, '0') else "number"."value"::text end,
+      "completed_at" = "input"."now", "updated_at" = "input"."now", "next_query_at" = null, "failure_reason" = null
+    from "numbered" cross join "counter" cross join lateral (select "counter"."last" - "numbered"."total" + "numbered"."n" as "value") as "number"
+      join "input" on true
+    where ${payments}."id" = "numbered"."id" and "input"."id" = "numbered"."id"
     returning ${payments}."id", ${payments}."booking_id", ${payments}."receipt_number"
   ),
-  "paid" as (
-    update ${bookings} set "payment_status" = 'paid', "updated_at" = ${p('now')}::timestamptz
-    from "done" where ${bookings}."id" = "done"."booking_id" and ${bookings}."payment_status" = 'pending'
-    returning ${bookings}."id"
-  ),
-  "receipt_mail" as (${insertQueuedMailFrom(sql`"done"`, {
-    subject: (value) => withReceiptNumber(value),
-    textBody: (value) => withReceiptNumber(value),
-    attachments: (value) => sql`${withReceiptNumber(sql`${value}::text`)}::jsonb`,
-  })})
+  "receipt_mail" as (${insertQueuedMailFrom(
+    sql`"done" join "input" on "input"."id" = "done"."id"`,
+    Object.fromEntries(
+      MAIL_VALUES.map((key) => {
+        const value = sql`"input".${sql.identifier(key)}`;
+        const column = mailColumn(key);
+        const filled =
+          column === 'subject' || column === 'textBody'
+            ? withReceiptNumber(value)
+            : column === 'attachments'
+              ? sql`${withReceiptNumber(sql`${value}::text`)}::jsonb`
+              : value;
+        return [column, () => filled];
+      }),
+    ),
+  )})
   select "id", "receipt_number" from "done"`;
 
 const completeStatement = statementCache((db: DbOrTx) => preparedSql<{ id: number; receipt_number: string }>(db, 'payments_complete', completeSql));
 
-export async function complete(
-  db: DbOrTx,
-  values: { id: number; year: number; transactionId: string | null; now: Date; mail: MailMessage },
-): Promise<{ id: number; receiptNumber: string } | undefined> {
+/**
+ * Completes the payments given (distinct ids, one receipt year); answers those this statement
+ * completed, with their receipt numbers.
+ */
+export async function completeBatch(db: DbOrTx, year: number, batch: Completion[]): Promise<Map<number, string>> {
+  const mails = batch.map((item) => queuedMailValues(item.mail, item.now));
   const rows = await completeStatement(db).execute({
-    id: values.id,
-    year: values.year,
-    transactionId: values.transactionId,
-    now: values.now.toISOString(),
-    ...queuedMailValues(values.mail, values.now),
+    year,
+    ids: batch.map((item) => item.id),
+    transactionIds: batch.map((item) => item.transactionId),
+    nows: batch.map((item) => item.now.toISOString()),
+    ...Object.fromEntries(MAIL_VALUES.map((key) => [key, mails.map((values) => values[key] ?? null)])),
   });
-  const row = rows[0];
-  return row ? { id: row.id, receiptNumber: row.receipt_number } : undefined;
+  return new Map(rows.map((row) => [row.id, row.receipt_number]));
 }
 
 /** pending → failed with its reason, and the booking back to unpaid so the guest may try again. */

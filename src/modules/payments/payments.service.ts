@@ -62,8 +62,82 @@ function providerFailure(error: unknown): AppError {
   return serviceUnavailable('The payment provider did not answer; nothing was charged, please retry', 5);
 }
 
+/** The most payments one completing statement takes. */
+const COMPLETION_BATCH = 64;
+
+/**
+ * Completions of this process go to the database in batches, one statement at a time: those that
+ * arrive while a statement runs wait for it and go together in the next. Every completion queues
+ * on the year's receipt counter row for the length of a statement and its commit (gapless numbers
+ * allow nothing else), so completing one payment per hold caps callbacks at one commit at a time;
+ * a batch numbers all of its payments in one hold. Alone, a completion goes at once. A batch that
+ * fails is retried payment by payment, so one payment's error stays its own.
+ */
+function completionQueue(db: Db) {
+  type Waiting = { item: repo.Completion; year: number; resolve: (receipt: string | undefined) => void; reject: (error: unknown) => void };
+  let queue: Waiting[] = [];
+  let running = false;
+
+  async function completeOne(entry: Waiting) {
+    try {
+      entry.resolve((await repo.completeBatch(db, entry.year, [entry.item])).get(entry.item.id));
+    } catch (error) {
+      entry.reject(error);
+    }
+  }
+
+  async function drain() {
+    running = true;
+    try {
+      while (queue.length > 0) {
+        // One year per statement, and each payment once (a second message for it waits for the next).
+        const year = queue[0]!.year;
+        const batch: Waiting[] = [];
+        const rest: Waiting[] = [];
+        const ids = new Set<number>();
+        for (const entry of queue) {
+          if (entry.year === year && !ids.has(entry.item.id) && batch.length < COMPLETION_BATCH) {
+            batch.push(entry);
+            ids.add(entry.item.id);
+          } else rest.push(entry);
+        }
+        queue = rest;
+        if (batch.length === 1) {
+          await completeOne(batch[0]!);
+          continue;
+        }
+        let receipts: Map<number, string>;
+        try {
+          receipts = await repo.completeBatch(
+            db,
+            year,
+            batch.map((entry) => entry.item),
+          );
+        } catch {
+          for (const entry of batch) await completeOne(entry);
+          continue;
+        }
+        for (const entry of batch) entry.resolve(receipts.get(entry.item.id));
+      }
+    } finally {
+      running = false;
+    }
+  }
+
+  return {
+    /** The receipt number when this call completed the payment; undefined when it was no longer pending. */
+    complete(item: repo.Completion, year: number): Promise<string | undefined> {
+      return new Promise((resolve, reject) => {
+        queue.push({ item, year, resolve, reject });
+        if (!running) void drain();
+      });
+    },
+  };
+}
+
 export function createPaymentsService(deps: PaymentsServiceDeps) {
   const { db, clock, log, providers } = deps;
+  const completions = completionQueue(db);
   // Starting a payment is at most two provider calls (Daraja's OAuth, then the push), each bounded
   // by the timeout, and a few statements. A payment still without its provider reference after
   // that, or an Idempotency-Key still unanswered, was left by a process that died mid-way.
@@ -151,9 +225,11 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
     }
 
     let clientSecret: string | undefined;
+    // The row as the provider's reference left it; read again only when that did not answer it (cash, or no longer pending).
+    let row: PaymentRow | undefined;
     if (provider) {
       try {
-        const started = await provider.startPayment({
+        const accepted = await provider.startPayment({
           paymentId: id,
           bookingId: booking.id,
           amountMinor: booking.totalPrice,
@@ -162,8 +238,8 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
           accountReference: `Booking${booking.id}`,
           description: `Spacer booking ${booking.id}`,
         });
-        await repo.setCheckout(db, id, started.providerReference, clock.now());
-        clientSecret = started.clientSecret;
+        row = await repo.setCheckout(db, id, accepted.providerReference, clock.now());
+        clientSecret = accepted.clientSecret;
       } catch (error) {
         const reason = error instanceof ProviderError || error instanceof PaymentInputError ? error.message : 'The payment could not be started';
         if (!(error instanceof ProviderError || error instanceof PaymentInputError)) log.warn({ err: error, paymentId: id }, 'starting a payment failed');
@@ -172,8 +248,8 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
         throw providerFailure(error);
       }
     }
-    const created = await repo.findById(db, id);
-    const payment = { ...toPaymentResponse(created!.payment), ...(clientSecret ? { client_secret: clientSecret } : {}) };
+    row ??= (await repo.findById(db, id))!.payment;
+    const payment = { ...toPaymentResponse(row), ...(clientSecret ? { client_secret: clientSecret } : {}) };
     if (claim) await rememberAnswer(db, claim, { statusCode: 201, body: JSON.stringify(payment) });
     return { replayed: false, payment };
   }
@@ -216,8 +292,8 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
       return;
     }
     const mail = receiptMail(context.payer, toReceipt(context, repo.RECEIPT_NUMBER_SLOT), { kind: 'receipt', ref: String(payment.id) });
-    const done = await repo.complete(db, { id: payment.id, year: receiptYear(now), transactionId: result.transactionId ?? null, now, mail });
-    if (!done) return;
+    const done = await completions.complete({ id: payment.id, transactionId: result.transactionId ?? null, now, mail }, receiptYear(now));
+    if (done === undefined) return;
     deps.mailQueued();
     const booking = await repo.findBookingToPay(db, context.booking.id);
     if (booking && booking.status === 'cancelled') {
