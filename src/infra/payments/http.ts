@@ -23,18 +23,29 @@ export class ProviderTimeoutError extends Error {
   override name = 'TimeoutError';
 }
 
-type RequestInit = { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; timeoutMs: number };
+type RequestInit = {
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+  /**
+   * Whether sending the request twice is harmless (a token or a status query). Only such a request
+   * is tried again on a stale socket: a reset before any answer usually means the provider never
+   * read it, but not always, and a payment prompt or a reversal sent twice could move money twice.
+   */
+  idempotent: boolean;
+};
 
 /**
  * One request through the agent, answered with its status and body text; `timeoutMs` bounds each
- * attempt. A kept-alive socket the server closed while idle fails at once (a reset before any answer,
- * the request never read); that, and only that, is tried again once on another socket.
+ * attempt. A kept-alive socket the server closed while idle fails at once (a reset before any
+ * answer); an idempotent request, and only that, is tried again once on another socket.
  */
 export async function providerRequest(agent: HttpAgent | HttpsAgent, url: URL, init: RequestInit): Promise<{ status: number; text: string }> {
   try {
     return await attempt(agent, url, init);
   } catch (error) {
-    if (!(error instanceof StaleSocketError)) throw error;
+    if (!(error instanceof StaleSocketError) || !init.idempotent) throw error;
     return attempt(agent, url, init);
   }
 }

@@ -176,7 +176,10 @@ export function darajaProvider(settings: DarajaSettings, deps: { clock: Clock; l
   ): Promise<DarajaAnswer> {
     let response: { status: number; text: string };
     try {
-      response = await providerRequest(agent, new URL(`${baseUrl}${path}`), { ...init, timeoutMs: settings.timeoutMs });
+      // A second token request or status query is harmless, and M-Pesa reverses a transaction once
+      // only; a second STK push would prompt the payer twice, and a second payment would go unrecorded.
+      const idempotent = operation !== 'stk_push';
+      response = await providerRequest(agent, new URL(`${baseUrl}${path}`), { ...init, timeoutMs: settings.timeoutMs, idempotent });
     } catch (error) {
       if ((error as Error).name === 'TimeoutError')
         throw providerError('timeout', operation, `Daraja did not answer within ${settings.timeoutMs} ms`, { cause: error });
