@@ -160,7 +160,8 @@ export async function startService(env: Record<string, string>): Promise<Service
       if (Date.now() > deadline) throw new Error(`only ${answered.size} of ${concurrency} workers answered`);
       workers = childrenOf(child.pid!);
       const pid = await servingWorker(port, workers);
-      if (pid !== undefined) answered.add(pid);
+      if (pid === undefined || answered.has(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
+      else answered.add(pid);
     }
     workers = [...answered].sort((a, b) => a - b);
   }
