@@ -157,11 +157,14 @@ export async function startService(env: Record<string, string>, root = ROOT): Pr
   if (concurrency > 1) {
     const answered = new Set<number>();
     while (answered.size < concurrency) {
-      if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
+      // (TypeScript keeps exitCode narrowed to null from the wait above; it can change meanwhile.)
+      const code = child.exitCode as number | null;
+      if (code !== null) throw new Error(`service exited with ${code}`);
       if (Date.now() > deadline) throw new Error(`only ${answered.size} of ${concurrency} workers answered`);
       workers = childrenOf(child.pid!);
       const pid = await servingWorker(port, workers);
-      if (pid !== undefined) answered.add(pid);
+      if (pid === undefined || answered.has(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
+      else answered.add(pid);
     }
     workers = [...answered].sort((a, b) => a - b);
   }
