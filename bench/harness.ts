@@ -1,7 +1,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { readFileSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,9 +14,12 @@ export interface Service {
   url: string;
   dataDir: string;
   child: ChildProcess;
-  /** How the process ended, when it ended before `stop()` asked it to. */
+  /** How the process ended (or, with WEB_CONCURRENCY, that a worker was replaced), when it happened before `stop()` asked. */
   exitedEarly(): string | undefined;
-  /** Peak resident set size of the server process so far (VmHWM), in MB. */
+  /**
+   * Peak resident set size of the server process so far (VmHWM), in MB. With WEB_CONCURRENCY the
+   * sum of the primary's and each worker's own peak (an upper bound of their peak together).
+   */
   peakRssMb(): number;
   stop(): Promise<void>;
 }
@@ -49,14 +52,66 @@ export async function scratchDatabase(adminUrl: string): Promise<{ url: string; 
   };
 }
 
-/** Starts `node src/server.ts` as `npm start` would, with benchmark-friendly limits, and waits for it. */
-export async function startService(env: Record<string, string>): Promise<Service> {
+/** The processes `pid` forked (any of its threads may have), from /proc. */
+function childrenOf(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+    readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number),
+  );
+}
+
+/** VmHWM of one process in MB; NaN once it is gone. */
+function peakRss(pid: number): number {
+  try {
+    const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    return Math.round(kb / 1024);
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Which of `workers` answers a new connection to 127.0.0.1:`port`: one GET /health, then the
+ * worker holding the server side of that connection is found through /proc/net/tcp and each
+ * worker's file descriptors (the API shows no pid, and the benchmark logs only warnings).
+ */
+async function servingWorker(port: number, workers: number[]): Promise<number | undefined> {
+  const socket = connect(port, '127.0.0.1');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.once('connect', () => socket.write(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`));
+      socket.once('data', () => resolve());
+    });
+    const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, '0');
+    const line = readFileSync('/proc/net/tcp', 'utf8')
+      .split('\n')
+      .map((row) => row.trim().split(/\s+/))
+      .find((fields) => fields[1]?.endsWith(`:${hex(port)}`) && fields[2]?.endsWith(`:${hex(socket.localPort!)}`));
+    const inode = line?.[9];
+    if (!inode) return undefined;
+    return workers.find((pid) => {
+      try {
+        return readdirSync(`/proc/${pid}/fd`).some((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`);
+      } catch {
+        return false;
+      }
+    });
+  } finally {
+    socket.destroy();
+  }
+}
+
+/**
+ * Starts `node src/server.ts` as `npm start` would, with benchmark-friendly limits, and waits for it.
+ * `root` is the tree whose server runs (bench/compare.ts: another revision's checkout).
+ */
+export async function startService(env: Record<string, string>, root = ROOT): Promise<Service> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'spacer-bench-'));
   // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under load.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, 'src/server.ts'], {
-    cwd: ROOT,
+    cwd: root,
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',
@@ -96,18 +151,44 @@ export async function startService(env: Record<string, string>): Promise<Service
     if (Date.now() > deadline) throw new Error('service did not start');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  // /health answers once the first worker listens: wait until each of them has answered a connection.
+  const concurrency = Number(env.WEB_CONCURRENCY ?? 1);
+  let workers: number[] = [];
+  if (concurrency > 1) {
+    const answered = new Set<number>();
+    while (answered.size < concurrency) {
+      if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`);
+      if (Date.now() > deadline) throw new Error(`only ${answered.size} of ${concurrency} workers answered`);
+      workers = childrenOf(child.pid!);
+      const pid = await servingWorker(port, workers);
+      if (pid !== undefined) answered.add(pid);
+    }
+    workers = [...answered].sort((a, b) => a - b);
+  }
+  const processes = () => [child.pid!, ...workers];
   return {
     url,
     dataDir,
     child,
-    exitedEarly: () => ended,
+    exitedEarly: () => {
+      if (ended || workers.length === 0) return ended;
+      let now: number[];
+      try {
+        now = childrenOf(child.pid!).sort((a, b) => a - b);
+      } catch {
+        return 'the primary ended';
+      }
+      return now.join() === workers.join() ? undefined : `a worker was replaced (workers ${workers.join(', ')}, now ${now.join(', ')})`;
+    },
     peakRssMb: () => {
       if (child.exitCode !== null || child.signalCode !== null) return NaN;
-      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      return Math.round(kb / 1024);
+      return processes().reduce((sum, pid) => sum + peakRss(pid), 0);
     },
     stop: async () => {
+      if (workers.length > 0 && child.exitCode === null) {
+        const [primary, ...rest] = processes().map(peakRss);
+        console.error(`▷ peak RSS: primary ${primary} MB, workers ${rest.join(' + ')} MB`);
+      }
       stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;

@@ -40,15 +40,17 @@ const duration = Number(values.duration);
 const rounds = values.rounds;
 const repeat = Math.max(1, Number(values.repeat));
 
-interface Context {
+export interface Context {
   service: Service;
   /** Set on `--db postgres`. */
   databaseUrl?: string;
   /** Set for scenarios that ask for it: the Daraja fake the server's M-Pesa goes to. */
   daraja?: DarajaProcess;
+  /** The API rows alone, without the pgbench runs beside them (bench/compare.ts: only the server differs). */
+  apiOnly?: boolean;
 }
 
-interface Scenario {
+export interface Scenario {
   description: string;
   /** Listings (and bookings) to generate with `npm run db:seed -- --spaces N --bookings M` before the run. */
   spaces?: number;
@@ -60,7 +62,7 @@ interface Scenario {
   prepare?(context: Context): Promise<void>;
   /** Start the loopback Daraja (its own process) and point the server's M-Pesa at it. */
   daraja?: boolean;
-  /** Server settings of this scenario; the environment's DB_POOL_MAX and BACKGROUND_JOBS still win. */
+  /** Server settings of this scenario; the environment's DB_POOL_MAX, BACKGROUND_JOBS and WEB_CONCURRENCY still win. */
   env?: Record<string, string>;
   /** Its data is written in SQL beside the server, which the embedded database does not allow. */
   postgresOnly?: boolean;
@@ -90,7 +92,7 @@ async function againstPgbench(
   });
   const api = figures(label, result, { peakRssMb: service.peakRssMb() });
   const extra = options.note?.(api);
-  if (!databaseUrl) return [{ ...api, note: extra }];
+  if (!databaseUrl || context.apiOnly) return [{ ...api, note: extra }];
   const statements = await (options.statements ?? ((url: string) => statementsFor(url, 'GET', paths[0]!)))(databaseUrl);
   const raw = await pgbench(databaseUrl, statements, { clients: connections, seconds: duration, mode });
   api.note = [`${Math.round((api.requestsPerSecond / raw.tps) * 100)} % of pgbench`, extra].filter(Boolean).join('; ');
@@ -259,7 +261,7 @@ const atLeast = (target: number) => (api: Figures) => `${api.requestsPerSecond >
 let repeatRun = 0;
 let slotsUsed = 0;
 
-const scenarios: Record<string, Scenario> = {
+export const scenarios: Record<string, Scenario> = {
   health: {
     description: 'GET /health',
     run: async ({ service }) => [
@@ -443,6 +445,24 @@ const scenarios: Record<string, Scenario> = {
       return againstPgbench(
         context,
         'GET /api/spaces?available_from&available_to',
+        [`/api/spaces?available_from=${from.toISOString()}&available_to=${to.toISOString()}&per_page=20`],
+        'prepared',
+      );
+    },
+  },
+  'spaces-available-free': {
+    description:
+      'GET /api/spaces?available_from&available_to for a 2-hour window most listings are free and open for (~7,000 of 10,000), and its SQL through pgbench',
+    spaces: 10_000,
+    bookings: 100_000,
+    run: (context) => {
+      // The seed books every listing from 10:00 to 12:00 UTC on its days; 13:00–15:00 is 16:00–18:00 in Nairobi.
+      const from = new Date(Date.now() + 2 * 86_400_000);
+      from.setUTCHours(13, 0, 0, 0);
+      const to = new Date(from.getTime() + 2 * 3_600_000);
+      return againstPgbench(
+        context,
+        'GET /api/spaces?available_from&available_to (free window)',
         [`/api/spaces?available_from=${from.toISOString()}&available_to=${to.toISOString()}&per_page=20`],
         'prepared',
       );
@@ -716,7 +736,7 @@ async function main() {
         BCRYPT_ROUNDS: rounds,
         ...daraja?.serverEnv,
         ...scenario.env,
-        ...passThrough('DB_POOL_MAX', 'BACKGROUND_JOBS'),
+        ...passThrough('DB_POOL_MAX', 'BACKGROUND_JOBS', 'WEB_CONCURRENCY'),
         ...(database ? { DATABASE_URL: database.url } : {}),
       });
       try {
@@ -765,4 +785,5 @@ async function main() {
   }
 }
 
-await main();
+// bench/compare.ts imports the scenarios without running them.
+if (import.meta.main) await main();

@@ -28,6 +28,7 @@ CREATE INDEX "opening_periods_schedule_idx" ON "opening_periods" USING btree ("s
 CREATE UNIQUE INDEX "opening_schedules_key" ON "opening_schedules" USING btree ("timezone","hours_key");--> statement-breakpoint
 CREATE INDEX "opening_schedules_until_idx" ON "opening_schedules" USING btree ("periods_until");--> statement-breakpoint
 ALTER TABLE "spaces" ADD CONSTRAINT "spaces_schedule_id_opening_schedules_id_fk" FOREIGN KEY ("schedule_id") REFERENCES "public"."opening_schedules"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "bookings_live_slot_idx" ON "bookings" USING gist (tstzrange("start_time", "blocked_until", '[)')) WHERE "bookings"."status" in ('pending', 'confirmed');--> statement-breakpoint
 CREATE INDEX "spaces_bookable_idx" ON "spaces" USING btree ("created_at","id") INCLUDE ("schedule_id", "min_notice_hours", "min_booking_hours", "max_booking_hours", "buffer_minutes") WHERE "spaces"."archived_at" is null and "spaces"."is_available";--> statement-breakpoint
 CREATE INDEX "spaces_buffer_idx" ON "spaces" USING btree ("buffer_minutes");
 --> statement-breakpoint

@@ -132,6 +132,11 @@ const settings = {
   DATA_DIR: { description: 'Folder for the embedded database, uploads, outbox and generated secrets', default: './data', parse: (raw: string) => resolve(raw) },
   DATABASE_URL: { description: 'PostgreSQL URL; unset = embedded PostgreSQL (PGlite) in DATA_DIR', parse: url(['postgres:', 'postgresql:']) },
   DB_POOL_MAX: { description: 'Connections in the PostgreSQL pool of each process', default: '10', parse: integer(1, 200) },
+  WEB_CONCURRENCY: {
+    description: 'Server processes (cluster workers sharing PORT, supervised by one primary); 1 = a single process. More than 1 needs DATABASE_URL',
+    default: '1',
+    parse: integer(1, 64),
+  },
   JWT_SECRET_KEY: { description: 'HS256 secret for access tokens (≥32 bytes; required in production, else generated once into DATA_DIR)', parse: secret },
   JWT_REFRESH_SECRET_KEY: { description: 'HS256 secret for refresh tokens (≥32 bytes, different from JWT_SECRET_KEY; same rules)', parse: secret },
   ACCESS_TOKEN_TTL: { description: 'Access token lifetime (seconds or 15m/12h/30d)', default: '15m', parse: duration },
@@ -178,7 +183,8 @@ const settings = {
     parse: integer(1, 24 * 30),
   },
   SWEEP_INTERVAL_MS: {
-    description: "How often pending bookings are expired, unpaid ones cancelled and finished ones completed, and listings' prepared opening periods extended (ADR 0015)",
+    description:
+      "How often pending bookings are expired, unpaid ones cancelled and finished ones completed, and listings' prepared opening periods extended (ADR 0015)",
     default: '60000',
     parse: integer(100, 3_600_000),
   },
@@ -295,6 +301,13 @@ export function loadConfig(env: RawEnv = process.env, options: LoadOptions = {})
     values.JWT_REFRESH_SECRET_KEY ??= kept.refresh;
   }
   if (values.JWT_SECRET_KEY === values.JWT_REFRESH_SECRET_KEY) fail('JWT_REFRESH_SECRET_KEY', 'must differ from JWT_SECRET_KEY');
+
+  // The embedded database runs inside the one process that opened DATA_DIR/pgdata: workers cannot share it.
+  if ((values.WEB_CONCURRENCY as number) > 1 && values.DATABASE_URL === undefined)
+    fail(
+      'WEB_CONCURRENCY',
+      `must be 1 with the embedded database (it belongs to one process); set DATABASE_URL to run ${values.WEB_CONCURRENCY as number} workers`,
+    );
 
   resolveCloudinary(values);
   resolvePayments(values);

@@ -1,9 +1,11 @@
-import { buildApp } from './app.ts';
-import { ConfigError, loadConfig, loadEnvFile } from './config.ts';
-import { openDatabase } from './db/client.ts';
-import { lowerThreadPoolPriority } from './infra/thread-priority.ts';
+import cluster from 'node:cluster';
+import { ConfigError, loadConfig, loadEnvFile, type Config } from './config.ts';
 
-/** Entry point: config → database (migrated) → app → listen; stops cleanly on SIGTERM/SIGINT. */
+/**
+ * Entry point: config → database (migrated) → app → listen; stops cleanly on SIGTERM/SIGINT.
+ * With WEB_CONCURRENCY > 1 this process becomes the primary of src/cluster.ts instead, and each of
+ * its workers runs this file again, down the single-process path.
+ */
 
 const SHUTDOWN_LIMIT_MS = 10_000;
 
@@ -19,6 +21,21 @@ async function main() {
     }
     throw error;
   }
+  // The primary has already loaded the config, so development secrets exist in DATA_DIR before any
+  // worker reads them (workers generating their own at once would each sign with different keys).
+  if (config.WEB_CONCURRENCY > 1 && cluster.isPrimary) {
+    const { runPrimary } = await import('./cluster.ts');
+    runPrimary(config);
+    return;
+  }
+  await serve(config);
+}
+
+async function serve(config: Config) {
+  // Loaded here, not at the top: the primary of a cluster never needs the app or a database.
+  const { buildApp } = await import('./app.ts');
+  const { openDatabase } = await import('./db/client.ts');
+  const { lowerThreadPoolPriority } = await import('./infra/thread-priority.ts');
 
   // The pool exists before the app (and its logger) does; errors are routed once both exist.
   const poolErrors: { report: (error: Error) => void } = { report: () => {} };

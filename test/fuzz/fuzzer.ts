@@ -1,11 +1,11 @@
 import fc from 'fast-check';
-import { sql } from 'drizzle-orm';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { LEAKS } from '../helpers/assertions.ts';
 import { createResponseChecker, uncheckedInject } from '../helpers/response-schemas.ts';
 import { buildRequest, drawArbitrary, type Context, type FuzzRequest } from './generate.ts';
 import { documentedErrorCodes, operationsOf, type OpenApi } from './operations.ts';
 import { seedWorld, type World } from './world.ts';
+import { installWriteLog } from './write-log.ts';
 
 /**
  * Drives the app with generated requests and holds every answer to the contract: never a 5xx, an
@@ -47,28 +47,6 @@ export const REFUSALS_THAT_WRITE: Array<{ operationId: string; status: number; t
 /** The operations whose success can take a caller's token or role away; the world is checked after them. */
 const DISRUPTIVE = new Set(['logout', 'deactivateUser', 'updateUser', 'changePassword', 'resetPassword', 'refreshTokens']);
 
-/**
- * A content hash per table: row counts miss updates, and PGlite keeps no reliable tuple
- * statistics. A sum of row hashes needs no sort, so it stays cheap enough to take per request.
- */
-async function tableHashes(app: FastifyInstance, tables: string[]): Promise<Map<string, string>> {
-  const db = app.services.database.db;
-  const parts = tables.map((table) => `select '${table}' as t, count(*) || ':' || coalesce(sum(hashtext(x::text)::bigint), 0) as h from "${table}" x`);
-  const result = await db.execute(sql.raw(parts.join(' union all ')));
-  const rows = (Array.isArray(result) ? result : (result as { rows: Array<{ t: string; h: string }> }).rows) as Array<{ t: string; h: string }>;
-  // An empty answer would make every comparison pass; better to stop the run.
-  if (rows.length !== tables.length) throw new Error(`table hashes: expected ${tables.length} rows, got ${rows.length}`);
-  return new Map(rows.map((row) => [row.t, row.h]));
-}
-
-async function publicTables(app: FastifyInstance): Promise<string[]> {
-  const result = await app.services.database.db.execute(
-    sql.raw("select table_name as name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1"),
-  );
-  const rows = (Array.isArray(result) ? result : (result as { rows: Array<{ name: string }> }).rows) as Array<{ name: string }>;
-  return rows.map((row) => row.name);
-}
-
 const describe = (request: FuzzRequest) =>
   `${request.role} ${request.method} ${request.url.slice(0, 160)} [${request.operation.operationId}; ${request.mutation}]`;
 
@@ -80,6 +58,11 @@ export interface FuzzOptions {
   progress?: (summary: Summary) => void;
   /** Ends the run early (the summary then covers the requests sent). */
   signal?: AbortSignal;
+  /**
+   * Runs after each answer, before it is judged. Only the fuzzer's self-test uses it, to play a
+   * route that writes and then refuses and see that the run reports it.
+   */
+  afterAnswer?: (request: FuzzRequest, status: number) => Promise<void>;
 }
 
 const ANSWER_TIMEOUT_MS = 10_000;
@@ -102,7 +85,7 @@ export async function runFuzz(app: FastifyInstance, options: FuzzOptions): Promi
   const checker = createResponseChecker(document);
   const codes = documentedErrorCodes(document);
   const operations = operationsOf(document).filter((operation) => !['/health', '/ready'].includes(operation.path) || operation.method === 'GET');
-  const tables = await publicTables(app);
+  const writes = await installWriteLog(app.services.database.db);
   let world: World = await seedWorld(app, inject, undefined);
   const context: Context = { document, world: () => world, callbackToken: options.callbackToken };
   const draws = new Map(operations.map((operation) => [operation.operationId, drawArbitrary(context, operation)]));
@@ -111,8 +94,6 @@ export async function runFuzz(app: FastifyInstance, options: FuzzOptions): Promi
   const violate = (rule: string, request: FuzzRequest, status: number, detail: string) =>
     summary.violations.push({ rule, request: describe(request), status, detail: detail.slice(0, 600) });
 
-  // The hashes taken after a refused request, still valid before the next when nothing ran between.
-  let carried: Map<string, string> | undefined;
   for (let i = 0; i < options.requests && !options.signal?.aborted; i++) {
     // One seed per request: a finding is replayed from (seed, index) alone, whatever came before.
     const operation = operations[fc.sample(fc.nat(operations.length - 1), { seed: options.seed + i * 7919, numRuns: 1 })[0]!]!;
@@ -121,8 +102,7 @@ export async function runFuzz(app: FastifyInstance, options: FuzzOptions): Promi
     // Some 2xx answers go before their writes do (forgot-password mails after answering, so its
     // timing says nothing); those writes must land before the next request is judged.
     await app.services.background.drained();
-    const before = carried ?? (await tableHashes(app, tables));
-    carried = undefined;
+    await writes.clear();
     let response;
     try {
       if (process.env.FUZZ_TRACE) console.error(i, describe(request));
@@ -144,6 +124,7 @@ export async function runFuzz(app: FastifyInstance, options: FuzzOptions): Promi
     }
     summary.requests++;
     const status = response.statusCode;
+    await options.afterAnswer?.(request, status);
     summary.byStatus[status] = (summary.byStatus[status] ?? 0) + 1;
     summary.byOperation[operation.operationId] = (summary.byOperation[operation.operationId] ?? 0) + 1;
 
@@ -162,11 +143,9 @@ export async function runFuzz(app: FastifyInstance, options: FuzzOptions): Promi
     }
     if (status >= 400 && status < 500) {
       await app.services.background.drained();
-      const after = await tableHashes(app, tables);
-      const changed = tables.filter((table) => before.get(table) !== after.get(table));
+      const changed = await writes.take();
       const allowed = REFUSALS_THAT_WRITE.find((exception) => exception.operationId === operation.operationId && exception.status === status);
       const unexplained = changed.filter((table) => !allowed?.tables.includes(table));
-      if (changed.length === 0) carried = after;
       if (unexplained.length > 0) violate('a refused request changes nothing', request, status, `changed: ${unexplained.join(', ')}; ${response.body}`);
     }
     if (status < 300 && DISRUPTIVE.has(operation.operationId)) {
@@ -179,8 +158,12 @@ export async function runFuzz(app: FastifyInstance, options: FuzzOptions): Promi
     } else if (operation.operationId === 'refreshTokens' && status === 401 && !(await worldIntact(inject, world))) {
       world = await seedWorld(app, inject, world);
     }
-    if (options.progress && (i + 1) % 1000 === 0) options.progress(summary);
+    if ((i + 1) % 1000 === 0) {
+      await writes.verify();
+      options.progress?.(summary);
+    }
   }
+  await writes.verify();
   summary.durationMs = Date.now() - started;
   return summary;
 }
@@ -195,6 +178,16 @@ async function worldIntact(inject: (options: InjectOptions) => Promise<{ statusC
   return true;
 }
 
+/** Items joined into indented lines of at most 100 columns. */
+function wrap(items: string[]): string[] {
+  const lines: string[] = [];
+  for (const item of items) {
+    if (lines.length > 0 && lines.at(-1)!.length + 1 + item.length <= 100) lines[lines.length - 1] += ` ${item}`;
+    else lines.push(`  ${item}`);
+  }
+  return lines;
+}
+
 export function formatSummary(summary: Summary): string {
   const lines = [
     `requests: ${summary.requests} (seed ${summary.seed}, ${(summary.durationMs / 1000).toFixed(1)} s, ${summary.unsendable} unsendable skipped)`,
@@ -203,6 +196,11 @@ export function formatSummary(summary: Summary): string {
       .map(([status, count]) => `${status}×${count}`)
       .join(' ')}`,
     `operations exercised: ${Object.keys(summary.byOperation).length}`,
+    ...wrap(
+      Object.entries(summary.byOperation)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([operation, count]) => `${operation}×${count}`),
+    ),
     `violations: ${summary.violations.length}`,
   ];
   const grouped = new Map<string, Violation[]>();

@@ -190,6 +190,37 @@ describe('opening schedules', () => {
     }
   });
 
+  it('pages and sorts a window search like any other list (the page is chosen before its rows are read)', async () => {
+    const pricedOwner = await createUser(app, { role: 'owner' });
+    const prices = [4000, 1500, 3000, 2500, 1000];
+    const created = [];
+    for (const price of prices) created.push(await createSpace(app, pricedOwner.token, { price_per_hour: price, operating_hours: WEEKDAYS_9_TO_5 }));
+    await createSpace(app, pricedOwner.token, { price_per_hour: 500, operating_hours: { sat: [['09:00', '10:00']] } });
+    const from = nextNairobi(1, 10);
+    const to = new Date(from.getTime() + 3_600_000);
+    const byPrice = [...created].sort((a, b) => a.price_per_hour - b.price_per_hour).map((space) => space.id);
+    const page = async (number: number, sort: string) => {
+      const response = await call(app, 'GET', '/api/spaces', {
+        query: {
+          owner_id: String(pricedOwner.id),
+          per_page: '2',
+          page: String(number),
+          sort,
+          available_from: from.toISOString(),
+          available_to: to.toISOString(),
+        },
+      });
+      assert.equal(response.status, 200, response.raw);
+      assert.equal(response.body.total, 5);
+      assert.equal(response.body.pages, 3);
+      return (response.body.spaces as Array<{ id: number }>).map((space) => space.id);
+    };
+    assert.deepEqual([...(await page(1, 'price_asc')), ...(await page(2, 'price_asc')), ...(await page(3, 'price_asc'))], byPrice);
+    assert.deepEqual(await page(1, 'price_desc'), [byPrice[4], byPrice[3]]);
+    assert.deepEqual(await page(1, 'newest'), [created[4].id, created[3].id]);
+    assert.deepEqual(await page(4, 'newest'), []);
+  });
+
   it('agrees with the booking rule around the next spring-forward night in New York', async () => {
     // The next night within the horizon when New York's clocks go from 02:00 EST to 03:00 EDT (07:00 UTC).
     let midnight = DateTime.fromJSDate(clock.now(), { zone: 'America/New_York' }).startOf('day').plus({ days: 2 });

@@ -76,6 +76,11 @@ export const bookings = pgTable(
       .where(sql`${t.status} = 'confirmed' and ${t.paymentStatus} = 'unpaid'`),
     // The platform-wide counts by status (admin stats) read this index alone.
     index('bookings_status_idx').on(t.status),
+    // Live slots by time alone, for the available-window search: the exclusion constraint's index
+    // leads with space_id, so a search by time over every space cannot prune it (ADR 0015).
+    index('bookings_live_slot_idx')
+      .using('gist', sql`tstzrange(${t.startTime}, ${t.blockedUntil}, '[)')`)
+      .where(sql`${t.status} in ('pending', 'confirmed')`),
   ],
 );
 

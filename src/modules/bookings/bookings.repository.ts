@@ -39,11 +39,16 @@ const bookingSpace = {
 };
 
 const live = inArray(bookings.status, [...LIVE_STATUSES]);
+/**
+ * The same condition with the statuses written into the statement: a prepared statement's generic
+ * plan can use a partial index (`where status in ('pending', 'confirmed')`) only when it can see them.
+ */
+const liveLiteral = sql`${bookings.status} in (${sql.raw(LIVE_STATUSES.map((status) => `'${status}'`).join(', '))})`;
 
-/** The slot of a booking, as the exclusion constraint and its GiST index see it. */
 /** The longest buffer of any listing (spaces_buffer_idx answers it at once). */
 const longestBuffer = sql`(select max(longest.buffer_minutes) from ${spaces} longest)`;
 
+/** The slot of a booking, as the exclusion constraint and its GiST index see it. */
 const slot = sql`tstzrange(${bookings.startTime}, ${bookings.blockedUntil}, '[)')`;
 
 /**
@@ -465,9 +470,11 @@ export async function findLiveForFeed(db: DbOrTx, spaceId: number, since: Date, 
  *
  * The conflict test is split so that PostgreSQL answers it with two hashed sets per statement
  * instead of one probe per listing: a live booking overlapping the window itself conflicts
- * whatever the buffer (the exclusion constraint's GiST index finds them); one starting at or
- * after the window's end conflicts only within the listing's buffer, so only listings with a
- * booking starting within the longest buffer of any listing are probed one by one.
+ * whatever the buffer; one starting at or after the window's end conflicts only within the
+ * listing's buffer, so only listings with a booking starting within the longest buffer of any
+ * listing are probed one by one. Both sets come
+ * from bookings_live_slot_idx (slots by time alone; the exclusion constraint's index leads with
+ * the space, so it cannot prune a search over every space by time).
  */
 export function bookableWindow(window: { from: Date; to: Date; now: Date }): SqlFragment {
   const from = p('windowFrom');
@@ -483,18 +490,18 @@ export function bookableWindow(window: { from: Date; to: Date; now: Date }): Sql
       and ${to}::timestamptz - ${from}::timestamptz between make_interval(hours => ${spaces.minBookingHours}) and make_interval(hours => ${spaces.maxBookingHours})
       and ${spaces.id} not in (
         select ${bookings.spaceId} from ${bookings}
-        where ${live} and ${slot} && tstzrange(${from}::timestamptz, ${to}::timestamptz, '[)')
+        where ${liveLiteral} and ${slot} && tstzrange(${from}::timestamptz, ${to}::timestamptz, '[)')
       )
       and (
         ${spaces.bufferMinutes} = 0
         or ${spaces.id} not in (
           select ${bookings.spaceId} from ${bookings}
-          where ${live} and ${bookings.startTime} >= ${to}::timestamptz
+          where ${liveLiteral} and ${bookings.startTime} >= ${to}::timestamptz
             and ${slot} && tstzrange(${to}::timestamptz, ${to}::timestamptz + make_interval(mins => ${longestBuffer}), '[)')
         )
         or not exists (
           select 1 from ${bookings}
-          where ${bookings.spaceId} = ${spaces.id} and ${live}
+          where ${bookings.spaceId} = ${spaces.id} and ${liveLiteral}
             and ${bookings.startTime} >= ${to}::timestamptz
             and ${bookings.startTime} < ${to}::timestamptz + make_interval(mins => ${spaces.bufferMinutes})
         )

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, asc, count, desc, eq, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Db, type DbOrTx } from '../../db/client.ts';
 import { statementCache } from '../../db/prepared.ts';
 import type { SqlFragment } from '../../db/fragments.ts';
@@ -247,7 +247,7 @@ function shapeOf(filters: SpaceFilters, sort: SpaceSort) {
     }
   }
   for (const extra of filters.extra ?? []) add(extra.key, extra.sql, extra.values);
-  return { key: keys.join('|'), where: and(...conditions)!, values };
+  return { key: keys.join('|'), where: and(...conditions)!, values, narrowFirst: keys.includes('open') };
 }
 
 function orderBy(sort: SpaceSort): SQL[] {
@@ -283,16 +283,39 @@ const counterValue: Record<Exclude<TotalSource, 'rows'>, SQL<number>> = {
   unavailable: sql<number>`${spaceCounters.live} - ${spaceCounters.available}`,
 };
 
-function buildList(db: Db, name: string, where: SQL, sort: SpaceSort, withDistance: boolean, source: TotalSource) {
-  const page = db
-    .select({ json: spaceJson(withDistance ? distance : undefined) })
-    .from(spaces)
-    .innerJoin(users, eq(users.id, spaces.ownerId))
-    .where(where)
-    .orderBy(...orderBy(sort))
-    .limit(p('limit'))
-    .offset(p('offset'))
-    .prepare(`${name}_page`);
+function buildList(db: Db, name: string, where: SQL, sort: SpaceSort, withDistance: boolean, source: TotalSource, narrowFirst: boolean) {
+  // With the availability window the filter judges most listings and keeps few: the page's ids
+  // are chosen first from spaces_bookable_idx alone (an index-only scan), and only those rows are
+  // read and built into JSON, instead of reading every listing's row to test it.
+  const chosen = narrowFirst
+    ? inArray(
+        spaces.id,
+        db
+          .select({ id: spaces.id })
+          .from(spaces)
+          .where(where)
+          .orderBy(...orderBy(sort))
+          .limit(p('limit'))
+          .offset(p('offset')),
+      )
+    : undefined;
+  const page = chosen
+    ? db
+        .select({ json: spaceJson(withDistance ? distance : undefined) })
+        .from(spaces)
+        .innerJoin(users, eq(users.id, spaces.ownerId))
+        .where(chosen)
+        .orderBy(...orderBy(sort))
+        .prepare(`${name}_page`)
+    : db
+        .select({ json: spaceJson(withDistance ? distance : undefined) })
+        .from(spaces)
+        .innerJoin(users, eq(users.id, spaces.ownerId))
+        .where(where)
+        .orderBy(...orderBy(sort))
+        .limit(p('limit'))
+        .offset(p('offset'))
+        .prepare(`${name}_page`);
   // Unfiltered (or filtered by availability only), the counters answer without counting rows.
   const total =
     source === 'rows'
@@ -314,7 +337,7 @@ export async function findManyJson(db: Db, filters: SpaceFilters, sort: SpaceSor
   let statements = cache.get(key);
   if (!statements) {
     const name = `spaces_list_${createHash('sha1').update(key).digest('hex').slice(0, 16)}`;
-    statements = buildList(db, name, shape.where, sort, filters.near !== undefined, source);
+    statements = buildList(db, name, shape.where, sort, filters.near !== undefined, source, shape.narrowFirst);
     cache.set(key, statements);
   }
   const rows = await statements.page.execute({ ...shape.values, limit: page.limit, offset: page.offset });
