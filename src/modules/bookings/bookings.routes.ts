@@ -18,8 +18,11 @@ import { AUTHENTICATED, BOOKER_OR_HOST, CLIENTS_AND_ADMINS, PUBLIC, SPACE_MANAGE
 
 const tags = ['bookings'];
 
-/** The bookings list arrives as JSON text from the database (ADR 0008): sent as it is, not serialized again. */
-const sendJson = (reply: FastifyReply, json: string) => reply.type('application/json; charset=utf-8').send(json);
+/**
+ * Answers that are JSON text already, sent as they are, not serialized again: the list, built by
+ * the database (ADR 0008), and a new booking, serialized once by the service.
+ */
+const sendJson = (reply: FastifyReply, json: string, status = 200) => reply.status(status).type('application/json; charset=utf-8').send(json);
 const security = [{ bearerAuth: [] }];
 
 const bookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService }> = async (app, { bookings }) => {
@@ -95,7 +98,7 @@ const bookingsRoutes: FastifyPluginAsyncTypebox<{ bookings: BookingsService }> =
     async (request, reply) => {
       const result = await bookings.create(principalOf(request), request.body, request.headers['idempotency-key']);
       if (result.replayed) return sendReplayed(reply, result.json);
-      return reply.status(201).send(result.booking);
+      return sendJson(reply, result.json, 201);
     },
   );
 

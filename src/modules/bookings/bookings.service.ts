@@ -33,7 +33,14 @@ export interface BookingsServiceDeps {
 export const AVAILABILITY_WINDOW_DAYS = 92;
 const IDEMPOTENCY_SCOPE = 'POST /api/bookings';
 
-export type CreateResult = { replayed: false; booking: ReturnType<typeof toBookingResponse> } | { replayed: true; json: string };
+/**
+ * The answer to a booking request as JSON text: serialized once, it is what is sent and, with an
+ * Idempotency-Key, what is stored, so a replay is the first answer byte for byte.
+ */
+export interface CreateResult {
+  replayed: boolean;
+  json: string;
+}
 
 const invalidState = (booking: Pick<BookingRow, 'status'>, action: string) =>
   conflict('invalid_state', `This booking is ${booking.status}; it cannot be ${action}`);
@@ -123,7 +130,8 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     return {
       booking,
       notice: newRequestMail(owner, booking, space.name, deps.frontendUrl),
-      response: toBookingResponse({ booking, space: { id, name, city, address, ownerId, cancellationPolicy } }),
+      // Key for key the order of BookingSchema, so this is the text Fastify's serializer would send.
+      json: JSON.stringify(toBookingResponse({ booking, space: { id, name, city, address, ownerId, cancellationPolicy } })),
     };
   }
 
@@ -141,7 +149,7 @@ export function createBookingsService(deps: BookingsServiceDeps) {
       const planned = await planBooking(db, actor, input, now);
       await retryTransient(() => place(db, planned));
       deps.mailQueued();
-      return { replayed: false, booking: planned.response };
+      return { replayed: false, json: planned.json };
     }
 
     const claim = { userId: actor.user.id, scope: IDEMPOTENCY_SCOPE, key: idempotencyKey, body: input };
@@ -152,8 +160,8 @@ export function createBookingsService(deps: BookingsServiceDeps) {
         if (stored) return { replayed: true, json: stored.body };
         const planned = await planBooking(tx, actor, input, now);
         await place(tx, planned);
-        await rememberAnswer(tx, claim, { statusCode: 201, body: JSON.stringify(planned.response) });
-        return { replayed: false, booking: planned.response };
+        await rememberAnswer(tx, claim, { statusCode: 201, body: planned.json });
+        return { replayed: false, json: planned.json };
       }),
     );
     if (!result.replayed) deps.mailQueued();

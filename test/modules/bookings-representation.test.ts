@@ -11,9 +11,10 @@ import { createUser } from '../helpers/factories.ts';
 import { createSpace } from '../helpers/spaces.ts';
 
 /**
- * GET /api/bookings is built as JSON text by PostgreSQL (ADR 0008); GET /api/bookings/:id still
- * goes through toBookingResponse and Fastify's serializer. The two must give the same bytes for
- * every booking, whatever its strings, times and amounts hold.
+ * GET /api/bookings is built as JSON text by PostgreSQL (ADR 0008), and POST /api/bookings answers
+ * text the service serialized once; GET /api/bookings/:id still goes through toBookingResponse and
+ * Fastify's serializer. All must give the same bytes for a booking, whatever its strings, times
+ * and amounts hold.
  */
 
 let statements = 0;
@@ -126,6 +127,34 @@ describe('GET /api/bookings as JSON built by the database', () => {
       [admin.token, { per_page: '100' }],
     ] as const) {
       assert.equal(await used(token, query), 2, `${JSON.stringify(query)}: the session and the list`);
+    }
+  });
+});
+
+describe('POST /api/bookings as JSON serialized once', () => {
+  it('answers the bytes GET /api/bookings/:id gives, and replays them exactly', async () => {
+    const client = await createUser(app, { role: 'client' });
+    const owner = await createUser(app, { role: 'owner' });
+    const space = await createSpace(app, owner.token, { name: 'Room "A" \\ ☕', price_per_hour: 1234.57 });
+    const body = { space_id: space.id, start_time: at('09:00', '2030-01-20'), end_time: at('10:20', '2030-01-20'), guests: 3, purpose: 'Line 1\nLine "2"' };
+    const headers = { 'idempotency-key': `bytes-${space.id}` };
+
+    const created = await call(app, 'POST', '/api/bookings', { token: client.token, body, headers });
+    const replayed = await call(app, 'POST', '/api/bookings', { token: client.token, body, headers });
+    const plain = await call(app, 'POST', '/api/bookings', {
+      token: client.token,
+      body: { ...body, start_time: at('12:00', '2030-01-20'), end_time: at('13:00', '2030-01-20') },
+    });
+
+    assert.equal(created.status, 201, created.raw);
+    assert.equal(created.headers['content-type'], 'application/json; charset=utf-8');
+    assert.equal(replayed.status, 201, replayed.raw);
+    assert.equal(replayed.headers['idempotent-replayed'], 'true');
+    assert.equal(replayed.raw, created.raw);
+    assert.equal(plain.status, 201, plain.raw);
+    for (const answer of [created, plain]) {
+      const one = await call(app, 'GET', `/api/bookings/${answer.body.id}`, { token: client.token });
+      assert.equal(answer.raw, one.raw);
     }
   });
 });
