@@ -12,7 +12,6 @@ import { createMailSender, type AttachmentResolver } from './infra/mail/outbox.t
 import { createPaymentProviders } from './infra/payments/index.ts';
 import { outboxFilesTransport, smtpTransport, type MailTransport } from './infra/mail/transports.ts';
 import { createCounterFactory } from './infra/rate-limit.ts';
-import { createRedis, redisReady } from './infra/redis.ts';
 import { createStorage, uploadsDir, type FileStorage } from './infra/storage/index.ts';
 import { createPasswordHasher, type PasswordHasher } from './infra/passwords.ts';
 import adminRoutes from './modules/admin/admin.routes.ts';
@@ -183,7 +182,9 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
     }
   });
 
-  const ownedRedis = !deps.redis && config.REDIS_URL ? createRedis(config.REDIS_URL, app.log) : undefined;
+  // ioredis is loaded only when Redis is configured.
+  const redisDriver = !deps.redis && config.REDIS_URL ? await import('./infra/redis.ts') : undefined;
+  const ownedRedis = config.REDIS_URL ? redisDriver?.createRedis(config.REDIS_URL, app.log) : undefined;
   const redis = deps.redis ?? ownedRedis;
   const mailTransport =
     deps.mailTransport ?? (config.SMTP_URL ? smtpTransport(config.SMTP_URL) : outboxFilesTransport(join(config.DATA_DIR, 'outbox'), app.log));
@@ -377,7 +378,7 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   await app.register(reviewsRoutes, { prefix: '/api/reviews', reviews });
   await app.register(adminRoutes, { prefix: '/api/admin', admin });
 
-  if (ownedRedis) app.addHook('onReady', () => redisReady(ownedRedis, 2000));
+  if (redisDriver && ownedRedis) app.addHook('onReady', () => redisDriver.redisReady(ownedRedis, 2000));
   if (config.BACKGROUND_JOBS) {
     app.addHook('onReady', async () => {
       mailWorker.start();

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import type SharpModule from 'sharp';
 import { AppError } from '../shared/errors.ts';
 
 /**
@@ -6,6 +6,13 @@ import { AppError } from '../shared/errors.ts';
  * file name or Content-Type, and only then decoded, so formats we do not accept (SVG, PDF, …) never
  * reach an image decoder.
  */
+
+/**
+ * sharp brings libvips (~8 MB resident, plus its own thread pool once it works), which most
+ * processes never need: it is loaded by the first image, not at start-up.
+ */
+let sharpModule: Promise<typeof SharpModule> | undefined;
+const loadSharp = () => (sharpModule ??= import('sharp').then((module) => module.default));
 
 export type AcceptedFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'gif' | 'tiff';
 
@@ -54,6 +61,7 @@ export interface ProcessOptions {
  */
 export async function processImage(input: Buffer, options: ProcessOptions): Promise<ProcessedImage> {
   if (!sniffFormat(input)) throw notAnImage();
+  const sharp = await loadSharp();
   try {
     const pipeline = sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', animated: false })
       .rotate()
@@ -76,5 +84,6 @@ export async function processImage(input: Buffer, options: ProcessOptions): Prom
 
 /** Renders an SVG we wrote ourselves (demo data) to a JPEG. Uploaded SVGs never get here: sniffFormat refuses them. */
 export async function renderSvgToJpeg(svg: string): Promise<Buffer> {
+  const sharp = await loadSharp();
   return sharp(Buffer.from(svg)).jpeg({ quality: 85 }).toBuffer();
 }

@@ -1,6 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { DateTime } from 'luxon';
-import Stripe from 'stripe';
 import type { Clock } from '../../shared/clock.ts';
 import { darajaTimestamp, mpesaCallbackPath, mpesaReversalResultPath, parseReversalResult, parseStkCallback, wholeShillings } from './mpesa.ts';
 import { normalizeKenyanPhone } from './phone.ts';
@@ -15,7 +14,7 @@ import {
   type RefundInput,
   type StartPaymentInput,
 } from './provider.ts';
-import { STRIPE_WEBHOOK_PATH, verifyStripeSignature } from './stripe.ts';
+import { STRIPE_WEBHOOK_PATH, stripeSdk, verifyStripeSignature } from './stripe.ts';
 
 /**
  * Stand-ins for Daraja and Stripe outside production. They answer as the real provider does and
@@ -206,7 +205,7 @@ export function simulatedCard(settings: SimulatedCardSettings, deps: SimulatedDe
         const event = {
           id: `evt_sim_${randomBytes(12).toString('hex')}`,
           object: 'event',
-          api_version: Stripe.API_VERSION,
+          api_version: stripeSdk().API_VERSION,
           created: now,
           data: { object: intent },
           livemode: false,
@@ -215,7 +214,7 @@ export function simulatedCard(settings: SimulatedCardSettings, deps: SimulatedDe
           type: success ? 'payment_intent.succeeded' : 'payment_intent.payment_failed',
         };
         const payload = JSON.stringify(event);
-        const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: settings.webhookSecret, timestamp: now });
+        const signature = stripeSdk().webhooks.generateTestHeaderString({ payload, secret: settings.webhookSecret, timestamp: now });
         states.set(
           id,
           success

@@ -1,4 +1,4 @@
-import PDFDocument from 'pdfkit';
+import type PDFKitModule from 'pdfkit';
 import { createWorkerPool } from '../../infra/worker-pool.ts';
 import type { PaymentMethod } from '../../db/schema/index.ts';
 import { formatHours, formatInstant, formatMoney, formatPeriod, paymentMethodLabel } from './payments.rules.ts';
@@ -234,13 +234,22 @@ function footer(doc: Doc) {
 }
 
 /**
+ * pdfkit is needed where receipts are drawn, which is the renderer's worker thread: the main
+ * thread imports this file only for `createReceiptRenderer` and should not carry pdfkit
+ * (~6 MB of heap) for it.
+ */
+let pdfkit: Promise<typeof PDFKitModule> | undefined;
+const loadPdfkit = () => (pdfkit ??= import('pdfkit').then((module) => module.default));
+
+/**
  * One A4 page with the standard Helvetica (nothing embedded, nothing fetched), text left as
  * text so it can be searched and read aloud. The metadata dates come from `issued_at` and
  * pdfkit derives the file ID from the metadata, so the same receipt gives the same bytes.
  */
-export function renderReceiptPdf(receipt: ReceiptData): Promise<Buffer> {
+export async function renderReceiptPdf(receipt: ReceiptData): Promise<Buffer> {
   const issuedAt = new Date(receipt.issued_at);
-  if (Number.isNaN(issuedAt.getTime())) return Promise.reject(new RangeError(`renderReceiptPdf: issued_at ${receipt.issued_at} is not a time`));
+  if (Number.isNaN(issuedAt.getTime())) throw new RangeError(`renderReceiptPdf: issued_at ${receipt.issued_at} is not a time`);
+  const PDFDocument = await loadPdfkit();
   return new Promise((resolve, reject) => {
     const doc = new PDFDocument({
       size: 'A4',
