@@ -14,7 +14,11 @@ function drizzleAsSeen(nodeOptions: string[]) {
     const relations = await import(new URL('./relations.js', seen['drizzle-orm'].url).href);
     seen.relationsIsShared = relations.Relations === (await import('drizzle-orm')).Relations;
     console.log(JSON.stringify(seen));`;
-  const output = execFileSync(process.execPath, [...nodeOptions, '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  const output = execFileSync(process.execPath, [...nodeOptions, '--input-type=module', '-e', script], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '' },
+  });
   return JSON.parse(output) as Record<string, unknown>;
 }
 
