@@ -13,7 +13,10 @@ import { createSpace } from '../helpers/spaces.ts';
  * runs it: booking → approval → payment → the provider's own callback → completed → receipt.
  */
 
-const app = await buildTestApp({ env: { SIMULATED_PAYMENT_DELAY_MS: '0' } });
+// The simulated callback must not overtake the service's own write of the provider reference (with
+// no delay, a loaded machine let it arrive first, and a payment whose reference is not stored yet
+// waits for the STK query sweep, which this app does not run). A real callback comes seconds later.
+const app = await buildTestApp({ env: { SIMULATED_PAYMENT_DELAY_MS: '300' } });
 const db = app.services.database.db;
 
 async function confirmedBooking(price = 1500) {
