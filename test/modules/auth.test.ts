@@ -491,14 +491,15 @@ describe('POST /api/auth/forgot-password', () => {
     };
     const known: number[] = [];
     const unknown: number[] = [];
-    // Interleaved, so load from other test files hits both alike.
-    for (let i = 0; i < 9; i++) {
+    // Interleaved, so load from other test files hits both alike; 25 pairs, so a few preempted
+    // samples cannot move the medians. The defect this guards against was 2.5× (10 ms against 4).
+    for (let i = 0; i < 25; i++) {
       known.push(await timed(user.email));
       unknown.push(await timed(uniqueEmail('ghost')));
     }
     const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const ratio = median(unknown) / median(known);
-    assert.ok(ratio > 0.6 && ratio < 1.67, `known ${median(known).toFixed(2)} ms, unknown ${median(unknown).toFixed(2)} ms`);
+    assert.ok(ratio > 0.5 && ratio < 2, `known ${median(known).toFixed(2)} ms, unknown ${median(unknown).toFixed(2)} ms`);
   });
 
   it('returns 400 for a malformed email', async () => {
