@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, asc, count, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Db, type DbOrTx } from '../../db/client.ts';
 import { statementCache } from '../../db/prepared.ts';
 import type { SqlFragment } from '../../db/fragments.ts';
@@ -247,7 +247,7 @@ function shapeOf(filters: SpaceFilters, sort: SpaceSort) {
     }
   }
   for (const extra of filters.extra ?? []) add(extra.key, extra.sql, extra.values);
-  return { key: keys.join('|'), where: and(...conditions)!, values, narrowFirst: keys.includes('open') };
+  return { key: keys.join('|'), where: and(...conditions)!, values };
 }
 
 function orderBy(sort: SpaceSort): SQL[] {
@@ -283,50 +283,54 @@ const counterValue: Record<Exclude<TotalSource, 'rows'>, SQL<number>> = {
   unavailable: sql<number>`${spaceCounters.live} - ${spaceCounters.available}`,
 };
 
-function buildList(db: Db, name: string, where: SQL, sort: SpaceSort, withDistance: boolean, source: TotalSource, narrowFirst: boolean) {
-  // With the availability window the filter judges most listings and keeps few: the page's ids
-  // are chosen first from spaces_bookable_idx alone (an index-only scan), and only those rows are
-  // read and built into JSON, instead of reading every listing's row to test it.
-  const chosen = narrowFirst
-    ? inArray(
-        spaces.id,
-        db
-          .select({ id: spaces.id })
-          .from(spaces)
-          .where(where)
-          .orderBy(...orderBy(sort))
-          .limit(p('limit'))
-          .offset(p('offset')),
-      )
-    : undefined;
-  const page = chosen
-    ? db
-        .select({ json: spaceJson(withDistance ? distance : undefined) })
-        .from(spaces)
-        .innerJoin(users, eq(users.id, spaces.ownerId))
-        .where(chosen)
-        .orderBy(...orderBy(sort))
-        .prepare(`${name}_page`)
-    : db
-        .select({ json: spaceJson(withDistance ? distance : undefined) })
-        .from(spaces)
-        .innerJoin(users, eq(users.id, spaces.ownerId))
-        .where(where)
-        .orderBy(...orderBy(sort))
-        .limit(p('limit'))
-        .offset(p('offset'))
-        .prepare(`${name}_page`);
-  // Unfiltered (or filtered by availability only), the counters answer without counting rows.
-  const total =
-    source === 'rows'
-      ? db.select({ value: count() }).from(spaces).where(where).prepare(`${name}_count`)
-      : db.select({ value: counterValue[source] }).from(spaceCounters).prepare(`${name}_total`);
-  return { page, total };
+function buildList(db: Db, name: string, where: SQL, sort: SpaceSort, withDistance: boolean, source: TotalSource) {
+  const json = spaceJson(withDistance ? distance : undefined);
+  // One statement per page, so the page and its total come from one snapshot and the filter is
+  // evaluated once. Counted totals ride on the page's rows as a window count; when a filter
+  // judges many listings and keeps few (the availability window, text search), the page's ids
+  // are chosen first from spaces alone, and only those rows are read and built into JSON.
+  let page;
+  if (source === 'rows') {
+    const chosen = db
+      .select({ id: spaces.id, total: sql<number>`count(*) over ()`.as('total') })
+      .from(spaces)
+      .where(where)
+      .orderBy(...orderBy(sort))
+      .limit(p('limit'))
+      .offset(p('offset'))
+      .as('chosen');
+    page = db
+      .select({ json, total: chosen.total })
+      .from(chosen)
+      .innerJoin(spaces, eq(spaces.id, chosen.id))
+      .innerJoin(users, eq(users.id, spaces.ownerId))
+      .orderBy(...orderBy(sort))
+      .prepare(`${name}_page`);
+  } else {
+    // Unfiltered (or filtered by availability only), the counters answer without counting rows.
+    page = db
+      .select({ json, total: sql<number>`(select ${counterValue[source]} from ${spaceCounters})` })
+      .from(spaces)
+      .innerJoin(users, eq(users.id, spaces.ownerId))
+      .where(where)
+      .orderBy(...orderBy(sort))
+      .limit(p('limit'))
+      .offset(p('offset'))
+      .prepare(`${name}_page`);
+  }
+  // Only for a page past the end, which has no rows to carry the total.
+  let total: { execute(values: Record<string, unknown>): Promise<{ value: number }[]> } | undefined;
+  const totalStatement = () =>
+    (total ??=
+      source === 'rows'
+        ? db.select({ value: count() }).from(spaces).where(where).prepare(`${name}_count`)
+        : db.select({ value: counterValue[source] }).from(spaceCounters).prepare(`${name}_total`));
+  return { page, totalStatement };
 }
 
 const listStatements = new WeakMap<Db, Map<string, ReturnType<typeof buildList>>>();
 
-/** One page of listings as JSON texts plus the total: two statements, whatever the page size. */
+/** One page of listings as JSON texts plus the total: one statement, whatever the page size. */
 export async function findManyJson(db: Db, filters: SpaceFilters, sort: SpaceSort, page: { limit: number; offset: number }) {
   const shape = shapeOf(filters, sort);
   const source = totalSource(filters);
@@ -337,12 +341,14 @@ export async function findManyJson(db: Db, filters: SpaceFilters, sort: SpaceSor
   let statements = cache.get(key);
   if (!statements) {
     const name = `spaces_list_${createHash('sha1').update(key).digest('hex').slice(0, 16)}`;
-    statements = buildList(db, name, shape.where, sort, filters.near !== undefined, source, shape.narrowFirst);
+    statements = buildList(db, name, shape.where, sort, filters.near !== undefined, source);
     cache.set(key, statements);
   }
   const rows = await statements.page.execute({ ...shape.values, limit: page.limit, offset: page.offset });
-  const [total] = await statements.total.execute(shape.values);
-  return { items: rows.map((row) => row.json), total: Number(total?.value ?? 0) };
+  if (rows.length > 0) return { items: rows.map((row) => row.json), total: Number(rows[0]!.total) };
+  if (page.offset === 0) return { items: [], total: 0 };
+  const [total] = await statements.totalStatement().execute(shape.values);
+  return { items: [], total: Number(total?.value ?? 0) };
 }
 
 export async function countImages(db: DbOrTx, spaceId: number): Promise<number> {
