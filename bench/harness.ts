@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type Options, type Result } from 'autocannon';
 import pg from 'pg';
+import { startNodeOptions } from '../test/helpers/start-command.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -110,7 +111,7 @@ export async function startService(env: Record<string, string>, root = ROOT): Pr
   const dataDir = mkdtempSync(join(tmpdir(), 'spacer-bench-'));
   // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server under load.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, 'src/server.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs, ...startNodeOptions(root), 'src/server.ts'], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',

@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { flushCompileCache } from 'node:module';
 import { ConfigError, loadConfig, loadEnvFile, type Config } from './config.ts';
 
 /**
@@ -79,6 +80,8 @@ async function serve(config: Config) {
   await app.services.passwords.warmUp();
   const niced = lowerThreadPoolPriority();
   await app.listen({ port: config.PORT, host: config.HOST });
+  // Written now rather than at exit, so a process that is killed still leaves it for the next start.
+  flushCompileCache();
   app.log.info({ database: database.kind, docs: `${config.PUBLIC_URL}/api/docs`, nicedPoolThreads: niced }, 'Spacer API ready');
 }
 

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { TEST_SECRETS } from './app.ts';
+import { startNodeOptions } from './start-command.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -24,12 +25,12 @@ export interface ServerProcess {
 }
 
 /**
- * Runs `node src/server.ts` (what `npm start` runs) with only the given environment, and waits
+ * Runs `node <npm start's options> src/server.ts` (what `npm start` runs) with only the given environment, and waits
  * until it answers. A given `port` lets a restarted server keep the URL providers call back on.
  */
 export async function startServer(env: Record<string, string>, options: { port?: number } = {}): Promise<ServerProcess> {
   const port = options.port ?? (await freePort());
-  const child = spawn(process.execPath, ['src/server.ts'], {
+  const child = spawn(process.execPath, [...startNodeOptions(ROOT), 'src/server.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', BCRYPT_ROUNDS: '4', ...TEST_SECRETS, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
