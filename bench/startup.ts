@@ -10,31 +10,20 @@
  * 5 s idle, and its peak (VmHWM) at the end. Prints a Markdown table.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT } from './harness.ts';
+import { childrenOf, freePort, ROOT } from './harness.ts';
 
 const { values } = parseArgs({ options: { later: { type: 'string', default: '3' } } });
 const laterRuns = Math.max(1, Number(values.later));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Every process below `pid`, from /proc (npm → sh → node). */
 function descendants(pid: number): number[] {
   let children: number[];
   try {
-    children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
-      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(/\s+/).filter(Boolean).map(Number),
-    );
+    children = childrenOf(pid);
   } catch {
     return [];
   }

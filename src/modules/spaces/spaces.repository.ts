@@ -320,13 +320,11 @@ function buildList(db: Db, name: string, where: SQL, sort: SpaceSort, withDistan
       .prepare(`${name}_page`);
   }
   // Only for a page past the end, which has no rows to carry the total.
-  let total: { execute(values: Record<string, unknown>): Promise<{ value: number }[]> } | undefined;
-  const totalStatement = () =>
-    (total ??=
-      source === 'rows'
-        ? db.select({ value: count() }).from(spaces).where(where).prepare(`${name}_count`)
-        : db.select({ value: counterValue[source] }).from(spaceCounters).prepare(`${name}_total`));
-  return { page, totalStatement };
+  const total =
+    source === 'rows'
+      ? db.select({ value: count() }).from(spaces).where(where).prepare(`${name}_count`)
+      : db.select({ value: counterValue[source] }).from(spaceCounters).prepare(`${name}_total`);
+  return { page, total };
 }
 
 const listStatements = new WeakMap<Db, Map<string, ReturnType<typeof buildList>>>();
@@ -348,7 +346,7 @@ export async function findManyJson(db: Db, filters: SpaceFilters, sort: SpaceSor
   const rows = await statements.page.execute({ ...shape.values, limit: page.limit, offset: page.offset });
   if (rows.length > 0) return { items: rows.map((row) => row.json), total: Number(rows[0]!.total) };
   if (page.offset === 0) return { items: [], total: 0 };
-  const [total] = await statements.totalStatement().execute(shape.values);
+  const [total] = await statements.total.execute(shape.values);
   return { items: [], total: Number(total?.value ?? 0) };
 }
 
