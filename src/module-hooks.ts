@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { registerHooks, type ResolveFnOutput } from 'node:module';
 
 /**
- * Loaded before everything else (`node --import ./src/module-hooks.ts`, in the npm scripts).
+ * Registered before the entry point by src/preload.js (`node --import ./src/preload.js`, in the npm
+ * scripts), right after the compile cache is turned on.
  *
  * To learn that a `.js` file is an ES module, Node 24 looks up the package.json that governs it
  * and, on every lookup, parses that package.json's `exports` again. drizzle-orm's `exports` is a
