@@ -283,10 +283,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   const testimonials = createTestimonialsService({ db, clock });
   const reviews = createReviewsService({ db, clock, spaces, hasCompletedBooking: bookings.hasCompletedBooking });
   const admin = createAdminService({
-    users: users.countByRole,
-    spaces: spaces.catalogueCounts,
-    bookingsByStatus: () => bookings.stats(undefined),
-    revenue: payments.monthlyRevenue,
+    db,
+    figures: { users: users.roleCounts, spaces: spaces.catalogueCounts, bookingsByStatus: bookings.statusCounts, revenue: payments.monthlyRevenue },
   });
   const calendars = createCalendarService({ db, clock, tokens: createCalendarTokens(config.JWT_SECRET_KEY), publicUrl: config.PUBLIC_URL, spaces });
 

@@ -10,3 +10,13 @@ export interface SqlFragment {
   sql: SQL;
   values: Record<string, unknown>;
 }
+
+/**
+ * One module's figure inside a statement that reads several modules' figures in one round trip
+ * (the admin stats): a scalar SQL expression over the module's own tables, and how its value
+ * (JSON, parsed by the driver) becomes the figure.
+ */
+export interface SqlFigure<T> {
+  sql: SQL;
+  read(value: unknown): T;
+}

@@ -1,6 +1,7 @@
-import type { SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Db, DbOrTx } from './client.ts';
+import type { SqlFigure } from './fragments.ts';
 
 /**
  * Named statements for hot paths: built once per database handle, they spare drizzle's query
@@ -29,5 +30,25 @@ export function preparedSql<Row>(db: DbOrTx, name: string, query: SQL) {
       const result = (await prepared.execute(values)) as { rows: Row[] };
       return result.rows;
     },
+  };
+}
+
+type FiguresOf<F extends Record<string, SqlFigure<unknown>>> = { [K in keyof F]: F[K] extends SqlFigure<infer T> ? T : never };
+
+/**
+ * Figures owned by several modules read by one named statement, a scalar subquery each: one round
+ * trip and one pooled connection per read, where a statement per figure would take as many.
+ */
+export function figuresStatement<F extends Record<string, SqlFigure<unknown>>>(name: string, figures: F) {
+  const names = Object.keys(figures) as (keyof F & string)[];
+  const statement = statementCache((db: Db) =>
+    db
+      .select(Object.fromEntries(names.map((key) => [key, figures[key]!.sql])) as Record<string, SQL>)
+      .from(sql`(select) as "figures"`)
+      .prepare(name),
+  );
+  return async (db: Db): Promise<FiguresOf<F>> => {
+    const [row] = await statement(db).execute();
+    return Object.fromEntries(names.map((key) => [key, figures[key]!.read(row?.[key])])) as FiguresOf<F>;
   };
 }

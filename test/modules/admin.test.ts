@@ -8,6 +8,7 @@ import { buildTestApp, call } from '../helpers/app.ts';
 import { assertError } from '../helpers/assertions.ts';
 import { createUser } from '../helpers/factories.ts';
 import { createSpace } from '../helpers/spaces.ts';
+import { countingApp } from '../helpers/statement-counter.ts';
 
 // This file's database is its own, so the platform-wide figures are exactly what it writes.
 const app = await buildTestApp();
@@ -101,6 +102,18 @@ describe('GET /api/admin/stats', () => {
         ],
       },
     });
+  });
+
+  it('reads every figure in one statement after the session check, however many rows they count', async (t) => {
+    const { app: counted, counting } = await countingApp(t);
+    const someone = await createUser(counted, { role: 'admin' });
+    const { result, statements } = await counting(() => call(counted, 'GET', '/api/admin/stats', { token: someone.token }));
+    assert.equal(result.status, 200, result.raw);
+    assert.deepEqual(result.body.users, { total: 1, by_role: { admin: 1, owner: 0, client: 0 } });
+    assert.deepEqual(result.body.spaces, { total: 0, available: 0 });
+    assert.deepEqual(result.body.bookings, { total: 0, by_status: { pending: 0, confirmed: 0, cancelled: 0, completed: 0 } });
+    assert.deepEqual(result.body.revenue, { total: 0, currency: 'KES', by_month: [], by_currency: [] });
+    assert.equal(statements, 2, 'the session check, then the four figures together');
   });
 
   it('returns 403 to an owner and a client, and 401 without a token', async () => {

@@ -2,14 +2,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { and, count, eq, inArray, isNull } from 'drizzle-orm';
-import { buildApp } from '../../src/app.ts';
-import type { Database } from '../../src/db/client.ts';
 import { spaceImages, spaces } from '../../src/db/schema/index.ts';
-import { buildTestApp, call, testConfig, type CallResult } from '../helpers/app.ts';
+import { buildTestApp, call, type CallResult } from '../helpers/app.ts';
 import { assertInvalidField } from '../helpers/assertions.ts';
-import { createPgliteDatabase, createScratchPostgres, usingPostgres } from '../helpers/database.ts';
 import { createUser } from '../helpers/factories.ts';
 import { createSpace } from '../helpers/spaces.ts';
+import { countingApp } from '../helpers/statement-counter.ts';
 
 const app = await buildTestApp();
 const db = app.services.database.db;
@@ -583,27 +581,7 @@ describe('GET /api/spaces and archived spaces', () => {
 
 describe('GET /api/spaces statement count', () => {
   it('runs the same small number of SQL statements whatever the page size', async (t) => {
-    let statements = 0;
-    const onQuery = () => {
-      statements += 1;
-    };
-    let database: Database;
-    let release: () => Promise<void>;
-    if (usingPostgres()) {
-      const scratch = await createScratchPostgres({ onQuery });
-      database = scratch.database;
-      release = scratch.drop;
-    } else {
-      const embedded = await createPgliteDatabase({ onQuery });
-      database = embedded;
-      release = () => embedded.close();
-    }
-    const counted = await buildApp(testConfig(), { database });
-    t.after(async () => {
-      await counted.close();
-      await release();
-    });
-    await counted.ready();
+    const { app: counted, database, counting } = await countingApp(t);
 
     const owner = await createUser(counted, { role: 'owner' });
     const created = [];
@@ -625,9 +603,7 @@ describe('GET /api/spaces statement count', () => {
     );
 
     const measure = async (query: Record<string, string>) => {
-      statements = 0;
-      const response = await call(counted, 'GET', '/api/spaces', { query });
-      const used = statements;
+      const { result: response, statements: used } = await counting(() => call(counted, 'GET', '/api/spaces', { query }));
       assert.equal(response.status, 200, response.raw);
       for (const space of response.body.spaces) {
         assert.equal(space.images.length, 2, `space ${space.id} has its images`);

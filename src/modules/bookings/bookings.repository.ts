@@ -3,7 +3,17 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Db, DbOrTx } from '../../db/client.ts';
 import type { SqlFragment } from '../../db/fragments.ts';
 import { statementCache, preparedSql } from '../../db/prepared.ts';
-import { bookingStatusCounts, bookings, spaces, users, type BookingRow, type BookingStatus, type Canceller, type SpaceRow } from '../../db/schema/index.ts';
+import {
+  bookingStatusCounts,
+  bookings,
+  spaces,
+  users,
+  BOOKING_STATUSES,
+  type BookingRow,
+  type BookingStatus,
+  type Canceller,
+  type SpaceRow,
+} from '../../db/schema/index.ts';
 import { insertQueuedMailFrom, queuedMailValues, type MailMessage } from '../../infra/mail/outbox.ts';
 import { LIVE_STATUSES, MAX_ADVANCE_DAYS } from './bookings.rules.ts';
 
@@ -528,18 +538,19 @@ export async function hasCompleted(db: DbOrTx, userId: number, spaceId: number):
   return row !== undefined;
 }
 
-/** The trigger-kept counters summed over their rows (ADR 0016): a few dozen rows, however many bookings. */
-const countersStatement = statementCache((db: Db) =>
-  db
-    .select({
-      pending: sql<number>`coalesce(sum(${bookingStatusCounts.pending}), 0)::int`,
-      confirmed: sql<number>`coalesce(sum(${bookingStatusCounts.confirmed}), 0)::int`,
-      cancelled: sql<number>`coalesce(sum(${bookingStatusCounts.cancelled}), 0)::int`,
-      completed: sql<number>`coalesce(sum(${bookingStatusCounts.completed}), 0)::int`,
-    })
-    .from(bookingStatusCounts)
-    .prepare('bookings_status_counts'),
-);
+/** The trigger-kept counters (ADR 0016) summed over their shards: a few dozen rows, however many bookings. */
+const statusSums = Object.fromEntries(BOOKING_STATUSES.map((status) => [status, sql<number>`coalesce(sum(${bookingStatusCounts[status]}), 0)::int`])) as Record<
+  BookingStatus,
+  SQL<number>
+>;
+
+const countersStatement = statementCache((db: Db) => db.select(statusSums).from(bookingStatusCounts).prepare('bookings_status_counts'));
+
+/** The same sums as one JSON object (`{"pending": 3, …}`), for a statement of several modules' figures. */
+export const statusCountsJson = sql`(select json_build_object(${sql.join(
+  BOOKING_STATUSES.map((status) => sql`${status}::text, ${statusSums[status]}`),
+  sql`, `,
+)}) from ${bookingStatusCounts})`;
 
 export async function countByStatus(db: Db, ownerId: number | undefined): Promise<Map<BookingStatus, number>> {
   if (ownerId === undefined) {

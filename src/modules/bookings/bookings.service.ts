@@ -1,4 +1,5 @@
 import type { Db, DbOrTx, Tx } from '../../db/client.ts';
+import type { SqlFigure } from '../../db/fragments.ts';
 import { BOOKING_STATUSES, type BookingRow, type BookingStatus } from '../../db/schema/index.ts';
 import { claimKey, purgeExpiredKeys, rememberAnswer } from '../../infra/idempotency.ts';
 import { enqueueMail, type MailMessage } from '../../infra/mail/outbox.ts';
@@ -395,6 +396,16 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     return Object.fromEntries(BOOKING_STATUSES.map((status) => [status, byStatus.get(status) ?? 0])) as Record<BookingStatus, number>;
   }
 
+  /** The platform's booking counts by status, for the admin stats. */
+  const statusCounts: SqlFigure<Record<BookingStatus, number>> = {
+    sql: repo.statusCountsJson,
+    read: (value) =>
+      Object.fromEntries(BOOKING_STATUSES.map((status) => [status, (value as Partial<Record<BookingStatus, number>> | undefined)?.[status] ?? 0])) as Record<
+        BookingStatus,
+        number
+      >,
+  };
+
   /** Whether a guest has used a space: a completed booking never changes again, so the answer stays true. */
   const hasCompletedBooking = (userId: number, spaceId: number) => repo.hasCompleted(db, userId, spaceId);
 
@@ -414,6 +425,7 @@ export function createBookingsService(deps: BookingsServiceDeps) {
     onUserDeactivated,
     windowCondition,
     stats,
+    statusCounts,
     hasCompletedBooking,
   };
 }

@@ -471,13 +471,10 @@ export async function revenueByCurrency(db: DbOrTx, ownerId: number | undefined)
 }
 
 /** Platform revenue per currency and month (minor units), from the trigger-kept counters (ADR 0013). */
-export async function revenueMonthsAll(db: DbOrTx) {
-  const rows = await db
-    .select({ currency: revenueMonths.currency, month: sql<string>`to_char(${revenueMonths.month}, 'YYYY-MM')`, total: revenueMonths.amount })
-    .from(revenueMonths)
-    .orderBy(revenueMonths.currency, revenueMonths.month);
-  return rows.map((row) => ({ currency: row.currency, month: row.month, total: Number(row.total) }));
-}
+/** The trigger-kept monthly revenue (ADR 0013) as one JSON array of `{currency, month, total}`, minor units. */
+export const revenueMonthsJson = sql`(select coalesce(json_agg(json_build_object('currency', ${revenueMonths.currency},
+    'month', to_char(${revenueMonths.month}, 'YYYY-MM'), 'total', ${revenueMonths.amount})
+  order by ${revenueMonths.currency}, ${revenueMonths.month}), '[]'::json) from ${revenueMonths})`;
 
 export async function findMethods(db: DbOrTx, userId: number): Promise<PaymentMethodRow[]> {
   return db.select().from(paymentMethods).where(eq(paymentMethods.userId, userId)).orderBy(desc(paymentMethods.isDefault), paymentMethods.id);

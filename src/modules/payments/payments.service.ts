@@ -1,4 +1,5 @@
 import type { Db, DbOrTx, Tx } from '../../db/client.ts';
+import type { SqlFigure } from '../../db/fragments.ts';
 import type { PaymentMethod, PaymentProviderName, PaymentRow } from '../../db/schema/index.ts';
 import { claimKey, purgeAbandonedClaims, releaseKey, rememberAnswer } from '../../infra/idempotency.ts';
 import {
@@ -19,7 +20,7 @@ import { AppError, badRequest, conflict, forbidden, notFound, serviceUnavailable
 import type { DomainEvents, FollowUp } from '../../shared/events.ts';
 import { pageOf, pageRequest } from '../../shared/pagination.ts';
 import type { Principal } from '../../shared/principal.ts';
-import { monthlyRevenueFigures, revenueFigures } from '../../shared/revenue.ts';
+import { monthlyRevenueFigures, revenueFigures, type MonthlyRevenue } from '../../shared/revenue.ts';
 import { toPaymentResponse, toReceipt, toStoredMethodResponse } from './payments.mapper.ts';
 import { receiptMail } from './payments.mails.ts';
 import { canConfirmCash, canPay, canRefund, canViewPayment, listScope } from './payments.policy.ts';
@@ -606,9 +607,10 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
   }
 
   /** The platform's revenue, also month by month in its time zone (admin stats). */
-  async function monthlyRevenue() {
-    return monthlyRevenueFigures(await repo.revenueMonthsAll(db));
-  }
+  const monthlyRevenue: SqlFigure<MonthlyRevenue> = {
+    sql: repo.revenueMonthsJson,
+    read: (value) => monthlyRevenueFigures((value ?? []) as { currency: string; month: string; total: number }[]),
+  };
 
   async function listMethods(actor: Principal) {
     return { payment_methods: (await repo.findMethods(db, actor.user.id)).map(toStoredMethodResponse) };

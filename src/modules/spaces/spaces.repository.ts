@@ -419,7 +419,5 @@ export async function countByAvailability(db: DbOrTx, ownerId: number | undefine
 }
 
 /** Live and available listings platform-wide, from the trigger-kept counters (ADR 0007). */
-export async function readCounters(db: DbOrTx) {
-  const [row] = await db.select({ live: spaceCounters.live, available: spaceCounters.available }).from(spaceCounters).limit(1);
-  return { total: row?.live ?? 0, available: row?.available ?? 0 };
-}
+/** Live and available listings from the trigger-kept counter row (ADR 0007), as one JSON object. */
+export const catalogueCountsJson = sql`(select json_build_object('total', ${spaceCounters.live}, 'available', ${spaceCounters.available}) from ${spaceCounters} limit 1)`;

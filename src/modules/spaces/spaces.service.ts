@@ -1,5 +1,5 @@
 import type { Db, Tx } from '../../db/client.ts';
-import type { SqlFragment } from '../../db/fragments.ts';
+import type { SqlFigure, SqlFragment } from '../../db/fragments.ts';
 import type { SpaceImageRow, SpaceRow } from '../../db/schema/index.ts';
 import { processImage, type ProcessedImage } from '../../infra/images.ts';
 import type { FileStorage, StoredFile } from '../../infra/storage/index.ts';
@@ -376,7 +376,10 @@ export function createSpacesService(deps: SpacesServiceDeps) {
   const sweep = async () => ({ schedulesRefreshed: await repo.refreshOpeningPeriods(db, clock.now(), 100) });
 
   /** Live and available listings of the whole platform (archived ones are history, not catalogue). */
-  const catalogueCounts = () => repo.readCounters(db);
+  const catalogueCounts: SqlFigure<{ total: number; available: number }> = {
+    sql: repo.catalogueCountsJson,
+    read: (value) => (value as { total: number; available: number } | undefined) ?? { total: 0, available: 0 },
+  };
 
   return {
     create,

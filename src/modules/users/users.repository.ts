@@ -75,7 +75,6 @@ export async function findMany(db: DbOrTx, filters: UserFilters, page: { limit: 
 }
 
 /** Accounts per role (deactivated ones included: they are still accounts). */
-export async function countByRole(db: DbOrTx): Promise<Map<Role, number>> {
-  const rows = await db.select({ role: users.role, value: count() }).from(users).groupBy(users.role);
-  return new Map(rows.map((row) => [row.role, row.value]));
-}
+/** Every account counted by role, as one JSON object (`{"client": 12, …}`; a role with none is absent). */
+export const countsByRoleJson = sql`(select coalesce(json_object_agg("by_role"."role", "by_role"."n"), '{}'::json)
+  from (select ${users.role} as "role", count(*)::int as "n" from ${users} group by ${users.role}) as "by_role")`;

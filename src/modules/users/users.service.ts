@@ -1,4 +1,5 @@
 import type { Db, DbOrTx, Tx } from '../../db/client.ts';
+import type { SqlFigure } from '../../db/fragments.ts';
 import { ROLES, type Role, type UserRow } from '../../db/schema/index.ts';
 import { processImage } from '../../infra/images.ts';
 import type { PasswordHasher } from '../../infra/passwords.ts';
@@ -182,13 +183,16 @@ export function createUsersService(deps: UsersServiceDeps) {
   };
 
   /** Every account counted by role, for the admin stats. */
-  async function countByRole() {
-    const byRole = await usersRepo.countByRole(db);
-    const counts = Object.fromEntries(ROLES.map((role) => [role, byRole.get(role) ?? 0])) as Record<Role, number>;
-    return { total: ROLES.reduce((sum, role) => sum + counts[role], 0), by_role: counts };
-  }
+  const roleCounts: SqlFigure<{ total: number; by_role: Record<Role, number> }> = {
+    sql: usersRepo.countsByRoleJson,
+    read(value) {
+      const byRole = (value ?? {}) as Partial<Record<Role, number>>;
+      const counts = Object.fromEntries(ROLES.map((role) => [role, byRole[role] ?? 0])) as Record<Role, number>;
+      return { total: ROLES.reduce((sum, role) => sum + counts[role], 0), by_role: counts };
+    },
+  };
 
-  return { list, getById, update, remove, assertMayUpdate, setAvatar, countByRole, present: toUserResponse, accounts };
+  return { list, getById, update, remove, assertMayUpdate, setAvatar, roleCounts, present: toUserResponse, accounts };
 }
 
 export type UserAccounts = UsersService['accounts'];
