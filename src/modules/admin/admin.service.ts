@@ -1,10 +1,10 @@
 import type { Db } from '../../db/client.ts';
 import type { SqlFigure } from '../../db/fragments.ts';
-import { figuresStatement } from '../../db/prepared.ts';
 import { forbidden } from '../../shared/errors.ts';
 import type { Principal } from '../../shared/principal.ts';
 import type { MonthlyRevenue } from '../../shared/revenue.ts';
 import { ADMINS_ONLY, canSeePlatformStats } from './admin.policy.ts';
+import { platformFiguresStatement } from './admin.repository.ts';
 import type { AdminStats } from './admin.schemas.ts';
 
 /**
@@ -25,7 +25,7 @@ export interface AdminServiceDeps {
 }
 
 export function createAdminService({ db, figures }: AdminServiceDeps) {
-  const readFigures = figuresStatement('admin_stats', figures);
+  const readFigures = platformFiguresStatement(figures);
 
   async function stats(actor: Principal): Promise<AdminStats> {
     if (!canSeePlatformStats(actor.user)) throw forbidden(ADMINS_ONLY);
