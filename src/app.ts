@@ -52,6 +52,7 @@ import multipartPlugin from './plugins/multipart.ts';
 import securityPlugin from './plugins/security.ts';
 import swaggerPlugin from './plugins/swagger.ts';
 import uploadsPlugin from './plugins/uploads.ts';
+import { SchemaBuilds } from './plugins/schema-builds.ts';
 import validationPlugin from './plugins/validation.ts';
 import type { RouteEntry } from './shared/access.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
@@ -97,6 +98,8 @@ declare module 'fastify' {
     services: AppServices;
     /** Every route as registered, with its declared access: the source of the authorization matrix. */
     routeTable: readonly RouteEntry[];
+    /** Compiles every route schema now instead of on first use (plugins/schema-builds.ts); how many there are. */
+    compileAllSchemas: () => number;
   }
 }
 
@@ -108,7 +111,7 @@ const PERSONAL_PATHS =
 const redactUrl = (url: string) =>
   url.replace(/([?&](?:token|access_token|refresh_token)=)[^&]*/gi, '$1[REDACTED]').replace(/(\/mpesa\/(?:callback|reversal)\/)[^/?]+/gi, '$1[REDACTED]');
 
-function fastifyOptions(config: Config, logStream?: AppDependencies['logStream']): FastifyServerOptions {
+function fastifyOptions(config: Config, schemaBuilds: SchemaBuilds, logStream?: AppDependencies['logStream']): FastifyServerOptions {
   return {
     logger: {
       level: config.LOG_LEVEL,
@@ -126,6 +129,7 @@ function fastifyOptions(config: Config, logStream?: AppDependencies['logStream']
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     },
     requestIdHeader: false,
+    schemaController: { compilersFactory: { buildSerializer: schemaBuilds.serializerFactory() } },
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     bodyLimit: 1024 * 1024,
@@ -159,7 +163,8 @@ function fastifyOptions(config: Config, logStream?: AppDependencies['logStream']
 }
 
 export async function buildApp(config: Config, deps: AppDependencies): Promise<FastifyInstance> {
-  const app = Fastify(fastifyOptions(config, deps.logStream)).withTypeProvider<TypeBoxTypeProvider>();
+  const schemaBuilds = new SchemaBuilds();
+  const app = Fastify(fastifyOptions(config, schemaBuilds, deps.logStream)).withTypeProvider<TypeBoxTypeProvider>();
   const clock = deps.clock ?? systemClock;
   const { database } = deps;
   const { db } = database;
@@ -345,7 +350,8 @@ export async function buildApp(config: Config, deps: AppDependencies): Promise<F
   app.addSchema(TestimonialSchema);
   app.addSchema(ReviewSchema);
 
-  await app.register(validationPlugin);
+  await app.register(validationPlugin, { builds: schemaBuilds });
+  app.decorate('compileAllSchemas', () => schemaBuilds.compileAll());
   await app.register(errorsPlugin);
   // The legacy profile's origins are browsers by definition, so CORS must let them in.
   await app.register(securityPlugin, { corsOrigins: [...new Set([...config.CORS_ORIGINS, ...config.LEGACY_CLIENT_ORIGINS])] });

@@ -1,12 +1,13 @@
 import { Ajv, type Options, type SchemaValidateFunction } from 'ajv';
 import * as ajvFormats from 'ajv-formats';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, FastifySchema, FastifySchemaCompiler } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Static, TSchema } from 'typebox';
 import { AppError } from '../shared/errors.ts';
 import { CANONICAL_ID_MARK } from '../shared/schemas.ts';
 import { parseInstant } from '../shared/time.ts';
 import { validationDetails } from './errors.ts';
+import type { SchemaBuilds } from './schema-builds.ts';
 
 // ajv-formats ships CommonJS; its default export arrives wrapped under ESM.
 const addFormats = ajvFormats.default as unknown as ajvFormats.FormatsPlugin;
@@ -93,10 +94,11 @@ export const canonicalize = (part: 'body' | 'query', field: string, canonical: (
  * Query strings and path parameters arrive as text, so they are coerced ("5" → 5); JSON bodies
  * are typed already and are held to their types ("5" is not a number).
  */
-async function validationPlugin(app: FastifyInstance) {
+async function validationPlugin(app: FastifyInstance, { builds }: { builds: SchemaBuilds }) {
   const lenient = addCanonicalIdKeyword(withFormats(new Ajv({ ...common, coerceTypes: 'array' })));
   const strict = strictAjv();
-  app.setValidatorCompiler(({ schema, httpPart }) => {
+  app.setValidatorCompiler((route) => lazyValidator(builds, () => compile(route)));
+  function compile({ schema, httpPart }: Parameters<FastifySchemaCompiler<FastifySchema>>[0]) {
     if (httpPart !== 'body') return lenient.compile(canonicalIds(schema) as object);
     const validate = strict.compile(schema);
     const required = (schema as { required?: unknown[] }).required;
@@ -114,7 +116,22 @@ async function validationPlugin(app: FastifyInstance) {
     };
     optionalBody.errors = null as typeof validate.errors;
     return optionalBody;
-  });
+  }
+}
+
+type Validate = ReturnType<FastifySchemaCompiler<FastifySchema>>;
+
+/** A check compiled on its first use (SchemaBuilds). Fastify reads a failed check's `errors` off the function it was given. */
+function lazyValidator(builds: SchemaBuilds, build: () => Validate): Validate {
+  const validator = builds.lazy(build);
+  const lazy: Validate = (data: unknown) => {
+    const validate = validator();
+    const result = validate(data);
+    lazy.errors = validate.errors;
+    return result;
+  };
+  lazy.errors = null;
+  return lazy;
 }
 
 export default fp(validationPlugin, { name: 'validation' });
