@@ -1,18 +1,9 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { PGlite } from '@electric-sql/pglite';
-import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
 import type { ExtractTablesWithRelations, SQL } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import { isConnectionError } from '../shared/db-errors.ts';
-import { migratePgliteClient, migratePool } from './migrate.ts';
-import { PGLITE_INITDB_PARAMS, PGLITE_START_PARAMS } from './pglite-settings.ts';
+import { migratePool } from './migrate.ts';
 import * as schema from './schema/index.ts';
 
 export type Schema = typeof schema;
@@ -39,33 +30,15 @@ export interface DatabaseOptions {
   poolMax?: number;
 }
 
-export const PGLITE_EXTENSIONS = { btree_gist };
-
-const logger = (options: DatabaseOptions) =>
+export const logger = (options: DatabaseOptions) =>
   options.onQuery ? { logQuery: (query: string, params: unknown[]) => options.onQuery!(query, params) } : undefined;
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`database did not answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** The embedded database: PostgreSQL compiled to WASM, in this process, stored in a folder (or in memory). */
-export function fromPglite(client: PGlite, options: DatabaseOptions = {}): Database {
-  const db = drizzlePglite({ client, schema, logger: logger(options) }) as unknown as Db;
-  return {
-    db,
-    kind: 'embedded',
-    ping: async (timeoutMs = 2000) => {
-      await withTimeout(client.query('select 1'), timeoutMs);
-    },
-    migrate: () => migratePgliteClient(client),
-    close: async () => {
-      if (!client.closed) await client.close();
-    },
-  };
 }
 
 export function fromPool(pool: pg.Pool, options: DatabaseOptions = {}): Database {
@@ -133,34 +106,14 @@ export function createPool(url: string, options: DatabaseOptions = {}): pg.Pool 
   return pool;
 }
 
-/**
- * The first start on a new DATA_DIR runs initdb, which PGlite does in a second PostgreSQL
- * instance beside the first and then copies over as a ~40 MB tar. In the server that was ~320 MB
- * on top of its peak and ~60 MB it kept for good (freed buffers glibc does not hand back). A
- * child process does it instead (~520 MB for those seconds) and gives everything back when it
- * exits; the server then opens the folder as on any later start. The child compiles PostgreSQL
- * with Liftoff only: TurboFan would spend seconds and hundreds of MB optimising code that runs once.
- */
-async function createEmbeddedFolder(dir: string): Promise<void> {
-  const script = fileURLToPath(new URL('./pglite-initdb.ts', import.meta.url));
-  try {
-    await promisify(execFile)(process.execPath, ['--liftoff-only', script, dir], { maxBuffer: 16 * 1024 * 1024 });
-  } catch (error) {
-    const { stderr } = error as { stderr?: string };
-    throw new Error(`the embedded database could not be created in ${dir}: ${stderr?.trim() || (error as Error).message}`, { cause: error });
-  }
-}
-
 export async function openDatabase(
   config: { DATABASE_URL?: string | undefined; DATA_DIR: string; DB_POOL_MAX?: number },
   options: DatabaseOptions = {},
 ): Promise<Database> {
   if (config.DATABASE_URL) return fromPool(createPool(config.DATABASE_URL, { poolMax: config.DB_POOL_MAX, ...options }), options);
-  const dir = join(config.DATA_DIR, 'pgdata');
-  mkdirSync(dir, { recursive: true });
-  if (!existsSync(join(dir, 'PG_VERSION'))) await createEmbeddedFolder(dir);
-  const client = await PGlite.create(dir, { extensions: PGLITE_EXTENSIONS, startParams: PGLITE_START_PARAMS, initDbStartParams: PGLITE_INITDB_PARAMS });
-  return fromPglite(client, options);
+  // Loaded only here: a process on PostgreSQL never holds PGlite's code (~1 MB of modules).
+  const { openEmbedded } = await import('./embedded.ts');
+  return openEmbedded(config.DATA_DIR, options);
 }
 
 /** Rows of a raw SQL statement; both drivers answer `{ rows }`, which drizzle's shared type hides. */

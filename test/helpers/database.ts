@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { after } from 'node:test';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
-import { createPool, fromPglite, fromPool, PGLITE_EXTENSIONS, type Database, type DatabaseOptions } from '../../src/db/client.ts';
-import { MIGRATIONS_FOLDER, migratePgliteClient } from '../../src/db/migrate.ts';
+import { createPool, fromPool, type Database, type DatabaseOptions } from '../../src/db/client.ts';
+import { fromPglite, migratePgliteClient, PGLITE_EXTENSIONS } from '../../src/db/embedded.ts';
+import { MIGRATIONS_FOLDER } from '../../src/db/migrate.ts';
 
 /**
  * One database per test process, shared by every test in the file, isolated by data.
