@@ -104,6 +104,8 @@ export async function pgbench(databaseUrl: string, statements: string[], options
     ['-n', '-M', options.mode, '-c', String(options.clients), '-j', threads, '-T', String(options.seconds), ...defines, '-f', file, databaseUrl],
     {
       maxBuffer: 10 * 1024 * 1024,
+      // The server's sessions run without JIT (src/db/client.ts); the same statements must too.
+      env: { ...process.env, PGOPTIONS: '-c jit=off' },
     },
   );
   const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1]);
