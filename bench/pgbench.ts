@@ -105,7 +105,7 @@ export async function pgbench(databaseUrl: string, statements: string[], options
     {
       maxBuffer: 10 * 1024 * 1024,
       // The server's sessions run without JIT (src/db/client.ts); the same statements must too.
-      env: { ...process.env, PGOPTIONS: '-c jit=off' },
+      env: { ...process.env, PGOPTIONS: [process.env.PGOPTIONS, '-c jit=off'].filter(Boolean).join(' ') },
     },
   );
   const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1]);

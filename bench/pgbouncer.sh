@@ -45,11 +45,12 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 
 # node-postgres sends the pool's statement_timeout and idle_in_transaction_session_timeout as
-# startup parameters, and `-c jit=off` in `options`, which PgBouncer refuses unless told to ignore
-# them; ignored, they are not applied (a connect_query would not do either: session mode's DISCARD
-# ALL resets it for the next client). In production set them on the role instead
-# (docs/operations.md). Only test/modules/database-sessions.test.ts, which checks exactly these
-# settings, fails through PgBouncer for that reason.
+# startup parameters, which PgBouncer refuses unless told to ignore them; ignored, they are not
+# applied (a connect_query would not do either: session mode's DISCARD ALL resets it for the next
+# client). In production set them on the role instead (docs/operations.md). Only
+# test/modules/database-sessions.test.ts, which checks these settings and a URL's own `options`
+# (refused by PgBouncer too), fails through PgBouncer for that reason. (`jit = off` is a SET on
+# each new connection, so it does apply.)
 cat >"$dir/pgbouncer.ini" <<EOF
 [databases]
 * = host=$upstream_host port=$upstream_port
@@ -62,7 +63,7 @@ auth_type = trust
 auth_file = $dir/userlist.txt
 admin_users = postgres
 pool_mode = $mode
-ignore_startup_parameters = statement_timeout, idle_in_transaction_session_timeout, extra_float_digits, options
+ignore_startup_parameters = statement_timeout, idle_in_transaction_session_timeout, extra_float_digits
 max_client_conn = 2000
 default_pool_size = 40
 ; Every scratch database gets its own pool: close idle server connections soon, so the pools of

@@ -96,17 +96,22 @@ export function createPool(url: string, options: DatabaseOptions = {}): pg.Pool 
     // A runaway query or a forgotten transaction must not hold locks (and booking slots) forever.
     statement_timeout: 30_000,
     idle_in_transaction_session_timeout: 60_000,
-    // PostgreSQL's JIT compiles a statement whose estimated cost passes jit_above_cost, and the
-    // window search's estimate does (its hashed subplans): ~150 ms of compiling for ~13 ms of
-    // work, on every execution of a custom plan. No statement of this service gains from it.
-    options: '-c jit=off',
     application_name: 'spacer-api',
   });
   pool.on('error', (error) => options.onPoolError?.(error));
   // A connection lost while checked out (drizzle's transactions hold one outside query() above)
   // emits 'error' on its client, which nothing else hears then and which would end the process.
   // The statement in flight rejects with the same error and pg drops the dead client on release.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    // PostgreSQL's JIT compiles a statement whose estimated cost passes jit_above_cost, and the
+    // window search's estimate does (its hashed subplans): ~150 ms of compiling for ~13 ms of
+    // work, on every execution of a custom plan. No statement of this service gains from it. A
+    // SET, queued before the statement the connection was opened for, rather than a startup
+    // option: it keeps a DATABASE_URL's own `options` and PGOPTIONS, and passes through PgBouncer.
+    // A connection that fails here fails its next statement too, which reports it.
+    client.query('set jit = off').catch(() => {});
+  });
   return pool;
 }
 
@@ -115,7 +120,7 @@ export async function openDatabase(
   options: DatabaseOptions = {},
 ): Promise<Database> {
   if (config.DATABASE_URL) return fromPool(createPool(config.DATABASE_URL, { poolMax: config.DB_POOL_MAX, ...options }), options);
-  // Loaded only here: a process on PostgreSQL never holds PGlite's code (~1 MB of modules).
+  // Loaded only here: a process on PostgreSQL never holds PGlite's code (~0.5 MB of module source).
   const { openEmbedded } = await import('./embedded.ts');
   return openEmbedded(config.DATA_DIR, options);
 }

@@ -124,14 +124,16 @@ type Validate = ReturnType<FastifySchemaCompiler<FastifySchema>>;
 /** A check compiled on its first use (SchemaBuilds). Fastify reads a failed check's `errors` off the function it was given. */
 function lazyValidator(builds: SchemaBuilds, build: () => Validate): Validate {
   const validator = builds.lazy(build);
-  const lazy: Validate = (data: unknown) => {
-    const validate = validator();
-    const result = validate(data);
-    lazy.errors = validate.errors;
+  const lazy = (data: unknown, context?: unknown) => {
+    const validate = validator() as (data: unknown, context?: unknown) => ReturnType<Validate>;
+    const result = validate(data, context);
+    lazy.errors = (validate as Validate).errors;
     return result;
   };
-  lazy.errors = null;
-  return lazy;
+  lazy.errors = null as Validate['errors'];
+  // Fastify passes an Ajv function its parent data (so Ajv may replace a coerced root value) only
+  // when it sees Ajv's `schemaEnv`; the wrapper passes it on to whatever it builds.
+  return Object.assign(lazy, { schemaEnv: true });
 }
 
 export default fp(validationPlugin, { name: 'validation' });

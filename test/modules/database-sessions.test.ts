@@ -24,4 +24,15 @@ describe("the pool's PostgreSQL sessions", { skip }, () => {
       for (const client of clients) client.release();
     }
   });
+
+  it("keep a DATABASE_URL's own options and still run without JIT", async () => {
+    const scratch = await createScratchPostgres();
+    after(scratch.drop);
+    const url = new URL(scratch.url);
+    url.searchParams.set('options', '-c work_mem=7MB');
+    const pool = createPool(url.toString(), { poolMax: 1 });
+    after(() => pool.end());
+    const { rows } = await pool.query<Record<string, string>>(`select current_setting('jit') as jit, current_setting('work_mem') as work_mem`);
+    assert.deepEqual(rows[0], { jit: 'off', work_mem: '7MB' });
+  });
 });
