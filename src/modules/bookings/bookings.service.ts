@@ -51,6 +51,10 @@ const spaceUnavailable = () => conflict('space_unavailable', 'This space is not 
 type Loaded = NonNullable<Awaited<ReturnType<typeof repo.findWithBooker>>>;
 type Notice = (to: { email: string; firstName: string }, booking: BookingRow, spaceName: string, frontendUrl: string) => MailMessage;
 
+/** A count for every status, 0 where `count` has none. */
+const everyStatus = (count: (status: BookingStatus) => number | undefined) =>
+  Object.fromEntries(BOOKING_STATUSES.map((status) => [status, count(status) ?? 0])) as Record<BookingStatus, number>;
+
 export function createBookingsService(deps: BookingsServiceDeps) {
   const { db, clock } = deps;
   const ttlMs = deps.pendingTtlHours * 3_600_000;
@@ -393,17 +397,13 @@ export function createBookingsService(deps: BookingsServiceDeps) {
   /** Booking counts by status over one owner's spaces (or all), for the spaces stats. */
   async function stats(ownerId: number | undefined) {
     const byStatus = await repo.countByStatus(db, ownerId);
-    return Object.fromEntries(BOOKING_STATUSES.map((status) => [status, byStatus.get(status) ?? 0])) as Record<BookingStatus, number>;
+    return everyStatus((status) => byStatus.get(status));
   }
 
   /** The platform's booking counts by status, for the admin stats. */
   const statusCounts: SqlFigure<Record<BookingStatus, number>> = {
     sql: repo.statusCountsJson,
-    read: (value) =>
-      Object.fromEntries(BOOKING_STATUSES.map((status) => [status, (value as Partial<Record<BookingStatus, number>> | undefined)?.[status] ?? 0])) as Record<
-        BookingStatus,
-        number
-      >,
+    read: (value) => everyStatus((status) => (value as Partial<Record<BookingStatus, number>> | undefined)?.[status]),
   };
 
   /** Whether a guest has used a space: a completed booking never changes again, so the answer stays true. */

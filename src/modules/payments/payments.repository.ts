@@ -470,8 +470,7 @@ export async function revenueByCurrency(db: DbOrTx, ownerId: number | undefined)
   return rows.map((row) => ({ currency: row.currency, total: Number(row.total) })).filter((row) => row.total > 0);
 }
 
-/** Platform revenue per currency and month (minor units), from the trigger-kept counters (ADR 0013). */
-/** The trigger-kept monthly revenue (ADR 0013) as one JSON array of `{currency, month, total}`, minor units. */
+/** Platform revenue per currency and month from the trigger-kept counters (ADR 0013): one JSON array of `{currency, month, total}`, minor units. */
 export const revenueMonthsJson = sql`(select coalesce(json_agg(json_build_object('currency', ${revenueMonths.currency},
     'month', to_char(${revenueMonths.month}, 'YYYY-MM'), 'total', ${revenueMonths.amount})
   order by ${revenueMonths.currency}, ${revenueMonths.month}), '[]'::json) from ${revenueMonths})`;

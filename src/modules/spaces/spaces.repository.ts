@@ -418,6 +418,5 @@ export async function countByAvailability(db: DbOrTx, ownerId: number | undefine
   return { total: row?.total ?? 0, available: row?.available ?? 0 };
 }
 
-/** Live and available listings platform-wide, from the trigger-kept counters (ADR 0007). */
-/** Live and available listings from the trigger-kept counter row (ADR 0007), as one JSON object. */
+/** Live and available listings platform-wide, from the trigger-kept counter row (ADR 0007), as one JSON object. */
 export const catalogueCountsJson = sql`(select json_build_object('total', ${spaceCounters.live}, 'available', ${spaceCounters.available}) from ${spaceCounters} limit 1)`;

@@ -74,7 +74,9 @@ export async function findMany(db: DbOrTx, filters: UserFilters, page: { limit: 
   return { rows, total: total?.value ?? 0 };
 }
 
-/** Accounts per role (deactivated ones included: they are still accounts). */
-/** Every account counted by role, as one JSON object (`{"client": 12, …}`; a role with none is absent). */
+/**
+ * Accounts per role (deactivated ones included: they are still accounts), as one JSON object
+ * (`{"client": 12, …}`; a role with none is absent).
+ */
 export const countsByRoleJson = sql`(select coalesce(json_object_agg("by_role"."role", "by_role"."n"), '{}'::json)
   from (select ${users.role} as "role", count(*)::int as "n" from ${users} group by ${users.role}) as "by_role")`;
