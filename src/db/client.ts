@@ -97,21 +97,20 @@ export function createPool(url: string, options: DatabaseOptions = {}): pg.Pool 
     statement_timeout: 30_000,
     idle_in_transaction_session_timeout: 60_000,
     application_name: 'spacer-api',
+    // PostgreSQL's JIT compiles a statement whose estimated cost passes jit_above_cost, and the
+    // window search's estimate does (its hashed subplans): ~150 ms of compiling for ~13 ms of
+    // work, on every execution of a custom plan. No statement of this service gains from it. A
+    // SET rather than a startup option: it keeps a DATABASE_URL's own `options` and PGOPTIONS, and
+    // passes through PgBouncer. The pool awaits it before handing the connection out, so no statement
+    // is sent while it runs (pg 9 drops queueing on one client), and drops a connection it fails on.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- pg-pool awaits the hook; @types/pg declares it void
+    onConnect: (client) => client.query('set jit = off'),
   });
   pool.on('error', (error) => options.onPoolError?.(error));
   // A connection lost while checked out (drizzle's transactions hold one outside query() above)
   // emits 'error' on its client, which nothing else hears then and which would end the process.
   // The statement in flight rejects with the same error and pg drops the dead client on release.
-  pool.on('connect', (client) => {
-    client.on('error', () => {});
-    // PostgreSQL's JIT compiles a statement whose estimated cost passes jit_above_cost, and the
-    // window search's estimate does (its hashed subplans): ~150 ms of compiling for ~13 ms of
-    // work, on every execution of a custom plan. No statement of this service gains from it. A
-    // SET, queued before the statement the connection was opened for, rather than a startup
-    // option: it keeps a DATABASE_URL's own `options` and PGOPTIONS, and passes through PgBouncer.
-    // A connection that fails here fails its next statement too, which reports it.
-    client.query('set jit = off').catch(() => {});
-  });
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 
