@@ -61,7 +61,7 @@ export function childrenOf(pid: number): number[] {
 }
 
 /** VmHWM of one process in MB; NaN once it is gone. */
-function peakRss(pid: number): number {
+export function peakRss(pid: number): number {
   try {
     const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
     return Math.round(kb / 1024);

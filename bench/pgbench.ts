@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { prepareValue } from 'pg/lib/utils.js';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createPool, fromPool } from '../src/db/client.ts';
@@ -21,17 +22,32 @@ function literal(value: unknown): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
 
+export interface RecordedCall {
+  text: string;
+  params: unknown[];
+}
+
+export type RecordedRequest = { method: 'GET' | 'POST'; url: string; headers?: Record<string, string>; payload?: object };
+
+export interface Recording {
+  /** For pgbench: each statement with its parameters inlined. */
+  statements: string[];
+  /** As drizzle sent them: text with $n and the driver's values. */
+  calls: RecordedCall[];
+  body: string;
+  contentType: string;
+}
+
 /**
  * The app built in this process on the given database, recording the statements drizzle sends
  * for the requests it is asked to `record`, with their parameters inlined.
  */
 export async function recordingApp(databaseUrl: string, env: Record<string, string> = {}) {
-  const statements: string[] = [];
+  let calls: RecordedCall[] = [];
   let recording = false;
   const database = fromPool(createPool(databaseUrl, { poolMax: 2 }), {
-    onQuery: (query, params) => {
-      if (!recording) return;
-      statements.push(query.replace(/\$(\d+)/g, (_, index: string) => literal(params[Number(index) - 1])));
+    onQuery: (text, params) => {
+      if (recording) calls.push({ text, params: [...params] });
     },
   });
   const config = loadConfig(
@@ -42,14 +58,23 @@ export async function recordingApp(databaseUrl: string, env: Record<string, stri
   await app.ready();
   return {
     app,
-    /** The statements of one request, which must answer `expected`. */
-    async record(request: { method: 'GET' | 'POST'; url: string; headers?: Record<string, string>; payload?: object }, expected = 200): Promise<string[]> {
-      statements.length = 0;
+    /** One request, which must answer `expected`: its statements and its response. */
+    async recordRequest(request: RecordedRequest, expected = 200): Promise<Recording> {
+      calls = [];
       recording = true;
       const response = await app.inject(request);
       recording = false;
       if (response.statusCode !== expected) throw new Error(`${request.method} ${request.url} answered ${response.statusCode}: ${response.body}`);
-      return [...statements];
+      return {
+        statements: calls.map((call) => call.text.replace(/\$(\d+)/g, (_, index: string) => literal(call.params[Number(index) - 1]))),
+        calls,
+        body: response.body,
+        contentType: String(response.headers['content-type']),
+      };
+    },
+    /** The statements of one request, which must answer `expected`, with their parameters inlined. */
+    async record(request: RecordedRequest, expected = 200): Promise<string[]> {
+      return (await this.recordRequest(request, expected)).statements;
     },
     async close() {
       await app.close();
@@ -59,16 +84,44 @@ export async function recordingApp(databaseUrl: string, env: Record<string, stri
 }
 
 /**
- * The exact statements the API sends for one request: the app is built in this process on the
- * same database, the request is injected once, and drizzle's statements are recorded.
+ * The exact statements the API sends for one request, and its answer: the app is built in this
+ * process on the same database, the request is injected once, and drizzle's statements are
+ * recorded. With `as`, the request carries a token of that account, from a login to this app
+ * (it signs its own tokens, so one from the server under test would not do).
  */
-export async function statementsFor(databaseUrl: string, method: 'GET', path: string): Promise<string[]> {
+export async function recordingOf(databaseUrl: string, request: RecordedRequest, as?: { email: string; password: string }): Promise<Recording> {
   const recorder = await recordingApp(databaseUrl);
   try {
-    return await recorder.record({ method, url: path });
+    if (!as) return await recorder.recordRequest(request);
+    const login = await recorder.app.inject({ method: 'POST', url: '/api/auth/login', payload: as });
+    if (login.statusCode !== 200) throw new Error(`the login of ${as.email} answered ${login.statusCode}: ${login.body}`);
+    const token = login.json<{ access_token: string }>().access_token;
+    return await recorder.recordRequest({ ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } });
   } finally {
     await recorder.close();
   }
+}
+
+/**
+ * The recorded statements for pgbench with their parameters bound as the API binds them, not
+ * inlined: `$n` becomes a pgbench variable (sent as a parameter in the extended and prepared
+ * modes) holding the text node-postgres sends for that value. So PostgreSQL plans them as it
+ * plans the API's: a named statement with parameters is planned anew for each execution while
+ * its custom plan wins, where one with constants is planned once. A null, which pgbench
+ * variables cannot hold, stays inline.
+ */
+export function boundStatements(calls: RecordedCall[]): { statements: string[]; variables: Record<string, string> } {
+  const variables: Record<string, string> = {};
+  const statements = calls.map((call, statement) =>
+    call.text.replace(/\$(\d+)/g, (_, index: string) => {
+      const value = prepareValue(call.params[Number(index) - 1]);
+      if (value === null) return 'null';
+      const name = `s${statement}p${index}`;
+      variables[name] = Buffer.isBuffer(value) ? `\\x${value.toString('hex')}` : String(value);
+      return `:${name}`;
+    }),
+  );
+  return { statements, variables };
 }
 
 export interface PgbenchFigures {

@@ -4,7 +4,7 @@
  * here in SQL.
  */
 import { api, sqlRows } from './harness.ts';
-import { recordingApp } from './pgbench.ts';
+import { recordingOf, type Recording } from './pgbench.ts';
 
 /** The seed's admin account and the password it gives every demo account. */
 const ADMIN = { email: 'admin@spacer.test', password: 'Spacer123' };
@@ -53,21 +53,8 @@ export async function adminToken(url: string): Promise<string> {
   return body.access_token;
 }
 
-/**
- * The statements of one `GET /api/admin/stats`, the session check included: the app built in
- * this process signs its own tokens, so the admin logs in there, not on the server under test.
- */
-export async function adminStatsStatements(databaseUrl: string): Promise<string[]> {
-  const recorder = await recordingApp(databaseUrl);
-  try {
-    const login = await recorder.app.inject({ method: 'POST', url: '/api/auth/login', payload: ADMIN });
-    if (login.statusCode !== 200) throw new Error(`the admin's login answered ${login.statusCode}: ${login.body}`);
-    const token = login.json<{ access_token: string }>().access_token;
-    return await recorder.record({ method: 'GET', url: '/api/admin/stats', headers: { authorization: `Bearer ${token}` } });
-  } finally {
-    await recorder.close();
-  }
-}
+/** One `GET /api/admin/stats` by the seeded admin, the session check included: its statements and answer. */
+export const adminStatsRecording = (databaseUrl: string): Promise<Recording> => recordingOf(databaseUrl, { method: 'GET', url: '/api/admin/stats' }, ADMIN);
 
 /**
  * Tops the seeded reviews up to `count` in SQL. The seed writes a review only where the guest has

@@ -7,8 +7,11 @@
  * (postgres://postgres@127.0.0.1:5432/postgres), dropped afterwards.
  */
 import { execFileSync, fork } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { api, figures, load, loadInOwnProcess, ROOT, scratchDatabase, sqlRows, startService, type Figures, type Service } from './harness.ts';
+import { api, figures, load, loadInOwnProcess, peakRss, ROOT, scratchDatabase, sqlRows, startService, type Figures, type Service } from './harness.ts';
 import { startDaraja, type DarajaProcess } from './daraja.ts';
 import {
   checkPayments,
@@ -22,8 +25,8 @@ import {
   userIds,
   type PaymentStatements,
 } from './payments.ts';
-import { pgbench, recordingApp, statementsFor, type PgbenchFigures } from './pgbench.ts';
-import { adminStatsStatements, adminToken, reviewedSpaces, seedTestimonials, topUpReviews } from './reviews.ts';
+import { boundStatements, pgbench, recordingApp, recordingOf, type PgbenchFigures, type Recording } from './pgbench.ts';
+import { adminStatsRecording, adminToken, reviewedSpaces, seedTestimonials, topUpReviews } from './reviews.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -73,42 +76,72 @@ export interface Scenario {
 const WARMUP_SECONDS = 3;
 
 /**
- * The API against PostgreSQL alone: the same path through autocannon, and the exact statements
- * the API sends for it through pgbench, so the overhead of everything above the database shows.
+ * The API against the limits for the same work: the same path through autocannon; the exact
+ * statements the API sends for it through pgbench (PostgreSQL alone); and the same statements
+ * and response body from a bare node:http server (bench/bare-limit.ts: the least a Node.js
+ * server must do for it), so the overhead of everything above the database shows.
  */
 async function againstPgbench(
   context: Context,
   label: string,
   paths: string[],
   mode: 'extended' | 'prepared',
-  options: { headers?: Record<string, string>; statements?: (databaseUrl: string) => Promise<string[]>; note?: (api: Figures) => string } = {},
+  options: { headers?: Record<string, string>; recording?: (databaseUrl: string) => Promise<Recording>; note?: (api: Figures) => string } = {},
 ): Promise<Figures[]> {
   const { service, databaseUrl } = context;
-  const result = await load({
-    url: service.url,
-    connections,
-    duration,
-    requests: paths.map((path) => ({ method: 'GET', path, ...(options.headers ? { headers: options.headers } : {}) })),
-  });
+  const requests = paths.map((path) => ({ method: 'GET', path, ...(options.headers ? { headers: options.headers } : {}) }));
+  const result = await load({ url: service.url, connections, duration, requests });
   const api = figures(label, result, { peakRssMb: service.peakRssMb() });
   const extra = options.note?.(api);
   if (!databaseUrl || context.apiOnly) return [{ ...api, note: extra }];
-  const statements = await (options.statements ?? ((url: string) => statementsFor(url, 'GET', paths[0]!)))(databaseUrl);
-  const raw = await pgbench(databaseUrl, statements, { clients: connections, seconds: duration, mode });
-  api.note = [`${Math.round((api.requestsPerSecond / raw.tps) * 100)} % of pgbench`, extra].filter(Boolean).join('; ');
-  const counted = statements.length === 1 ? '1 statement' : `${statements.length} statements`;
-  return [
-    api,
-    {
-      scenario: `  pgbench: its ${counted} (${mode})`,
-      requestsPerSecond: Math.round(raw.tps),
-      p50Ms: raw.latencyMs,
-      p99Ms: NaN,
-      non2xx: 0,
-      errors: 0,
-      note: 'latency column: average',
-    },
-  ];
+  const recording = await (options.recording ?? ((url: string) => recordingOf(url, { method: 'GET', url: paths[0]! })))(databaseUrl);
+  const bound = boundStatements(recording.calls);
+  const raw = await pgbench(databaseUrl, bound.statements, { clients: connections, seconds: duration, mode, variables: bound.variables });
+  const bare = await bareLimit(databaseUrl, recording, mode, requests);
+  api.note = [percentOf(api, raw), `${Math.round((api.requestsPerSecond / bare.requestsPerSecond) * 100)} % of bare Node.js`, extra].filter(Boolean).join('; ');
+  const counted = recording.statements.length === 1 ? '1 statement' : `${recording.statements.length} statements`;
+  return [api, pgbenchRow(`  pgbench: its ${counted} (${mode})`, raw, ''), { ...bare, note: percentOf(bare, raw) }];
+}
+
+/**
+ * A bare node:http server (bench/bare-limit.ts, its own process) answering `requests` with the
+ * recorded statements and body, under the same load: what any Node.js server would reach.
+ */
+async function bareLimit(
+  databaseUrl: string,
+  recording: Recording,
+  mode: 'extended' | 'prepared',
+  requests: { method: string; path: string }[],
+): Promise<Figures> {
+  const spec = join(mkdtempSync(join(tmpdir(), 'spacer-bare-')), 'spec.json');
+  writeFileSync(
+    spec,
+    JSON.stringify({
+      databaseUrl,
+      poolMax: Number(process.env.DB_POOL_MAX ?? 10),
+      mode,
+      statements: recording.calls,
+      body: recording.body,
+      contentType: recording.contentType,
+    }),
+  );
+  const child = fork(new URL('./bare-limit.ts', import.meta.url), [spec], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('message', (message) => resolve(Number(message)));
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`bench/bare-limit.ts exited with ${code}`)));
+    });
+    const result = await load({ url: `http://127.0.0.1:${port}`, connections, duration, requests });
+    if (result.non2xx > 0) throw new Error(`the bare server answered ${result.non2xx} requests with an error`);
+    return figures('  bare Node.js: the same statements and body', result, { peakRssMb: peakRss(child.pid!) });
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill();
+      await exited;
+    }
+  }
 }
 
 async function registerUser(url: string, label: string) {
@@ -231,7 +264,7 @@ const pgbenchRow = (scenario: string, raw: PgbenchFigures, note: string): Figure
   p99Ms: NaN,
   non2xx: 0,
   errors: 0,
-  note: `latency column: average; ${note}`,
+  note: ['latency column: average', note].filter(Boolean).join('; '),
 });
 
 const percentOf = (api: Figures, raw: PgbenchFigures) => `${Math.round((api.requestsPerSecond / raw.tps) * 100)} % of pgbench`;
@@ -407,10 +440,11 @@ export const scenarios: Record<string, Scenario> = {
     },
   },
   'bookings-list': {
-    description: "GET /api/bookings?per_page=10 with a client's token (the client has 25 bookings; 100,000 in all)",
+    description: "GET /api/bookings?per_page=10 with a client's token (the client has 25 bookings; 100,000 in all), and its SQL through pgbench",
     spaces: 10_000,
     bookings: 100_000,
-    run: async ({ service, databaseUrl }) => {
+    run: async (context) => {
+      const { service, databaseUrl } = context;
       const run = repeatRun++;
       const client = await registerUser(service.url, `lister${run}`);
       // Each repeated run books its own listings.
@@ -425,13 +459,10 @@ export const scenarios: Record<string, Scenario> = {
           client.token,
         );
       }
-      const result = await load({
-        url: `${service.url}/api/bookings?per_page=10`,
-        connections,
-        duration,
+      return againstPgbench(context, 'GET /api/bookings (client, 10 per page)', ['/api/bookings?per_page=10'], 'prepared', {
         headers: { authorization: `Bearer ${client.token}` },
+        recording: (url) => recordingOf(url, { method: 'GET', url: '/api/bookings?per_page=10' }, client),
       });
-      return [figures('GET /api/bookings (client, 10 per page)', result, { peakRssMb: service.peakRssMb() })];
     },
   },
   'spaces-available': {
@@ -677,7 +708,7 @@ export const scenarios: Record<string, Scenario> = {
       const token = await adminToken(context.service.url);
       return againstPgbench(context, 'GET /api/admin/stats', ['/api/admin/stats'], 'prepared', {
         headers: { authorization: `Bearer ${token}` },
-        statements: adminStatsStatements,
+        recording: adminStatsRecording,
         note: (api) => `p99 ${api.p99Ms < 50 ? 'under' : 'NOT under'} 50 ms`,
       });
     },
