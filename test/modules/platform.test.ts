@@ -336,8 +336,25 @@ describe('security headers', () => {
       assert.match(String(response.headers['content-security-policy']), /default-src 'none'/);
       assert.match(String(response.headers['content-security-policy']), /frame-ancestors 'none'/);
       assert.equal(response.headers['x-powered-by'], undefined);
+      assert.equal(response.headers['cross-origin-resource-policy'], 'cross-origin');
+      assert.equal(response.headers['cross-origin-opener-policy'], 'same-origin');
+      assert.equal(response.headers['origin-agent-cluster'], '?1');
+      assert.equal(response.headers['x-dns-prefetch-control'], 'off');
+      assert.equal(response.headers['x-permitted-cross-domain-policies'], 'none');
+      assert.equal(response.headers['x-xss-protection'], '0');
     });
   }
+
+  it("leave Swagger UI's page its own Content-Security-Policy, with the other headers still set", async () => {
+    const page = await call(app, 'GET', '/api/docs/');
+    assert.equal(page.status, 200);
+    const policy = String(page.headers['content-security-policy']);
+    assert.match(policy, /default-src 'self'/);
+    assert.doesNotMatch(policy, /default-src 'none'/);
+    assert.doesNotMatch(policy, /upgrade-insecure-requests/);
+    assert.equal(page.headers['x-content-type-options'], 'nosniff');
+    assert.equal(page.headers['referrer-policy'], 'no-referrer');
+  });
 });
 
 describe('CORS', () => {
