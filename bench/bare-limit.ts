@@ -1,10 +1,12 @@
 /**
- * The ceiling for a Node.js server doing one request's database work: node:http, no framework,
+ * The floor for a Node.js server doing one request's database work: node:http, no framework,
  * the request's recorded statements sent in order with their recorded parameters through the
- * same driver (node-postgres) and pool size as the service, each row set turned into JSON, and
- * the API's own response body written back. Whatever the API does above that (routing, hooks,
- * validation, JWT, building the response) is what separates the two rates. Run by bench/run.ts
- * in a process of its own; reports its port over IPC and serves until it is killed.
+ * same driver (node-postgres) and pool size as the service, each value taken as the text the
+ * driver reads (no type parsing: a json column is not parsed here, as the service does not parse
+ * the JSON it has PostgreSQL build), and the API's own response body written back. Whatever the
+ * API does above that (routing, hooks, validation, JWT, building the response) is what separates
+ * the two rates. Run by bench/run.ts in a process of its own; reports its port over IPC and
+ * serves until it is killed.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -24,10 +26,12 @@ const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Spec;
 // The same session setting as the service's connections (src/db/client.ts).
 // eslint-disable-next-line @typescript-eslint/no-misused-promises -- pg-pool awaits the hook; @types/pg declares it void
 const pool = new pg.Pool({ connectionString: spec.databaseUrl, max: spec.poolMax, onConnect: (client) => client.query('set jit = off') });
+const asText = { getTypeParser: () => (value: string) => value };
 const queries = spec.statements.map((statement, index) => ({
   ...(spec.mode === 'prepared' ? { name: `bare_${index}` } : {}),
   text: statement.text,
   values: statement.params,
+  types: asText,
 }));
 const body = Buffer.from(spec.body);
 
@@ -35,9 +39,11 @@ const server = createServer((request, response) => {
   request.resume();
   void (async () => {
     try {
-      let produced = 0;
-      for (const query of queries) produced += JSON.stringify((await pool.query(query)).rows).length;
-      if (produced < 0) throw new Error('unreachable: keeps the serialization from being optimised away');
+      let read = 0;
+      for (const query of queries) {
+        for (const row of (await pool.query<Record<string, string | null>>(query)).rows) for (const key in row) read += row[key]?.length ?? 0;
+      }
+      if (read < 0) throw new Error('unreachable: keeps the reads from being optimised away');
       response.writeHead(200, { 'content-type': spec.contentType, 'content-length': body.length });
       response.end(body);
     } catch (error) {
