@@ -17,7 +17,8 @@ interface Spec {
   poolMax: number;
   /** `prepared`: named statements, parsed once per connection (as the service's hot paths and `pgbench -M prepared`). */
   mode: 'extended' | 'prepared';
-  statements: { text: string; params: unknown[] }[];
+  /** Each parameter as the text node-postgres sends for it (bench/run.ts), or null. */
+  statements: { text: string; params: (string | null)[] }[];
   body: string;
   contentType: string;
 }
@@ -26,6 +27,8 @@ const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Spec;
 // The same session setting as the service's connections (src/db/client.ts).
 // eslint-disable-next-line @typescript-eslint/no-misused-promises -- pg-pool awaits the hook; @types/pg declares it void
 const pool = new pg.Pool({ connectionString: spec.databaseUrl, max: spec.poolMax, onConnect: (client) => client.query('set jit = off') });
+// An idle connection's error would otherwise end the process; the requests it fails count as errors.
+pool.on('error', (error) => console.error(`bench/bare-limit.ts: ${error.message}`));
 const asText = { getTypeParser: () => (value: string) => value };
 const queries = spec.statements.map((statement, index) => ({
   ...(spec.mode === 'prepared' ? { name: `bare_${index}` } : {}),

@@ -107,8 +107,8 @@ export async function recordingOf(databaseUrl: string, request: RecordedRequest,
  * inlined: `$n` becomes a pgbench variable (sent as a parameter in the extended and prepared
  * modes) holding the text node-postgres sends for that value. So PostgreSQL plans them as it
  * plans the API's: a named statement with parameters is planned anew for each execution while
- * its custom plan wins, where one with constants is planned once. A null, which pgbench
- * variables cannot hold, stays inline.
+ * its custom plan wins, where one with constants is planned once. A null or an empty string,
+ * which pgbench variables cannot hold, stays inline.
  */
 export function boundStatements(calls: RecordedCall[]): { statements: string[]; variables: Record<string, string> } {
   const variables: Record<string, string> = {};
@@ -116,6 +116,8 @@ export function boundStatements(calls: RecordedCall[]): { statements: string[]; 
     call.text.replace(/\$(\d+)/g, (_, index: string) => {
       const value = prepareValue(call.params[Number(index) - 1]);
       if (value === null) return 'null';
+      // pgbench refuses an empty -D value.
+      if (value === '') return "''";
       const name = `s${statement}p${index}`;
       variables[name] = Buffer.isBuffer(value) ? `\\x${value.toString('hex')}` : String(value);
       return `:${name}`;

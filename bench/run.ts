@@ -7,11 +7,12 @@
  * (postgres://postgres@127.0.0.1:5432/postgres), dropped afterwards.
  */
 import { execFileSync, fork } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { api, figures, load, loadInOwnProcess, peakRss, ROOT, scratchDatabase, sqlRows, startService, type Figures, type Service } from './harness.ts';
+import { prepareValue } from 'pg/lib/utils.js';
 import { startDaraja, type DarajaProcess } from './daraja.ts';
 import {
   checkPayments,
@@ -100,7 +101,7 @@ async function againstPgbench(
   const bare = await bareLimit(databaseUrl, recording, mode, requests);
   api.note = [percentOf(api, raw), `${Math.round((api.requestsPerSecond / bare.requestsPerSecond) * 100)} % of bare Node.js`, extra].filter(Boolean).join('; ');
   const counted = recording.statements.length === 1 ? '1 statement' : `${recording.statements.length} statements`;
-  return [api, pgbenchRow(`  pgbench: its ${counted} (${mode})`, raw, ''), { ...bare, note: percentOf(bare, raw) }];
+  return [api, pgbenchRow(`  pgbench: its ${counted} (${mode})`, raw, ''), { ...bare, note: [percentOf(bare, raw), bare.note].filter(Boolean).join('; ') }];
 }
 
 /**
@@ -113,17 +114,20 @@ async function bareLimit(
   mode: 'extended' | 'prepared',
   requests: { method: string; path: string }[],
 ): Promise<Figures> {
-  const spec = join(mkdtempSync(join(tmpdir(), 'spacer-bare-')), 'spec.json');
+  const folder = mkdtempSync(join(tmpdir(), 'spacer-bare-'));
+  const spec = join(folder, 'spec.json');
+  // Each value as the text node-postgres would send for it (JSON alone would turn a Date into
+  // another format, and a Buffer into an object).
+  const statements = recording.calls.map((call) => ({
+    text: call.text,
+    params: call.params.map((param) => {
+      const value = prepareValue(param);
+      return Buffer.isBuffer(value) ? `\\x${value.toString('hex')}` : value;
+    }),
+  }));
   writeFileSync(
     spec,
-    JSON.stringify({
-      databaseUrl,
-      poolMax: Number(process.env.DB_POOL_MAX ?? 10),
-      mode,
-      statements: recording.calls,
-      body: recording.body,
-      contentType: recording.contentType,
-    }),
+    JSON.stringify({ databaseUrl, poolMax: Number(process.env.DB_POOL_MAX ?? 10), mode, statements, body: recording.body, contentType: recording.contentType }),
   );
   const child = fork(new URL('./bare-limit.ts', import.meta.url), [spec], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
@@ -133,14 +137,22 @@ async function bareLimit(
       child.once('exit', (code) => reject(new Error(`bench/bare-limit.ts exited with ${code}`)));
     });
     const result = await load({ url: `http://127.0.0.1:${port}`, connections, duration, requests });
-    if (result.non2xx > 0) throw new Error(`the bare server answered ${result.non2xx} requests with an error`);
-    return figures('  bare Node.js: the same statements and body', result, { peakRssMb: peakRss(child.pid!) });
+    const failed = result.non2xx + result.errors + result.timeouts;
+    if (failed > 0) throw new Error(`the bare server failed ${failed} requests`);
+    const processes = Number(process.env.WEB_CONCURRENCY ?? 1);
+    return figures('  bare Node.js: the same statements and body', result, {
+      peakRssMb: peakRss(child.pid!),
+      ...(processes > 1 ? { note: `one process, against the API's ${processes}` } : {}),
+    });
   } finally {
-    if (child.exitCode === null && child.signalCode === null) {
+    // A child that never started (spawn failed) has no pid and sends no 'exit'.
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill();
       await exited;
     }
+    // The spec holds the database URL.
+    rmSync(folder, { recursive: true, force: true });
   }
 }
 

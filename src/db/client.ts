@@ -102,9 +102,16 @@ export function createPool(url: string, options: DatabaseOptions = {}): pg.Pool 
     // work, on every execution of a custom plan. No statement of this service gains from it. A
     // SET rather than a startup option: it keeps a DATABASE_URL's own `options` and PGOPTIONS, and
     // passes through PgBouncer. The pool awaits it before handing the connection out, so no statement
-    // is sent while it runs (pg 9 drops queueing on one client), and drops a connection it fails on.
+    // is sent while it runs (pg 9 drops queueing on one client). A connection lost meanwhile is
+    // dropped; a server or proxy that refuses the setting still serves, as it did before it.
     // eslint-disable-next-line @typescript-eslint/no-misused-promises -- pg-pool awaits the hook; @types/pg declares it void
-    onConnect: (client) => client.query('set jit = off'),
+    onConnect: async (client) => {
+      try {
+        await client.query('set jit = off');
+      } catch (error) {
+        if (isConnectionError(error)) throw error;
+      }
+    },
   });
   pool.on('error', (error) => options.onPoolError?.(error));
   // A connection lost while checked out (drizzle's transactions hold one outside query() above)
