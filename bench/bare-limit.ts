@@ -1,12 +1,12 @@
 /**
  * The floor for a Node.js server doing one request's database work: node:http, no framework,
  * the request's recorded statements sent in order with their recorded parameters through the
- * same driver (node-postgres) and pool size as the service, each value taken as the text the
- * driver reads (no type parsing: a json column is not parsed here, as the service does not parse
- * the JSON it has PostgreSQL build), and the API's own response body written back. Whatever the
- * API does above that (routing, hooks, validation, JWT, building the response) is what separates
- * the two rates. Run by bench/run.ts in a process of its own; reports its port over IPC and
- * serves until it is killed.
+ * same driver (node-postgres), pool size and session setting as the service, each value taken as
+ * the text the driver reads (no type parsing: a json column is not parsed here, as the
+ * service does not parse the JSON it has PostgreSQL build), and the API's own response body
+ * written back. Whatever the API does above that (routing, hooks, validation, JWT, building the
+ * response) is what separates the two rates. Run by bench/run.ts in a process of its own; reports
+ * its port over IPC and serves until it is killed.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -24,7 +24,8 @@ interface Spec {
 }
 
 const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Spec;
-// The same session setting as the service's connections (src/db/client.ts).
+// node-postgres's own pool with the service's session setting (src/db/client.ts), not createPool:
+// that module brings drizzle and the schema, which would make this floor's memory the app's.
 // eslint-disable-next-line @typescript-eslint/no-misused-promises -- pg-pool awaits the hook; @types/pg declares it void
 const pool = new pg.Pool({ connectionString: spec.databaseUrl, max: spec.poolMax, onConnect: (client) => client.query('set jit = off') });
 // An idle connection's error would otherwise end the process; the requests it fails count as errors.

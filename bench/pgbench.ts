@@ -40,7 +40,7 @@ export interface Recording {
 
 /**
  * The app built in this process on the given database, recording the statements drizzle sends
- * for the requests it is asked to `record`, with their parameters inlined.
+ * (with their parameters) for the requests it is asked to record, and their answers.
  */
 export async function recordingApp(databaseUrl: string, env: Record<string, string> = {}) {
   let calls: RecordedCall[] = [];
@@ -103,6 +103,15 @@ export async function recordingOf(databaseUrl: string, request: RecordedRequest,
 }
 
 /**
+ * The text node-postgres sends for a parameter's value (bytes as bytea's hex text), or null: what
+ * a replay of a recorded statement binds, through pgbench or the bare server.
+ */
+export function parameterText(param: unknown): string | null {
+  const value = prepareValue(param);
+  return Buffer.isBuffer(value) ? `\\x${value.toString('hex')}` : value;
+}
+
+/**
  * The recorded statements for pgbench with their parameters bound as the API binds them, not
  * inlined: `$n` becomes a pgbench variable (sent as a parameter in the extended and prepared
  * modes) holding the text node-postgres sends for that value. So PostgreSQL plans them as it
@@ -114,12 +123,12 @@ export function boundStatements(calls: RecordedCall[]): { statements: string[]; 
   const variables: Record<string, string> = {};
   const statements = calls.map((call, statement) =>
     call.text.replace(/\$(\d+)/g, (_, index: string) => {
-      const value = prepareValue(call.params[Number(index) - 1]);
+      const value = parameterText(call.params[Number(index) - 1]);
       if (value === null) return 'null';
       // pgbench refuses an empty -D value.
       if (value === '') return "''";
       const name = `s${statement}p${index}`;
-      variables[name] = Buffer.isBuffer(value) ? `\\x${value.toString('hex')}` : String(value);
+      variables[name] = value;
       return `:${name}`;
     }),
   );

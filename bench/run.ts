@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { api, figures, load, loadInOwnProcess, peakRss, ROOT, scratchDatabase, sqlRows, startService, type Figures, type Service } from './harness.ts';
-import { prepareValue } from 'pg/lib/utils.js';
 import { startDaraja, type DarajaProcess } from './daraja.ts';
 import {
   checkPayments,
@@ -26,7 +25,7 @@ import {
   userIds,
   type PaymentStatements,
 } from './payments.ts';
-import { boundStatements, pgbench, recordingApp, recordingOf, type PgbenchFigures, type Recording } from './pgbench.ts';
+import { boundStatements, parameterText, pgbench, recordingApp, recordingOf, type PgbenchFigures, type Recording } from './pgbench.ts';
 import { adminStatsRecording, adminToken, reviewedSpaces, seedTestimonials, topUpReviews } from './reviews.ts';
 
 const { values, positionals } = parseArgs({
@@ -118,13 +117,7 @@ async function bareLimit(
   const spec = join(folder, 'spec.json');
   // Each value as the text node-postgres would send for it (JSON alone would turn a Date into
   // another format, and a Buffer into an object).
-  const statements = recording.calls.map((call) => ({
-    text: call.text,
-    params: call.params.map((param) => {
-      const value = prepareValue(param);
-      return Buffer.isBuffer(value) ? `\\x${value.toString('hex')}` : value;
-    }),
-  }));
+  const statements = recording.calls.map((call) => ({ text: call.text, params: call.params.map(parameterText) }));
   writeFileSync(
     spec,
     JSON.stringify({ databaseUrl, poolMax: Number(process.env.DB_POOL_MAX ?? 10), mode, statements, body: recording.body, contentType: recording.contentType }),
