@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import pg from 'pg';
+import type { Variation } from './creation-floor.ts';
 
 interface Spec {
   databaseUrl: string;
@@ -21,6 +22,10 @@ interface Spec {
   statements: { text: string; params: (string | null)[] }[];
   body: string;
   contentType: string;
+  /** The API's status for the request (200 unless given). */
+  status?: number;
+  /** For a write: what changes from request to request, so that no request repeats another's. */
+  vary?: Variation;
 }
 
 const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Spec;
@@ -38,17 +43,38 @@ const queries = spec.statements.map((statement, index) => ({
   types: asText,
 }));
 const body = Buffer.from(spec.body);
+const vary = spec.vary;
+let nextRequest = vary?.first ?? 0;
+
+/** The parameters of request n: the recorded ones, with the variation's positions replaced. */
+function valuesFor(n: number): (string | null)[][] {
+  const values = queries.map((query) => [...query.values]);
+  if (!vary) return values;
+  const round = Math.floor(n / vary.spaceIds.length) - Math.floor(vary.recorded / vary.spaceIds.length);
+  for (const [statement, index] of vary.spaceAt) values[statement]![index] = String(vary.spaceIds[n % vary.spaceIds.length]);
+  for (const [statement, index] of vary.timesAt) {
+    values[statement]![index] = new Date(Date.parse(values[statement]![index]!) + round * vary.stepMs).toISOString();
+  }
+  return values;
+}
 
 const server = createServer((request, response) => {
   request.resume();
   void (async () => {
     try {
       let read = 0;
-      for (const query of queries) {
-        for (const row of (await pool.query<Record<string, string | null>>(query)).rows) for (const key in row) read += row[key]?.length ?? 0;
+      const values = valuesFor(nextRequest++);
+      const answers: (string | null)[][] = [];
+      for (const [statement, query] of queries.entries()) {
+        for (const { at, from } of vary?.readAt ?? []) if (at[0] === statement) values[statement]![at[1]] = answers[from[0]]?.[from[1]] ?? null;
+        const { rows } = await pool.query<(string | null)[]>({ ...query, values: values[statement], rowMode: 'array' });
+        // A write that wrote nothing (a conflict, a listing gone) did not do the API's work.
+        if (vary && rows.length === 0) throw new Error(`statement ${statement} answered no row`);
+        answers.push(rows[0] ?? []);
+        for (const row of rows) for (const value of row) read += value?.length ?? 0;
       }
       if (read < 0) throw new Error('unreachable: keeps the reads from being optimised away');
-      response.writeHead(200, { 'content-type': spec.contentType, 'content-length': body.length });
+      response.writeHead(spec.status ?? 200, { 'content-type': spec.contentType, 'content-length': body.length });
       response.end(body);
     } catch (error) {
       response.writeHead(500).end(String(error));

@@ -89,14 +89,14 @@ export async function recordingApp(databaseUrl: string, env: Record<string, stri
  * recorded. With `as`, the request carries a token of that account, from a login to this app
  * (it signs its own tokens, so one from the server under test would not do).
  */
-export async function recordingOf(databaseUrl: string, request: RecordedRequest, as?: { email: string; password: string }): Promise<Recording> {
+export async function recordingOf(databaseUrl: string, request: RecordedRequest, as?: { email: string; password: string }, expected = 200): Promise<Recording> {
   const recorder = await recordingApp(databaseUrl);
   try {
-    if (!as) return await recorder.recordRequest(request);
+    if (!as) return await recorder.recordRequest(request, expected);
     const login = await recorder.app.inject({ method: 'POST', url: '/api/auth/login', payload: as });
     if (login.statusCode !== 200) throw new Error(`the login of ${as.email} answered ${login.statusCode}: ${login.body}`);
     const token = login.json<{ access_token: string }>().access_token;
-    return await recorder.recordRequest({ ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } });
+    return await recorder.recordRequest({ ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } }, expected);
   } finally {
     await recorder.close();
   }
@@ -159,7 +159,10 @@ export interface PgbenchOptions {
 /** Runs the statements as one pgbench transaction: what PostgreSQL alone can do for this request. */
 export async function pgbench(databaseUrl: string, statements: string[], options: PgbenchOptions): Promise<PgbenchFigures> {
   const file = join(mkdtempSync(join(tmpdir(), 'spacer-pgbench-')), 'request.sql');
-  const lines = [...(options.meta ?? []), ...statements.map((statement) => `${statement.replace(/\s+/g, ' ').trim()};`), ...(options.after ?? [])];
+  // A statement ending in `\gset prefix` keeps its row in variables instead of ending with a semicolon.
+  const line = (statement: string) => statement.replace(/\s+/g, ' ').trim();
+  const commands = statements.map((statement) => (/\\gset( \w+)?$/.test(line(statement)) ? line(statement) : `${line(statement)};`));
+  const lines = [...(options.meta ?? []), ...commands, ...(options.after ?? [])];
   writeFileSync(file, lines.join('\n') + '\n');
   const defines = Object.entries(options.variables ?? {}).flatMap(([name, value]) => ['-D', `${name}=${value}`]);
   const threads = String(Math.min(2, options.clients));

@@ -26,6 +26,7 @@ import {
   type PaymentStatements,
 } from './payments.ts';
 import { boundStatements, parameterText, pgbench, recordingApp, recordingOf, type PgbenchFigures, type Recording } from './pgbench.ts';
+import { consecutiveListings, creationPositions, creationScript, type Variation } from './creation-floor.ts';
 import { adminStatsRecording, adminToken, reviewedSpaces, seedTestimonials, topUpReviews } from './reviews.ts';
 
 const { values, positionals } = parseArgs({
@@ -112,6 +113,7 @@ async function bareLimit(
   recording: Recording,
   mode: 'extended' | 'prepared',
   requests: { method: string; path: string }[],
+  write?: { vary: Variation; status: number },
 ): Promise<Figures> {
   const folder = mkdtempSync(join(tmpdir(), 'spacer-bare-'));
   const spec = join(folder, 'spec.json');
@@ -120,7 +122,15 @@ async function bareLimit(
   const statements = recording.calls.map((call) => ({ text: call.text, params: call.params.map(parameterText) }));
   writeFileSync(
     spec,
-    JSON.stringify({ databaseUrl, poolMax: Number(process.env.DB_POOL_MAX ?? 10), mode, statements, body: recording.body, contentType: recording.contentType }),
+    JSON.stringify({
+      databaseUrl,
+      poolMax: Number(process.env.DB_POOL_MAX ?? 10),
+      mode,
+      statements,
+      body: recording.body,
+      contentType: recording.contentType,
+      ...write,
+    }),
   );
   const child = fork(new URL('./bare-limit.ts', import.meta.url), [spec], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
@@ -129,7 +139,8 @@ async function bareLimit(
       child.once('error', reject);
       child.once('exit', (code) => reject(new Error(`bench/bare-limit.ts exited with ${code}`)));
     });
-    const result = await load({ url: `http://127.0.0.1:${port}`, connections, duration, requests });
+    // A write is measured as the API's is (bookingLoad), without a warm-up.
+    const result = await load({ url: `http://127.0.0.1:${port}`, connections, duration, requests }, write ? 0 : WARMUP_SECONDS);
     const failed = result.non2xx + result.errors + result.timeouts;
     if (failed > 0) throw new Error(`the bare server failed ${failed} requests`);
     const processes = Number(process.env.WEB_CONCURRENCY ?? 1);
@@ -392,23 +403,29 @@ export const scenarios: Record<string, Scenario> = {
       ),
   },
   'bookings-create': {
-    description: 'POST /api/bookings, each request a different free slot of a different listing (no conflicts)',
+    description:
+      'POST /api/bookings, each request a different free slot of a different listing (no conflicts); and its statements through the bare server and pgbench, each request booking a slot of its own',
     spaces: 10_000,
-    run: async ({ service, databaseUrl }) => {
+    run: async (context) => {
+      const { service, databaseUrl } = context;
       const open = await openListings(databaseUrl!);
-      const tokens = await Promise.all(Array.from({ length: 8 }, (_, index) => registerUser(service.url, `booker${index}`).then((user) => user.token)));
+      const bookers = await Promise.all(Array.from({ length: 8 }, (_, index) => registerUser(service.url, `booker${index}`)));
       // Repeated runs go on to later days, so every request stays a free slot.
+      const slotFor = (n: number) => ({
+        spaceId: open[n % open.length]!,
+        start: new Date(Date.UTC(2026, 11, 1, 9) + (3 + Math.floor(n / open.length)) * 86_400_000),
+      });
       const { result, next } = await bookingLoad(
         service.url,
-        tokens,
-        (n) => ({ spaceId: open[n % open.length]!, start: new Date(Date.UTC(2026, 11, 1, 9) + (3 + Math.floor(n / open.length)) * 86_400_000) }),
+        bookers.map((booker) => booker.token),
+        slotFor,
         slotsUsed,
       );
       slotsUsed = next;
-      const overlapping = await overlapCount(databaseUrl!);
-      return [
-        figures('POST /api/bookings (no conflicts)', result, { peakRssMb: service.peakRssMb(), note: `${overlapping} overlapping live bookings afterwards` }),
-      ];
+      const api = figures('POST /api/bookings (no conflicts)', result, { peakRssMb: service.peakRssMb() });
+      const limits = context.apiOnly ? [] : await creationLimits(databaseUrl!, open, slotFor, bookers[0]!, api);
+      api.note = [api.note, `${await overlapCount(databaseUrl!)} overlapping live bookings afterwards`].filter(Boolean).join('; ');
+      return [api, ...limits];
     },
   },
   'bookings-race': {
@@ -719,6 +736,70 @@ export const scenarios: Record<string, Scenario> = {
     },
   },
 };
+
+/**
+ * One booking recorded from an app built in this process (the next free slot), then replayed as
+ * the bare server and as pgbench, each request booking a slot of its own (bench/creation-floor.ts).
+ * Each row's note says how many bookings it wrote for how many requests: a replay that wrote
+ * nothing would have been cheaper than the API's work.
+ */
+async function creationLimits(
+  databaseUrl: string,
+  open: number[],
+  slotFor: (n: number) => { spaceId: number; start: Date },
+  booker: { email: string; password: string },
+  api: Figures,
+): Promise<Figures[]> {
+  const recorded = slotsUsed++;
+  const slot = slotFor(recorded);
+  const payload = { space_id: slot.spaceId, start_time: slot.start.toISOString(), end_time: new Date(slot.start.getTime() + 7_200_000).toISOString() };
+  const recording = await recordingOf(databaseUrl, { method: 'POST', url: '/api/bookings', payload }, booker, 201);
+  const body = JSON.parse(recording.body) as { id: number; space_id: number } & Record<string, unknown>;
+  if (Object.entries(body).some(([key, value]) => key !== 'space_id' && key !== 'id' && (value === body.space_id || value === body.id))) {
+    throw new Error('the recorded booking holds its listing or booking id in another field too: a replay could not tell them apart');
+  }
+  const positions = await creationPositions(databaseUrl, recording.calls, { spaceId: slot.spaceId, start: slot.start, bookingId: body.id });
+  const bookings = countRows(databaseUrl, 'select count(*)::int as n from bookings', []);
+
+  let before = await bookings();
+  const bare = await bareLimit(databaseUrl, recording, 'prepared', [{ method: 'POST', path: '/api/bookings' }], {
+    status: 201,
+    vary: { ...positions, first: slotsUsed, recorded, spaceIds: open, stepMs: 86_400_000 },
+  });
+  const bareBooked = (await bookings()) - before;
+  slotsUsed += bareBooked;
+  bare.note = [bare.note, `${bareBooked} bookings written`].filter(Boolean).join('; ');
+
+  const script = creationScript(recording.calls, positions, boundStatements(recording.calls));
+  before = await bookings();
+  const raw = await pgbench(databaseUrl, script.statements, {
+    clients: connections,
+    seconds: duration,
+    mode: 'prepared',
+    meta: script.meta,
+    after: script.after,
+    variables: {
+      ...script.variables,
+      first_listing: await consecutiveListings(databaseUrl, connections),
+      first_day: PGBENCH_FIRST_DAY + pgbenchDaysUsed,
+      i: 0,
+    },
+  });
+  const pgbenchBooked = (await bookings()) - before;
+  // Each client moves on by a day per transaction; a repeated run starts after the furthest.
+  pgbenchDaysUsed += raw.transactions + 1;
+  const wrote = `${pgbenchBooked} bookings written for ${raw.transactions} transactions${pgbenchBooked === raw.transactions ? '' : ' (MISMATCH)'}`;
+  api.note = `${Math.round((api.requestsPerSecond / raw.tps) * 100)} % of pgbench; ${Math.round((api.requestsPerSecond / bare.requestsPerSecond) * 100)} % of bare Node.js`;
+  const counted = `its ${recording.calls.length} statements`;
+  return [
+    pgbenchRow(`  pgbench: ${counted} (prepared), a slot each`, raw, wrote),
+    { ...bare, scenario: '  bare Node.js: the same statements and body, a slot each', note: [percentOf(bare, raw), bare.note].filter(Boolean).join('; ') },
+  ];
+}
+
+/** pgbench books its listings this many days after the recorded slot: far past the API's and the bare server's days. */
+const PGBENCH_FIRST_DAY = 1_000;
+let pgbenchDaysUsed = 0;
 
 /** Listings always open, available and fine with a 2-hour booking: targets that refuse nothing. */
 async function openListings(databaseUrl: string): Promise<number[]> {
