@@ -561,7 +561,7 @@ export const scenarios: Record<string, Scenario> = {
       });
 
       const statements = await paymentStatements(url, daraja!);
-      const rows = await seedUnpaidBookings(url, [statements.userId], 4_000 * duration);
+      const rows = await seedUnpaidBookings(url, [statements.userId], 16_000 * duration);
       const bookingIds = rows.map((row) => row.id);
       const pg = await rowPerTransaction(
         url,
@@ -853,7 +853,7 @@ async function main() {
         BCRYPT_ROUNDS: rounds,
         ...daraja?.serverEnv,
         ...scenario.env,
-        ...passThrough('DB_POOL_MAX', 'BACKGROUND_JOBS', 'WEB_CONCURRENCY'),
+        ...passThrough('DB_POOL_MAX', 'BACKGROUND_JOBS', 'WEB_CONCURRENCY', 'MALLOC_ARENA_MAX'),
         ...(database ? { DATABASE_URL: database.url } : {}),
       });
       try {
