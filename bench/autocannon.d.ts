@@ -32,7 +32,8 @@ declare module 'autocannon' {
     total: number;
   }
   export interface Result {
-    requests: Histogram;
+    /** `sent`: requests sent, answered or not (`total`: those answered). */
+    requests: Histogram & { sent: number };
     latency: Histogram;
     throughput: Histogram;
     non2xx: number;

@@ -48,8 +48,8 @@ let nextRequest = vary?.first ?? 0;
 
 /** The parameters of request n: the recorded ones, with the variation's positions replaced. */
 function valuesFor(n: number): (string | null)[][] {
+  if (!vary) return queries.map((query) => query.values);
   const values = queries.map((query) => [...query.values]);
-  if (!vary) return values;
   const round = Math.floor(n / vary.spaceIds.length) - Math.floor(vary.recorded / vary.spaceIds.length);
   for (const [statement, index] of vary.spaceAt) values[statement]![index] = String(vary.spaceIds[n % vary.spaceIds.length]);
   for (const [statement, index] of vary.timesAt) {

@@ -61,10 +61,11 @@ export async function creationPositions(databaseUrl: string, calls: RecordedCall
     }),
   );
   const reading = calls.findIndex((call) => /nextval\(/.test(call.text));
-  if (reading < 0 || idAt.length !== 1 || idAt[0]![0] <= reading)
-    throw new Error('the recorded creation has no booking id read from the sequence before its insert');
-  if (spaceAt.length < 2 || timesAt.length !== 3)
-    throw new Error(`the recorded creation holds the listing ${spaceAt.length}× and ${timesAt.length} booking times (expected ≥ 2 and 3)`);
+  if (reading < 0) throw new Error('the recorded creation reads no booking id from the sequence');
+  if (idAt.length !== 1 || idAt[0]![0] <= reading) throw new Error(`the recorded creation holds the booking id ${idAt.length}× after its read (expected once)`);
+  // The listing read names it once; the insert three times (its lock, the row, the check that it still takes bookings).
+  if (spaceAt.length !== 4 || timesAt.length !== 3)
+    throw new Error(`the recorded creation holds the listing ${spaceAt.length}× and ${timesAt.length} booking times (expected 4 and 3)`);
   return { spaceAt, timesAt, readAt: [{ at: idAt[0]!, from: [reading, await nextvalColumn(databaseUrl, calls[reading]!)] }] };
 }
 
