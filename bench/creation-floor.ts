@@ -7,6 +7,7 @@
  * that reads the listing) change per request, everything else is sent as recorded.
  */
 import pg from 'pg';
+import { sqlRows } from './harness.ts';
 import type { RecordedCall } from './pgbench.ts';
 
 /** A statement's parameter, or a column of the first row a statement read: [statement, index]. */
@@ -69,7 +70,10 @@ export async function creationPositions(databaseUrl: string, calls: RecordedCall
   return { spaceAt, timesAt, readAt: [{ at: idAt[0]!, from: [reading, await nextvalColumn(databaseUrl, calls[reading]!)] }] };
 }
 
-/** Which column of the reading statement is the sequence's value (it costs one id of the sequence). */
+/**
+ * Which column of the reading statement is the sequence's value (it costs one id of the sequence).
+ * Its own client, not sqlRows: the answer's field list in column order is what is asked for.
+ */
 async function nextvalColumn(databaseUrl: string, call: RecordedCall): Promise<number> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -88,22 +92,17 @@ async function nextvalColumn(databaseUrl: string, call: RecordedCall): Promise<n
  * active): pgbench has no arrays, so client c books listing first + c.
  */
 export async function consecutiveListings(databaseUrl: string, count: number): Promise<number> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ first: number }>(
-      `select min(id)::int as first from (
-         select s.id, s.id - row_number() over (order by s.id) as run
-         from spaces s join users u on u.id = s.owner_id
-         where s.archived_at is null and s.is_available and u.is_active
-       ) listed group by run having count(*) >= $1 order by 1 limit 1`,
-      [count],
-    );
-    if (!rows[0]) throw new Error(`no ${count} consecutive listings take bookings`);
-    return rows[0].first;
-  } finally {
-    await client.end();
-  }
+  const [row] = await sqlRows<{ first: number }>(
+    databaseUrl,
+    `select min(id)::int as first from (
+       select s.id, s.id - row_number() over (order by s.id) as run
+       from spaces s join users u on u.id = s.owner_id
+       where s.archived_at is null and s.is_available and u.is_active
+     ) listed group by run having count(*) >= $1 order by 1 limit 1`,
+    [count],
+  );
+  if (!row) throw new Error(`no ${count} consecutive listings take bookings`);
+  return row.first;
 }
 
 /**

@@ -160,8 +160,10 @@ export interface PgbenchOptions {
 export async function pgbench(databaseUrl: string, statements: string[], options: PgbenchOptions): Promise<PgbenchFigures> {
   const file = join(mkdtempSync(join(tmpdir(), 'spacer-pgbench-')), 'request.sql');
   // A statement ending in `\gset prefix` keeps its row in variables instead of ending with a semicolon.
-  const line = (statement: string) => statement.replace(/\s+/g, ' ').trim();
-  const commands = statements.map((statement) => (/\\gset( \w+)?$/.test(line(statement)) ? line(statement) : `${line(statement)};`));
+  const commands = statements.map((statement) => {
+    const line = statement.replace(/\s+/g, ' ').trim();
+    return /\\gset( \w+)?$/.test(line) ? line : `${line};`;
+  });
   const lines = [...(options.meta ?? []), ...commands, ...(options.after ?? [])];
   writeFileSync(file, lines.join('\n') + '\n');
   const defines = Object.entries(options.variables ?? {}).flatMap(([name, value]) => ['-D', `${name}=${value}`]);
