@@ -136,6 +136,31 @@ describe('POST /api/payments', () => {
     assert.equal((await paymentsOfBooking(app, booked.booking.id)).length, 0);
   });
 
+  it('answers 400 unsupported_amount for M-Pesa on a booking not in whole Kenyan shillings, writing nothing; cash still pays it', async () => {
+    const usd = await confirmedBooking(app, { currency: 'USD' });
+    const cents = await confirmedBooking(app, { price: 10.25 });
+    for (const booked of [usd, cents]) {
+      assertError(await pay(app, booked), 400, 'unsupported_amount');
+      assert.equal((await paymentsOfBooking(app, booked.booking.id)).length, 0);
+      assert.equal((await bookingRow(app, booked.booking.id)).paymentStatus, 'unpaid');
+    }
+    const cash = await pay(app, cents, { payment_method: 'cash', phone_number: undefined });
+    assert.equal(cash.status, 201, cash.raw);
+    assert.equal(cash.body.amount, 20.5);
+  });
+
+  it('judges the booking before the input: 404 for an unknown booking and 403 for a stranger even with a bad phone, then 400', async () => {
+    const booked = await confirmedBooking(app);
+    const stranger = await createUser(app);
+    const body = { booking_id: booked.booking.id, payment_method: 'mpesa', phone_number: '0812345678' };
+    assertError(await call(app, 'POST', '/api/payments', { token: stranger.token, body }), 403, 'forbidden');
+    assertError(await call(app, 'POST', '/api/payments', { token: stranger.token, body: { ...body, booking_id: 987_654_320 } }), 404, 'not_found');
+    assertInvalidField(await pay(app, booked, { phone_number: '0812345678' }), 'phone_number');
+    assertError(await pay(app, booked, { phone_number: undefined, payment_method_id: 987_654_320 }), 404, 'not_found');
+    assert.equal((await paymentsOfBooking(app, booked.booking.id)).length, 0);
+    assert.equal((await bookingRow(app, booked.booking.id)).paymentStatus, 'unpaid');
+  });
+
   it('answers 404 for an unknown booking', async () => {
     const client = await createUser(app);
     assertError(await call(app, 'POST', '/api/payments', { token: client.token, body: { booking_id: 987_654_321, payment_method: 'cash' } }), 404, 'not_found');

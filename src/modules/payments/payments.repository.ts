@@ -143,30 +143,73 @@ export async function findMany(db: DbOrTx, visibility: Visibility, filters: Paym
   return { rows: rows.map((row) => row.payment), total: total?.value ?? 0 };
 }
 
+/** The booking a payment is asked for, as the start statement found it (before its own change). */
+export interface BookingToPay {
+  id: number;
+  userId: number;
+  status: string;
+  paymentStatus: string;
+  totalPrice: number;
+  currency: string;
+}
+
 /**
- * A new pending payment for a confirmed, unpaid booking of this payer, and the booking marked
- * `pending`, in one statement. The booking's row lock makes two attempts at once take turns; the
- * second finds it no longer unpaid and inserts nothing (the partial unique index stands behind it).
+ * Reads the booking and, when `proceed` and the booking may be paid this way, marks it pending and
+ * inserts the pending payment: one round trip for what took two. The conditions of the update are
+ * the service's own checks (payments.policy.ts canPay, mpesaTakes below, confirmed and unpaid), so
+ * a payment is only written when the service would let it through; the service then judges the
+ * booking as read and names what refused it. The update is keyed by the read row, so the booking
+ * id is bound once, and it re-checks the booking's state under its row lock: two attempts at once
+ * take turns, and the second finds it no longer unpaid and inserts nothing (the partial unique
+ * index stands behind it).
  */
-const insertPendingSql = sql`
-  with "booking" as (
+const startPendingSql = sql`
+  with "target" as (
+    select "id", "user_id", "status", "payment_status", "total_price", "currency" from ${bookings} where "id" = ${p('bookingId')}::int
+  ), "booking" as (
     update ${bookings} set "payment_status" = 'pending', "updated_at" = ${p('now')}::timestamptz
-    where "id" = ${p('bookingId')}::int and "user_id" = ${p('userId')}::int and "status" = 'confirmed' and "payment_status" = 'unpaid'
+    where "id" = (select "id" from "target") and ${p('proceed')}::boolean
+      and "user_id" = ${p('userId')}::int and "status" = 'confirmed' and "payment_status" = 'unpaid'
+      and (${p('method')}::text <> 'mpesa' or ("currency" = 'KES' and "total_price" % 100 = 0))
     returning "id", "total_price", "currency"
+  ), "payment" as (
+    insert into ${payments} ("booking_id", "user_id", "amount", "currency", "payment_method", "provider", "status", "phone_number", "next_query_at", "created_at", "updated_at")
+    select "id", ${p('userId')}::int, "total_price", "currency", ${p('method')}::text, ${p('provider')}::text, 'pending', ${p('phone')}::text,
+      ${p('nextQueryAt')}::timestamptz, ${p('now')}::timestamptz, ${p('now')}::timestamptz
+    from "booking"
+    returning "id"
   )
-  insert into ${payments} ("booking_id", "user_id", "amount", "currency", "payment_method", "provider", "status", "phone_number", "next_query_at", "created_at", "updated_at")
-  select "id", ${p('userId')}::int, "total_price", "currency", ${p('method')}::text, ${p('provider')}::text, 'pending', ${p('phone')}::text,
-    ${p('nextQueryAt')}::timestamptz, ${p('now')}::timestamptz, ${p('now')}::timestamptz
-  from "booking"
-  returning "id"`;
+  select "id", "user_id", "status", "payment_status", "total_price"::text, "currency", (select "id" from "payment") as "payment_id" from "target"`;
 
-const insertPendingStatement = statementCache((db: DbOrTx) => preparedSql<{ id: number }>(db, 'payments_insert_pending', insertPendingSql));
+const startPendingStatement = statementCache((db: DbOrTx) =>
+  preparedSql<{ id: number; user_id: number; status: string; payment_status: string; total_price: string; currency: string; payment_id: number | null }>(
+    db,
+    'payments_start_pending',
+    startPendingSql,
+  ),
+);
 
-export async function insertPending(
+/** Whether M-Pesa can take this amount: whole Kenyan shillings (startPendingSql says the same). */
+export const mpesaTakes = (booking: Pick<BookingToPay, 'currency' | 'totalPrice'>) => booking.currency === 'KES' && booking.totalPrice % 100 === 0;
+
+/**
+ * The booking as it was read, and the id of the pending payment written for it (none when
+ * `proceed` is false or the booking may not be paid so); undefined when there is no such booking.
+ */
+export async function startPending(
   db: DbOrTx,
-  values: { bookingId: number; userId: number; method: string; provider: string; phone: string | null; nextQueryAt: Date | null; now: Date },
-): Promise<number | undefined> {
-  const rows = await insertPendingStatement(db).execute({
+  values: {
+    bookingId: number;
+    userId: number;
+    method: string;
+    provider: string;
+    phone: string | null;
+    nextQueryAt: Date | null;
+    now: Date;
+    proceed: boolean;
+  },
+): Promise<{ booking: BookingToPay; paymentId: number | undefined } | undefined> {
+  const [row] = await startPendingStatement(db).execute({
     bookingId: values.bookingId,
     userId: values.userId,
     method: values.method,
@@ -174,8 +217,20 @@ export async function insertPending(
     phone: values.phone,
     nextQueryAt: values.nextQueryAt?.toISOString() ?? null,
     now: values.now.toISOString(),
+    proceed: values.proceed,
   });
-  return rows[0]?.id;
+  if (!row) return undefined;
+  return {
+    booking: {
+      id: row.id,
+      userId: row.user_id,
+      status: row.status,
+      paymentStatus: row.payment_status,
+      totalPrice: Number(row.total_price),
+      currency: row.currency,
+    },
+    paymentId: row.payment_id ?? undefined,
+  };
 }
 
 const setCheckoutStatement = statementCache((db: Db) =>

@@ -185,45 +185,59 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
    * Pay for a booking: a pending payment (and the booking `pending`) is committed first; the
    * provider is asked after, outside any transaction; a provider that fails leaves the payment
    * failed with its reason and the booking unpaid, so the guest may try again.
+   *
+   * What does not depend on the booking (the phone, a saved method, the provider) is judged
+   * before the one statement that reads the booking and writes the payment, but named only after
+   * the booking's own checks, in the order a caller meets them: no such booking, not theirs, then
+   * their input, then the booking's state.
    */
   async function create(actor: Principal, body: CreatePaymentBody, idempotencyKey?: string): Promise<CreatePaymentResult> {
-    const booking = await repo.findBookingToPay(db, body.booking_id);
-    if (!booking) throw notFound('Booking');
-    if (!canPay(actor.user, booking)) throw forbidden('Only the guest who booked may pay for a booking');
-    const phone = await payerPhone(actor, body);
     const method = body.payment_method;
     const provider = providerForMethod(method);
-    if (method !== 'cash' && !provider) throw serviceUnavailable(`${method === 'mpesa' ? 'M-Pesa' : 'Card'} payments are not available right now`);
-    if (method === 'mpesa' && (booking.currency !== 'KES' || booking.totalPrice % 100 !== 0)) {
-      throw badRequest('unsupported_amount', 'M-Pesa takes whole Kenyan shillings only; pay this booking by card or cash');
+    let refusal: unknown;
+    const phone = await payerPhone(actor, body).catch((error: unknown) => {
+      refusal = error;
+      return null;
+    });
+    if (refusal === undefined && method !== 'cash' && !provider) {
+      refusal = serviceUnavailable(`${method === 'mpesa' ? 'M-Pesa' : 'Card'} payments are not available right now`);
     }
     const providerName: PaymentProviderName = provider?.name ?? 'cash';
     const now = clock.now();
-    const insert = async (handle: DbOrTx) => {
-      const id = await repo.insertPending(handle, {
-        bookingId: booking.id,
+    const start = async (handle: DbOrTx) => {
+      const started = await repo.startPending(handle, {
+        bookingId: body.booking_id,
         userId: actor.user.id,
         method,
         provider: providerName,
         phone,
         nextQueryAt: method === 'mpesa' ? new Date(now.getTime() + deps.queryAfterMs) : null,
         now,
+        proceed: refusal === undefined,
       });
-      if (id === undefined) throw conflict('invalid_state', 'This booking is not awaiting payment: it must be confirmed and unpaid');
-      return id;
+      if (!started) throw notFound('Booking');
+      const { booking, paymentId } = started;
+      if (!canPay(actor.user, booking)) throw forbidden('Only the guest who booked may pay for a booking');
+      if (refusal !== undefined) throw refusal;
+      if (method === 'mpesa' && !repo.mpesaTakes(booking)) {
+        throw badRequest('unsupported_amount', 'M-Pesa takes whole Kenyan shillings only; pay this booking by card or cash');
+      }
+      if (paymentId === undefined) throw conflict('invalid_state', 'This booking is not awaiting payment: it must be confirmed and unpaid');
+      return { booking, id: paymentId };
     };
 
     const claim = idempotencyKey ? { userId: actor.user.id, scope: IDEMPOTENCY_SCOPE, key: idempotencyKey, body, abandonedAfterMs: startWindowMs } : undefined;
-    let id: number;
-    if (!claim) id = await insert(db);
+    let started: { booking: repo.BookingToPay; id: number };
+    if (!claim) started = await start(db);
     else {
       const claimed = await db.transaction(async (tx) => {
         const stored = await claimKey(tx, claim, now);
-        return stored ? { stored } : { id: await insert(tx) };
+        return stored ? { stored } : { started: await start(tx) };
       });
       if ('stored' in claimed) return { replayed: true, json: claimed.stored!.body };
-      id = claimed.id;
+      started = claimed.started;
     }
+    const { booking, id } = started;
 
     let clientSecret: string | undefined;
     // The row as the provider's reference left it; read again only when that did not answer it (cash, or no longer pending).
