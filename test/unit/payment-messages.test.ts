@@ -47,6 +47,13 @@ describe('Daraja Timestamp and Password', () => {
     assert.equal(darajaTimestamp(new Date('2027-06-15T20:59:59.999Z')), '20270615235959');
   });
 
+  it('answers each instant by its own second, whatever came before (the last second is kept)', () => {
+    assert.equal(darajaTimestamp(new Date('2027-06-15T20:59:59.000Z')), '20270615235959');
+    assert.equal(darajaTimestamp(new Date('2027-06-15T21:00:00.000Z')), '20270616000000');
+    assert.equal(darajaTimestamp(new Date('2026-12-01T06:30:00.500Z')), '20261201093000', 'a clock set back');
+    assert.equal(darajaTimestamp(new Date('1969-12-31T23:59:59.500Z')), '19700101025959', 'before 1970 too');
+  });
+
   it('is base64(shortcode + passkey + timestamp)', () => {
     assert.equal(darajaPassword('174379', 'passkey', '20261201093000'), Buffer.from('174379passkey20261201093000').toString('base64'));
     assert.equal(Buffer.from(darajaPassword('600000', 'abc', '20270101000000'), 'base64').toString(), '600000abc20270101000000');

@@ -25,9 +25,16 @@ export const mpesaReversalTimeoutPath = (token: string) => `/api/payments/mpesa/
 /** Daraja answers an STK query with HTTP 500 and this code while the customer has not yet answered. */
 const STILL_PROCESSING = '500.001.1001';
 
+/** The last second darajaTimestamp formatted: a busy process pushes hundreds of payments in one second. */
+let lastTimestamp = { second: Number.NaN, text: '' };
+
 /** Daraja's Timestamp: Nairobi wall-clock time (UTC+3, no daylight saving) as YYYYMMDDHHmmss. */
 export function darajaTimestamp(instant: Date): string {
-  return DateTime.fromJSDate(instant, { zone: 'Africa/Nairobi' }).toFormat('yyyyMMddHHmmss');
+  const second = Math.floor(instant.getTime() / 1000);
+  if (second !== lastTimestamp.second) {
+    lastTimestamp = { second, text: DateTime.fromSeconds(second, { zone: 'Africa/Nairobi' }).toFormat('yyyyMMddHHmmss') };
+  }
+  return lastTimestamp.text;
 }
 
 /** Daraja's STK Password: base64(shortcode + passkey + timestamp), the same timestamp sent beside it. */
