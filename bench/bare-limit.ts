@@ -4,14 +4,29 @@
  * same driver (node-postgres), pool size and session setting as the service, each value taken as
  * the text the driver reads (no type parsing: a json column is not parsed here, as the
  * service does not parse the JSON it has PostgreSQL build), and the API's own response body
- * written back. Whatever the API does above that (routing, hooks, validation, JWT, building the
- * response) is what separates the two rates. Run by bench/run.ts in a process of its own; reports
+ * written back. A payment's floor also makes the provider's call where the API makes it, through
+ * the service's own provider HTTP client (src/infra/payments/http.ts: the same agent and
+ * timeout), with a fixed request body, and binds the provider's reference from its answer.
+ * Whatever the API does above that (routing, hooks, validation, JWT, building the response and
+ * the provider's request) is what separates the two rates. Run by bench/run.ts in a process of its own; reports
  * its port over IPC and serves until it is killed.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import pg from 'pg';
-import type { Variation } from './creation-floor.ts';
+import { providerAgent, providerRequest } from '../src/infra/payments/http.ts';
+import type { Position, Variation } from './creation-floor.ts';
+
+/** One provider call per request, made before statement `before`; the answer's `answerField` is bound at `answerAt`. */
+export interface ProviderCall {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  timeoutMs: number;
+  before: number;
+  answerField: string;
+  answerAt: Position;
+}
 
 interface Spec {
   databaseUrl: string;
@@ -26,6 +41,7 @@ interface Spec {
   status?: number;
   /** For a write: what changes from request to request, so that no request repeats another's. */
   vary?: Variation;
+  provider?: ProviderCall;
 }
 
 const spec = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as Spec;
@@ -45,13 +61,24 @@ const queries = spec.statements.map((statement, index) => ({
 const body = Buffer.from(spec.body);
 const vary = spec.vary;
 let nextRequest = vary?.first ?? 0;
+const provider = spec.provider;
+const providerUrl = provider && new URL(provider.url);
+const agent = providerUrl && providerAgent(providerUrl);
+
+/** The provider's call: its answer's reference, or an error for anything but a 200 that names one. */
+async function callProvider(call: ProviderCall): Promise<string> {
+  const answer = await providerRequest(agent!, providerUrl!, { method: 'POST', headers: call.headers, body: call.body, timeoutMs: call.timeoutMs, idempotent: false });
+  const reference = answer.status === 200 ? (JSON.parse(answer.text) as Record<string, unknown>)[call.answerField] : undefined;
+  if (typeof reference !== 'string') throw new Error(`the provider answered ${answer.status}: ${answer.text.slice(0, 200)}`);
+  return reference;
+}
 
 /** The parameters of request n: the recorded ones, with the variation's positions replaced. */
 function valuesFor(n: number): (string | null)[][] {
   if (!vary) return queries.map((query) => query.values);
   const values = queries.map((query) => [...query.values]);
-  const round = Math.floor(n / vary.spaceIds.length) - Math.floor(vary.recorded / vary.spaceIds.length);
-  for (const [statement, index] of vary.spaceAt) values[statement]![index] = String(vary.spaceIds[n % vary.spaceIds.length]);
+  const round = Math.floor(n / vary.rowIds.length) - Math.floor(vary.recorded / vary.rowIds.length);
+  for (const [statement, index] of vary.rowAt) values[statement]![index] = String(vary.rowIds[n % vary.rowIds.length]);
   for (const [statement, index] of vary.timesAt) {
     values[statement]![index] = new Date(Date.parse(values[statement]![index]!) + round * vary.stepMs).toISOString();
   }
@@ -67,6 +94,7 @@ const server = createServer((request, response) => {
       const answers: (string | null)[][] = [];
       for (const [statement, query] of queries.entries()) {
         for (const { at, from } of vary?.readAt ?? []) if (at[0] === statement) values[statement]![at[1]] = answers[from[0]]?.[from[1]] ?? null;
+        if (provider?.before === statement) values[provider.answerAt[0]]![provider.answerAt[1]] = await callProvider(provider);
         const { rows } = await pool.query<(string | null)[]>({ ...query, values: values[statement], rowMode: 'array' });
         // A write that wrote nothing (a conflict, a listing gone) did not do the API's work.
         if (vary && rows.length === 0) throw new Error(`statement ${statement} answered no row`);

@@ -20,9 +20,10 @@ export interface RecordedBooking {
   bookingId: number;
 }
 
-/** Where a recorded creation holds what changes from one booking to the next. */
+/** Where a recorded creation holds what changes from one request to the next. */
 export interface CreationPositions {
-  spaceAt: Position[];
+  /** The row the request writes for: the listing booked (a booking), the booking paid (a payment). */
+  rowAt: Position[];
   /** The booking's start, end and blocked_until (the end plus the listing's buffer). */
   timesAt: Position[];
   /** The booking id, taken from the `nextval` column of the statement that reads the listing. */
@@ -32,15 +33,15 @@ export interface CreationPositions {
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
 /**
- * What the bare server changes per request: request n (counted from `first`) books listing
- * `spaceIds[n % spaceIds.length]` at the recorded times moved by whole rounds over the listings
- * (`stepMs` each, counted from the recorded request, number `recorded`), with the booking id
- * the reading statement answered, as the API does.
+ * What the bare server changes per request: request n (counted from `first`) writes for row
+ * `rowIds[n % rowIds.length]` (books that listing, pays that booking) at the recorded times moved
+ * by whole rounds over the rows (`stepMs` each, counted from the recorded request, number
+ * `recorded`), with the ids earlier statements answered (`readAt`), as the API does.
  */
 export interface Variation extends CreationPositions {
   first: number;
   recorded: number;
-  spaceIds: number[];
+  rowIds: number[];
   stepMs: number;
 }
 
@@ -51,12 +52,12 @@ export interface Variation extends CreationPositions {
  * replay cannot silently repeat the recorded booking.
  */
 export async function creationPositions(databaseUrl: string, calls: RecordedCall[], booking: RecordedBooking): Promise<CreationPositions> {
-  const spaceAt: Position[] = [];
+  const rowAt: Position[] = [];
   const timesAt: Position[] = [];
   const idAt: Position[] = [];
   calls.forEach((call, statement) =>
     call.params.forEach((value, index) => {
-      if (value === booking.spaceId) spaceAt.push([statement, index]);
+      if (value === booking.spaceId) rowAt.push([statement, index]);
       else if (value === booking.bookingId) idAt.push([statement, index]);
       else if (typeof value === 'string' && ISO_UTC.test(value) && Date.parse(value) >= booking.start.getTime()) timesAt.push([statement, index]);
     }),
@@ -65,24 +66,27 @@ export async function creationPositions(databaseUrl: string, calls: RecordedCall
   if (reading < 0) throw new Error('the recorded creation reads no booking id from the sequence');
   if (idAt.length !== 1 || idAt[0]![0] <= reading) throw new Error(`the recorded creation holds the booking id ${idAt.length}× after its read (expected once)`);
   // The listing read names it once; the insert three times (its lock, the row, the check that it still takes bookings).
-  if (spaceAt.length !== 4 || timesAt.length !== 3)
-    throw new Error(`the recorded creation holds the listing ${spaceAt.length}× and ${timesAt.length} booking times (expected 4 and 3)`);
-  return { spaceAt, timesAt, readAt: [{ at: idAt[0]!, from: [reading, await nextvalColumn(databaseUrl, calls[reading]!)] }] };
+  if (rowAt.length !== 4 || timesAt.length !== 3)
+    throw new Error(`the recorded creation holds the listing ${rowAt.length}× and ${timesAt.length} booking times (expected 4 and 3)`);
+  return { rowAt, timesAt, readAt: [{ at: idAt[0]!, from: [reading, await answerColumn(databaseUrl, calls[reading]!, 'nextval')] }] };
 }
 
 /**
- * Which column of the reading statement is the sequence's value (it costs one id of the sequence).
- * Its own client, not sqlRows: the answer's field list in column order is what is asked for.
+ * Which column of a recorded statement's answer is `name`, from running it once in a transaction
+ * that is rolled back (a sequence still gives up the value it handed out). Its own client, not
+ * sqlRows: the answer's field list in column order is what is asked for.
  */
-async function nextvalColumn(databaseUrl: string, call: RecordedCall): Promise<number> {
+export async function answerColumn(databaseUrl: string, call: RecordedCall, name: string): Promise<number> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
+    await client.query('begin');
     const result = await client.query({ text: call.text, values: call.params, rowMode: 'array' });
-    const column = result.fields.findIndex((field) => field.name === 'nextval');
-    if (column < 0) throw new Error('the reading statement has no nextval column');
+    const column = result.fields.findIndex((field) => field.name === name);
+    if (column < 0) throw new Error(`the recorded statement answers no ${name} column`);
     return column;
   } finally {
+    await client.query('rollback').catch(() => undefined);
     await client.end();
   }
 }
@@ -115,7 +119,7 @@ export function creationScript(calls: RecordedCall[], positions: CreationPositio
   const variables: Record<string, string | number> = { ...bound.variables };
   const meta = ['\\set space :first_listing + :client_id', '\\set shift (:first_day + :i) * 86400'];
   const replaced = new Map<string, string>();
-  for (const [statement, index] of positions.spaceAt) replaced.set(`s${statement}p${index + 1}`, ':space');
+  for (const [statement, index] of positions.rowAt) replaced.set(`s${statement}p${index + 1}`, ':space');
   positions.timesAt.forEach(([statement, index], time) => {
     const name = `s${statement}p${index + 1}`;
     variables[`base${time}`] = Date.parse(String(calls[statement]!.params[index])) / 1000;

@@ -5,7 +5,8 @@
  */
 import pg from 'pg';
 import { sqlRows } from './harness.ts';
-import type { recordingApp } from './pgbench.ts';
+import { answerColumn, type Position, type Variation } from './creation-floor.ts';
+import type { Recording, RecordedCall, recordingApp } from './pgbench.ts';
 
 const HOUR = 3_600_000;
 /** Every seeded booking is 2 hours; slots of a listing start 3 hours apart, so none overlap. */
@@ -37,7 +38,7 @@ async function liveListings(databaseUrl: string): Promise<number> {
 /**
  * Statistics for the rows just written. Without them the planner takes the freshly filled tables
  * for nearly empty and may read a booking through a partial index of every unpaid booking (a cost
- * tie with the primary key) instead of by its id: insertPending then filtered ~30,000 index
+ * tie with the primary key) instead of by its id: the pending payment's insert then filtered ~30,000 index
  * entries per call, which was the 146 transactions/s of pgbench and the 93/s of the API. A live
  * database has its statistics (autovacuum analyzes after bulk changes); a run 3 s after a bulk
  * insert would not.
@@ -148,11 +149,13 @@ function parameterize(statement: string, pattern: RegExp, replacement: string, w
 }
 
 export interface PaymentStatements {
-  /** insertPendingSql with `:b` for the booking id, for bookings of `userId`. */
-  insertPending: string;
+  /** startPendingSql (read the booking, mark it pending, insert the payment) with `:b` for the booking id, for bookings of `userId`. */
+  startPending: string;
   /** completeSql for a batch of one payment, `:p`. */
   complete: string;
   userId: number;
+  /** The whole recorded creation, for the bare server. */
+  creation: { recording: Recording; bookingId: number };
 }
 
 /**
@@ -175,7 +178,7 @@ export async function recordPaymentStatements(
   const [userId] = await userIds(databaseUrl, [email]);
 
   const [booking] = await seedUnpaidBookings(databaseUrl, [userId!], 1);
-  const created = await recorder.record(
+  const creation = await recorder.recordRequest(
     {
       method: 'POST',
       url: '/api/payments',
@@ -184,10 +187,10 @@ export async function recordPaymentStatements(
     },
     201,
   );
-  const insertPending = parameterize(
-    single(created, /^\s*with "booking" as \(\s*update "bookings"/, 'insertPending'),
-    new RegExp(`where "id" = ${booking!.id}::int and "user_id" = ${userId}::int`),
-    `where "id" = :b::int and "user_id" = ${userId}::int`,
+  const startPending = parameterize(
+    single(creation.statements, /^\s*with "target" as \(\s*select .* from "bookings"/, 'startPending'),
+    new RegExp(`where "id" = ${booking!.id}::int\\b`),
+    `where "id" = :b::int`,
     'booking id',
   );
 
@@ -201,7 +204,38 @@ export async function recordPaymentStatements(
     'payment id',
     // The recording's literals spell a null array element as the text "null" (the mail's html_body).
   ).replaceAll(`'{"null"}'`, `'{NULL}'`);
-  return { insertPending, complete, userId: userId! };
+  return { startPending, complete, userId: userId!, creation: { recording: creation, bookingId: booking!.id } };
+}
+
+/** Where a value is in the recorded statements' parameters; the recording must hold it exactly once. */
+function onlyPosition(calls: RecordedCall[], value: unknown, what: string): Position {
+  const found: Position[] = [];
+  calls.forEach((call, statement) => call.params.forEach((param, index) => param === value && found.push([statement, index])));
+  if (found.length !== 1) throw new Error(`the recorded payment holds ${what} ${found.length}× (expected once)`);
+  return found[0]!;
+}
+
+/**
+ * What the bare server changes per payment (bench/bare-limit.ts): the booking paid (a different
+ * one per request), the payment id the start statement answers, bound into the statement that
+ * notes the provider's reference, and where that reference goes (from the provider's answer).
+ */
+export async function paymentVariation(
+  databaseUrl: string,
+  creation: PaymentStatements['creation'],
+  bookingIds: number[],
+): Promise<{ vary: Variation; checkoutAt: Position }> {
+  const { calls, body } = creation.recording;
+  const answer = JSON.parse(body) as { id: number; checkout_request_id: string };
+  const bookingAt = onlyPosition(calls, creation.bookingId, 'the booking id');
+  const paymentAt = onlyPosition(calls, answer.id, 'the payment id');
+  const checkoutAt = onlyPosition(calls, answer.checkout_request_id, 'the CheckoutRequestID');
+  if (paymentAt[0] <= bookingAt[0] || checkoutAt[0] !== paymentAt[0]) throw new Error('the recorded payment is not read, write, then note the reference');
+  const column = await answerColumn(databaseUrl, calls[bookingAt[0]]!, 'payment_id');
+  return {
+    vary: { rowAt: [bookingAt], timesAt: [], readAt: [{ at: paymentAt, from: [bookingAt[0], column] }], first: 0, recorded: 0, rowIds: bookingIds, stepMs: 0 },
+    checkoutAt,
+  };
 }
 
 export interface PaymentCheck {

@@ -13,9 +13,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { api, figures, load, loadInOwnProcess, peakRss, ROOT, scratchDatabase, sqlRows, startService, type Figures, type Service } from './harness.ts';
 import { startDaraja, type DarajaProcess } from './daraja.ts';
+import { darajaPassword, darajaTimestamp, mpesaCallbackPath } from '../src/infra/payments/mpesa.ts';
 import {
   checkPayments,
   describeCheck,
+  paymentVariation,
   recordPaymentStatements,
   sampleLockWaits,
   seedPendingPayments,
@@ -26,6 +28,7 @@ import {
   type PaymentStatements,
 } from './payments.ts';
 import { boundStatements, parameterText, pgbench, recordingApp, recordingOf, type PgbenchFigures, type Recording } from './pgbench.ts';
+import type { ProviderCall } from './bare-limit.ts';
 import { consecutiveListings, creationPositions, creationScript, type Variation } from './creation-floor.ts';
 import { adminStatsRecording, adminToken, reviewedSpaces, seedTestimonials, topUpReviews } from './reviews.ts';
 
@@ -113,7 +116,8 @@ async function bareLimit(
   recording: Recording,
   mode: 'extended' | 'prepared',
   requests: { method: string; path: string }[],
-  write?: { vary: Variation; status: number },
+  write?: { vary: Variation; status: number; provider?: ProviderCall },
+  env: Record<string, string> = {},
 ): Promise<Figures & { sent: number; answered: number }> {
   const folder = mkdtempSync(join(tmpdir(), 'spacer-bare-'));
   const spec = join(folder, 'spec.json');
@@ -132,7 +136,7 @@ async function bareLimit(
       ...write,
     }),
   );
-  const child = fork(new URL('./bare-limit.ts', import.meta.url), [spec], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(new URL('./bare-limit.ts', import.meta.url), [spec], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       child.once('message', (message) => resolve(Number(message)));
@@ -528,7 +532,7 @@ export const scenarios: Record<string, Scenario> = {
   },
   'payments-create': {
     description:
-      'POST /api/payments (M-Pesa) for confirmed bookings of 8 clients, each request a different booking, Daraja the loopback fake behind TLS; and the insertPending statement through pgbench',
+      'POST /api/payments (M-Pesa) for confirmed bookings of 8 clients, each request a different booking, Daraja the loopback fake behind TLS; and the statement that reads the booking and writes the pending payment through pgbench',
     spaces: 10_000,
     daraja: true,
     postgresOnly: true,
@@ -570,14 +574,15 @@ export const scenarios: Record<string, Scenario> = {
       const bookingIds = rows.map((row) => row.id);
       const pg = await rowPerTransaction(
         url,
-        statements.insertPending,
+        statements.startPending,
         'b',
         bookingIds,
         connections,
         countRows(url, 'select count(*)::int as n from payments where booking_id between $1 and $2', [bookingIds[0], bookingIds[bookingIds.length - 1]]),
       );
-      api.note = `${percentOf(api, pg.raw)}; ${api.note}`;
-      return [api, pgbenchRow('  pgbench: the insertPending statement (prepared)', pg.raw, pg.note)];
+      const bare = await paymentCreationFloor(url, daraja!, statements, 3_000 * duration);
+      api.note = `${percentOf(api, pg.raw)}; ${Math.round((api.requestsPerSecond / bare.requestsPerSecond) * 100)} % of bare Node.js; ${api.note}`;
+      return [api, pgbenchRow('  pgbench: the booking read and pending payment (one statement, prepared)', pg.raw, pg.note), bare];
     },
   },
   'payments-callback': {
@@ -743,6 +748,69 @@ export const scenarios: Record<string, Scenario> = {
 };
 
 /**
+ * The bare server paying `count` fresh bookings of the recorded payer, one per request: the
+ * recorded session check, the statement that reads the booking and writes the pending payment,
+ * the STK push to the same Daraja fake over the same TLS front (a fixed body with a valid
+ * password, the OAuth token fetched once), and the statement that notes the CheckoutRequestID.
+ * The run fails if it wrote fewer payments with their reference than it answered.
+ */
+async function paymentCreationFloor(databaseUrl: string, daraja: DarajaProcess, statements: PaymentStatements, count: number): Promise<Figures> {
+  const rows = await seedUnpaidBookings(databaseUrl, [statements.userId], count);
+  const bookingIds = rows.map((row) => row.id);
+  const { vary, checkoutAt } = await paymentVariation(databaseUrl, statements.creation, bookingIds);
+  const { MPESA_CONSUMER_KEY: key, MPESA_CONSUMER_SECRET: secret, MPESA_BUSINESS_SHORTCODE: shortcode, MPESA_PASSKEY: passkey } = daraja.mpesaEnv;
+  const oauth = await fetch(`${daraja.plainUrl}/oauth/v1/generate?grant_type=client_credentials`, {
+    headers: { authorization: `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}` },
+  });
+  const { access_token: token } = (await oauth.json()) as { access_token: string };
+  const timestamp = darajaTimestamp(new Date());
+  const push = {
+    BusinessShortCode: shortcode,
+    Password: darajaPassword(shortcode!, passkey!, timestamp),
+    Timestamp: timestamp,
+    TransactionType: 'CustomerPayBillOnline',
+    Amount: Math.round(rows[0]!.amount / 100),
+    PartyA: '254712345678',
+    PartyB: shortcode,
+    PhoneNumber: '254712345678',
+    CallBackURL: `https://spacer.invalid${mpesaCallbackPath(daraja.callbackToken)}`,
+    AccountReference: `Booking${rows[0]!.id}`.slice(0, 12),
+    TransactionDesc: 'Spacer pay',
+  };
+  const written = countRows(databaseUrl, 'select count(*)::int as n from payments where booking_id between $1 and $2 and checkout_request_id is not null', [
+    bookingIds[0],
+    bookingIds[bookingIds.length - 1],
+  ]);
+  const before = await written();
+  const bare = await bareLimit(
+    databaseUrl,
+    statements.creation.recording,
+    'prepared',
+    [{ method: 'POST', path: '/api/payments' }],
+    {
+      status: 201,
+      vary,
+      provider: {
+        url: `${daraja.serverEnv.MPESA_BASE_URL}/mpesa/stkpush/v1/processrequest`,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(push),
+        timeoutMs: 10_000,
+        before: checkoutAt[0],
+        answerField: 'CheckoutRequestID',
+        answerAt: checkoutAt,
+      },
+    },
+    { NODE_EXTRA_CA_CERTS: daraja.serverEnv.NODE_EXTRA_CA_CERTS! },
+  );
+  const paid = (await written()) - before;
+  const wrote = `${paid} payments written for ${bare.answered} answered requests`;
+  if (paid < bare.answered) throw new Error(`the bare server did not write what it answered: ${wrote}`);
+  if (bare.sent > bookingIds.length) throw new Error(`the bare server ran past its ${bookingIds.length} bookings`);
+  const { sent: _sent, answered: _answered, ...row } = bare;
+  return { ...row, scenario: '  bare Node.js: the same statements, STK push and body, a booking each', note: [row.note, wrote].filter(Boolean).join('; ') };
+}
+
+/**
  * One booking recorded from an app built in this process (the next free slot), then replayed as
  * the bare server and as pgbench, each request booking a slot of its own (bench/creation-floor.ts).
  * Each row's note says how many bookings it wrote for how many requests, and a replay that wrote
@@ -769,7 +837,7 @@ async function creationLimits(
   let before = await bookings();
   const bare = await bareLimit(databaseUrl, recording, 'prepared', [{ method: 'POST', path: '/api/bookings' }], {
     status: 201,
-    vary: { ...positions, first: slotsUsed, recorded, spaceIds: open, stepMs: 86_400_000 },
+    vary: { ...positions, first: slotsUsed, recorded, rowIds: open, stepMs: 86_400_000 },
   });
   const bareBooked = (await bookings()) - before;
   // Request numbers are taken on arrival, and a request cut off by the end of the run may still
