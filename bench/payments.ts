@@ -56,25 +56,28 @@ async function analyze(databaseUrl: string): Promise<void> {
 async function seed(databaseUrl: string, userIds: number[], count: number): Promise<SeededBooking[]>;
 async function seed(databaseUrl: string, userIds: number[], count: number, tag: string): Promise<SeededPayment[]>;
 async function seed(databaseUrl: string, userIds: number[], count: number, tag?: string): Promise<SeededBooking[] | SeededPayment[]> {
+  // The listing count is a parameter: read from the listing CTE beside each row, it made the join
+  // condition mix both sides, which only a nested loop can join (30,000 × 10,000 comparisons, a
+  // minute of PostgreSQL per seed); as a parameter it is a merge or hash join.
   const listings = await liveListings(databaseUrl);
   const start = new Date(nextStart);
   nextStart += Math.ceil(count / listings) * SLOT_MS + 24 * HOUR;
   const bookingsSql = `
     with "listing" as (
-      select "id", "price_per_hour", "currency", (row_number() over (order by "id"))::int - 1 as "i", (count(*) over ())::int as "total"
+      select "id", "price_per_hour", "currency", (row_number() over (order by "id"))::int - 1 as "i"
       from "spaces" where "archived_at" is null and "currency" = 'KES'
     )
     insert into "bookings" ("space_id", "user_id", "start_time", "end_time", "blocked_until", "total_price", "currency", "status", "payment_status", "confirmed_at", "created_at", "updated_at")
     select l."id", ($1::int[])[1 + g % cardinality($1::int[])],
-      $3::timestamptz + (g / l."total") * interval '${SLOT_MS / HOUR} hours',
-      $3::timestamptz + (g / l."total") * interval '${SLOT_MS / HOUR} hours' + interval '2 hours',
-      $3::timestamptz + (g / l."total") * interval '${SLOT_MS / HOUR} hours' + interval '2 hours',
+      $3::timestamptz + (g / $5::int) * interval '${SLOT_MS / HOUR} hours',
+      $3::timestamptz + (g / $5::int) * interval '${SLOT_MS / HOUR} hours' + interval '2 hours',
+      $3::timestamptz + (g / $5::int) * interval '${SLOT_MS / HOUR} hours' + interval '2 hours',
       l."price_per_hour" * 2, l."currency", 'confirmed', $4::text, now(), now(), now()
-    from generate_series(0, $2::int - 1) as g join "listing" l on l."i" = g % l."total"
+    from generate_series(0, $2::int - 1) as g join "listing" l on l."i" = g % $5::int
     order by g
     returning "id", "user_id", "total_price", "currency"`;
   if (tag === undefined) {
-    const rows = await sqlRows<{ id: number; user_id: number; total_price: string }>(databaseUrl, bookingsSql, [userIds, count, start.toISOString(), 'unpaid']);
+    const rows = await sqlRows<{ id: number; user_id: number; total_price: string }>(databaseUrl, bookingsSql, [userIds, count, start.toISOString(), 'unpaid', listings]);
     await analyze(databaseUrl);
     return rows.map((row) => ({ id: row.id, userId: row.user_id, amount: Number(row.total_price) })).sort((a, b) => a.id - b.id);
   }
@@ -82,10 +85,10 @@ async function seed(databaseUrl: string, userIds: number[], count: number, tag?:
     databaseUrl,
     `with "booking" as (${bookingsSql})
      insert into "payments" ("booking_id", "user_id", "amount", "currency", "payment_method", "provider", "status", "phone_number", "checkout_request_id", "next_query_at", "created_at", "updated_at")
-     select "id", "user_id", "total_price", "currency", 'mpesa', 'daraja', 'pending', '254712345678', $5::text || "id", now() + interval '1 day', now(), now()
+     select "id", "user_id", "total_price", "currency", 'mpesa', 'daraja', 'pending', '254712345678', $6::text || "id", now() + interval '1 day', now(), now()
      from "booking" order by "id"
      returning "id", "booking_id", "user_id", "amount", "checkout_request_id"`,
-    [userIds, count, start.toISOString(), 'pending', tag],
+    [userIds, count, start.toISOString(), 'pending', listings, tag],
   );
   await analyze(databaseUrl);
   return rows

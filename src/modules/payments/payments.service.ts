@@ -217,13 +217,14 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
       });
       if (!started) throw notFound('Booking');
       const { booking, paymentId } = started;
+      // Written means every check passed in SQL: nothing below may refuse a payment already written.
+      if (paymentId !== undefined) return { booking, id: paymentId };
       if (!canPay(actor.user, booking)) throw forbidden('Only the guest who booked may pay for a booking');
       if (refusal !== undefined) throw refusal;
       if (method === 'mpesa' && !repo.mpesaTakes(booking)) {
         throw badRequest('unsupported_amount', 'M-Pesa takes whole Kenyan shillings only; pay this booking by card or cash');
       }
-      if (paymentId === undefined) throw conflict('invalid_state', 'This booking is not awaiting payment: it must be confirmed and unpaid');
-      return { booking, id: paymentId };
+      throw conflict('invalid_state', 'This booking is not awaiting payment: it must be confirmed and unpaid');
     };
 
     const claim = idempotencyKey ? { userId: actor.user.id, scope: IDEMPOTENCY_SCOPE, key: idempotencyKey, body, abandonedAfterMs: startWindowMs } : undefined;
