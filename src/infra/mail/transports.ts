@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 export interface OutgoingMail {
   from: string;
@@ -30,28 +30,46 @@ const message = (mail: OutgoingMail) => ({
   ...(mail.attachments && mail.attachments.length > 0 ? { attachments: mail.attachments } : {}),
 });
 
+/**
+ * nodemailer (~5 MB of live heap) is loaded by the first mail a process sends, not at start-up: a
+ * process that sends none (a worker that only answers reads) never carries it.
+ */
+let nodemailerModule: Promise<typeof import('nodemailer')> | undefined;
+const loadNodemailer = () => (nodemailerModule ??= import('nodemailer'));
+
+/** A nodemailer transport made at the first send; closing before that closes nothing. */
+function lazyTransporter(make: (nodemailer: typeof import('nodemailer')) => Transporter) {
+  let transporter: Promise<Transporter> | undefined;
+  return {
+    get: () => (transporter ??= loadNodemailer().then(make)),
+    close: () => void transporter?.then((made) => made.close(), () => {}),
+  };
+}
+
 export function smtpTransport(url: string): MailTransport {
-  const transport = nodemailer.createTransport(url, {
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 30_000,
-  } as object);
+  const transport = lazyTransporter((nodemailer) =>
+    nodemailer.createTransport(url, {
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 30_000,
+    } as object),
+  );
   return {
     kind: 'smtp',
     async send(mail) {
-      await transport.sendMail(message(mail));
+      await (await transport.get()).sendMail(message(mail));
     },
-    close: () => transport.close(),
+    close: transport.close,
   };
 }
 
 /** The offline default: each mail becomes an .eml file a developer can open. */
 export function outboxFilesTransport(dir: string, log: FastifyBaseLogger): MailTransport {
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const transport = lazyTransporter((nodemailer) => nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }));
   return {
     kind: 'outbox-files',
     async send(mail) {
-      const info = await transport.sendMail(message(mail));
+      const info = await (await transport.get()).sendMail(message(mail));
       await mkdir(dir, { recursive: true });
       const id = mail.messageId.replace(/[^A-Za-z0-9.-]/g, '');
       const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${id}.eml`);
@@ -59,6 +77,6 @@ export function outboxFilesTransport(dir: string, log: FastifyBaseLogger): MailT
       // The body holds single-use links; the log says only where to find it.
       log.info({ file, subject: mail.subject }, 'mail written to outbox');
     },
-    close: () => transport.close(),
+    close: transport.close,
   };
 }
