@@ -27,6 +27,7 @@ import {
   userIds,
   type PaymentStatements,
 } from './payments.ts';
+import { startNodeOptions } from '../test/helpers/start-command.ts';
 import { boundStatements, parameterText, pgbench, recordingApp, recordingOf, type PgbenchFigures, type Recording } from './pgbench.ts';
 import type { ProviderCall } from './bare-limit.ts';
 import { consecutiveListings, creationPositions, creationScript, type Variation } from './creation-floor.ts';
@@ -136,7 +137,12 @@ async function bareLimit(
       ...write,
     }),
   );
-  const child = fork(new URL('./bare-limit.ts', import.meta.url), [spec], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
+  // With npm start's own V8 flags: the floor is then one of memory too, not only of speed.
+  const child = fork(new URL('./bare-limit.ts', import.meta.url), [spec], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
+    execArgv: startNodeOptions(ROOT),
+  });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       child.once('message', (message) => resolve(Number(message)));
