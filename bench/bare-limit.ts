@@ -67,7 +67,13 @@ const agent = providerUrl && providerAgent(providerUrl);
 
 /** The provider's call: its answer's reference, or an error for anything but a 200 that names one. */
 async function callProvider(call: ProviderCall): Promise<string> {
-  const answer = await providerRequest(agent!, providerUrl!, { method: 'POST', headers: call.headers, body: call.body, timeoutMs: call.timeoutMs, idempotent: false });
+  const answer = await providerRequest(agent!, providerUrl!, {
+    method: 'POST',
+    headers: call.headers,
+    body: call.body,
+    timeoutMs: call.timeoutMs,
+    idempotent: false,
+  });
   const reference = answer.status === 200 ? (JSON.parse(answer.text) as Record<string, unknown>)[call.answerField] : undefined;
   if (typeof reference !== 'string') throw new Error(`the provider answered ${answer.status}: ${answer.text.slice(0, 200)}`);
   return reference;

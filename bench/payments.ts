@@ -77,7 +77,13 @@ async function seed(databaseUrl: string, userIds: number[], count: number, tag?:
     order by g
     returning "id", "user_id", "total_price", "currency"`;
   if (tag === undefined) {
-    const rows = await sqlRows<{ id: number; user_id: number; total_price: string }>(databaseUrl, bookingsSql, [userIds, count, start.toISOString(), 'unpaid', listings]);
+    const rows = await sqlRows<{ id: number; user_id: number; total_price: string }>(databaseUrl, bookingsSql, [
+      userIds,
+      count,
+      start.toISOString(),
+      'unpaid',
+      listings,
+    ]);
     await analyze(databaseUrl);
     return rows.map((row) => ({ id: row.id, userId: row.user_id, amount: Number(row.total_price) })).sort((a, b) => a.id - b.id);
   }

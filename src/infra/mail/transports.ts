@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
+import type Nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 
 export interface OutgoingMail {
@@ -34,15 +35,19 @@ const message = (mail: OutgoingMail) => ({
  * nodemailer (~5 MB of live heap) is loaded by the first mail a process sends, not at start-up: a
  * process that sends none (a worker that only answers reads) never carries it.
  */
-let nodemailerModule: Promise<typeof import('nodemailer')> | undefined;
-const loadNodemailer = () => (nodemailerModule ??= import('nodemailer'));
+let nodemailerModule: Promise<typeof Nodemailer> | undefined;
+const loadNodemailer = () => (nodemailerModule ??= import('nodemailer').then((module) => module.default));
 
 /** A nodemailer transport made at the first send; closing before that closes nothing. */
-function lazyTransporter(make: (nodemailer: typeof import('nodemailer')) => Transporter) {
+function lazyTransporter(make: (nodemailer: typeof Nodemailer) => Transporter) {
   let transporter: Promise<Transporter> | undefined;
   return {
     get: () => (transporter ??= loadNodemailer().then(make)),
-    close: () => void transporter?.then((made) => made.close(), () => {}),
+    close: () =>
+      void transporter?.then(
+        (made) => made.close(),
+        () => {},
+      ),
   };
 }
 

@@ -194,9 +194,9 @@ export function createPaymentsService(deps: PaymentsServiceDeps) {
   async function create(actor: Principal, body: CreatePaymentBody, idempotencyKey?: string): Promise<CreatePaymentResult> {
     const method = body.payment_method;
     const provider = providerForMethod(method);
-    let refusal: unknown;
+    let refusal: Error | undefined;
     const phone = await payerPhone(actor, body).catch((error: unknown) => {
-      refusal = error;
+      refusal = error instanceof Error ? error : new Error(String(error));
       return null;
     });
     if (refusal === undefined && method !== 'cash' && !provider) {
