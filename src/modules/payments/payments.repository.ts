@@ -96,7 +96,7 @@ const bookingToPayStatement = statementCache((db: Db) =>
     .prepare('payments_booking_to_pay'),
 );
 
-/** What paying for a booking needs to know of it (every payment and every completion asks). */
+/** What settling a payment needs to know of its booking (creation reads it in startPendingSql). */
 export async function findBookingToPay(db: Db, bookingId: number) {
   const [row] = await bookingToPayStatement(db).execute({ bookingId });
   return row;
@@ -147,8 +147,6 @@ export async function findMany(db: DbOrTx, visibility: Visibility, filters: Paym
 export interface BookingToPay {
   id: number;
   userId: number;
-  status: string;
-  paymentStatus: string;
   totalPrice: number;
   currency: string;
 }
@@ -165,7 +163,7 @@ export interface BookingToPay {
  */
 const startPendingSql = sql`
   with "target" as (
-    select "id", "user_id", "status", "payment_status", "total_price", "currency" from ${bookings} where "id" = ${p('bookingId')}::int
+    select "id", "user_id", "total_price", "currency" from ${bookings} where "id" = ${p('bookingId')}::int
   ), "booking" as (
     update ${bookings} set "payment_status" = 'pending', "updated_at" = ${p('now')}::timestamptz
     where "id" = (select "id" from "target") and ${p('proceed')}::boolean
@@ -179,14 +177,10 @@ const startPendingSql = sql`
     from "booking"
     returning "id"
   )
-  select "id", "user_id", "status", "payment_status", "total_price"::text, "currency", (select "id" from "payment") as "payment_id" from "target"`;
+  select "id", "user_id", "total_price"::text, "currency", (select "id" from "payment") as "payment_id" from "target"`;
 
 const startPendingStatement = statementCache((db: DbOrTx) =>
-  preparedSql<{ id: number; user_id: number; status: string; payment_status: string; total_price: string; currency: string; payment_id: number | null }>(
-    db,
-    'payments_start_pending',
-    startPendingSql,
-  ),
+  preparedSql<{ id: number; user_id: number; total_price: string; currency: string; payment_id: number | null }>(db, 'payments_start_pending', startPendingSql),
 );
 
 /** Whether M-Pesa can take this amount: whole Kenyan shillings (startPendingSql says the same). */
@@ -224,8 +218,6 @@ export async function startPending(
     booking: {
       id: row.id,
       userId: row.user_id,
-      status: row.status,
-      paymentStatus: row.payment_status,
       totalPrice: Number(row.total_price),
       currency: row.currency,
     },
