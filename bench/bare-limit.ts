@@ -17,13 +17,12 @@ import pg from 'pg';
 import { providerAgent, providerRequest } from '../src/infra/payments/http.ts';
 import type { Position, Variation } from './creation-floor.ts';
 
-/** One provider call per request, made before statement `before`; the answer's `answerField` is bound at `answerAt`. */
+/** One provider call per request, made before the statement that takes its answer: the answer's `answerField`, bound at `answerAt`. */
 export interface ProviderCall {
   url: string;
   headers: Record<string, string>;
   body: string;
   timeoutMs: number;
-  before: number;
   answerField: string;
   answerAt: Position;
 }
@@ -100,7 +99,7 @@ const server = createServer((request, response) => {
       const answers: (string | null)[][] = [];
       for (const [statement, query] of queries.entries()) {
         for (const { at, from } of vary?.readAt ?? []) if (at[0] === statement) values[statement]![at[1]] = answers[from[0]]?.[from[1]] ?? null;
-        if (provider?.before === statement) values[provider.answerAt[0]]![provider.answerAt[1]] = await callProvider(provider);
+        if (provider?.answerAt[0] === statement) values[provider.answerAt[0]]![provider.answerAt[1]] = await callProvider(provider);
         const { rows } = await pool.query<(string | null)[]>({ ...query, values: values[statement], rowMode: 'array' });
         // A write that wrote nothing (a conflict, a listing gone) did not do the API's work.
         if (vary && rows.length === 0) throw new Error(`statement ${statement} answered no row`);
