@@ -66,6 +66,13 @@ export function fromPool(pool: pg.Pool, options: DatabaseOptions = {}): Database
  * connection ready for the next one; one whose error says the connection is lost is dropped.
  */
 class KeepingPool extends pg.Pool {
+  override connect(): Promise<pg.PoolClient>;
+  override connect(callback: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void): void;
+  override connect(callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: (release?: unknown) => void) => void) {
+    if (callback) return super.connect(callback);
+    return super.connect().then(givenBackWhenLost);
+  }
+
   override async query(config: unknown, values?: unknown): Promise<never> {
     const client = await this.connect();
     let broken: Error | undefined;
@@ -85,6 +92,34 @@ class KeepingPool extends pg.Pool {
       client.release(broken);
     }
   }
+}
+
+/**
+ * drizzle sends a transaction's BEGIN before its try/finally, so a connection lost just then
+ * (a server restart, pg_terminate_backend) was never released: the pool stayed one short for
+ * good and `end()` waited for it forever. A statement that fails because the connection is lost
+ * now gives the client back at once (the pool drops it); the holder's own release after that is
+ * a no-op, and anything else it sends fails as not queryable.
+ */
+function givenBackWhenLost(client: pg.PoolClient): pg.PoolClient {
+  const giveBack = client.release.bind(client);
+  let released = false;
+  const release = (error?: Error | boolean) => {
+    if (released) return;
+    released = true;
+    giveBack(error);
+  };
+  client.release = release;
+  // Each checkout sets its own (an own property from the first on, so the client keeps its shape).
+  client.query = ((...args: Parameters<pg.Client['query']>) => {
+    const sent: unknown = pg.Client.prototype.query.apply(client, args);
+    if (sent instanceof Promise)
+      sent.catch((error: unknown) => {
+        if (isConnectionError(error)) release(error as Error);
+      });
+    return sent;
+  }) as typeof client.query;
+  return client;
 }
 
 export function createPool(url: string, options: DatabaseOptions = {}): pg.Pool {

@@ -11,6 +11,7 @@ export async function startTcpProxy(target: { host: string; port: number }) {
   let server: Server | undefined;
   let port = 0;
   let accepted = 0;
+  let dropOn: string | undefined;
   const listen = async () => {
     if (server?.listening) return;
     const current = createServer((client) => {
@@ -23,7 +24,21 @@ export async function startTcpProxy(target: { host: string; port: number }) {
         socket.on('close', () => sockets.delete(socket));
         socket.on('error', () => socket.destroy());
       }
-      client.pipe(upstream).pipe(client);
+      upstream.pipe(client);
+      client.on('data', (chunk: Buffer) => {
+        // The connection dies as the statement leaves, so the service learns of it from that statement.
+        if (dropOn !== undefined && chunk.includes(dropOn)) {
+          dropOn = undefined;
+          client.destroy();
+          upstream.destroy();
+          return;
+        }
+        if (!upstream.write(chunk)) {
+          client.pause();
+          upstream.once('drain', () => client.resume());
+        }
+      });
+      client.on('end', () => upstream.end());
     });
     server = current;
     // The same port again, so the service's connection string stays valid across the outage.
@@ -45,6 +60,10 @@ export async function startTcpProxy(target: { host: string; port: number }) {
     accepted: () => accepted,
     /** Drops every connection and refuses new ones until `restore`. */
     cut,
+    /** Drops the one connection that next sends `text` (a statement), before it reaches PostgreSQL. */
+    dropWhenSent: (text: string) => {
+      dropOn = text;
+    },
     restore: listen,
   };
 }

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { buildApp } from '../../src/app.ts';
 import { createPool, fromPool, queryRows } from '../../src/db/client.ts';
 import { migratePool } from '../../src/db/migrate.ts';
+import { isConnectionError } from '../../src/shared/db-errors.ts';
 import { call, testConfig } from '../helpers/app.ts';
 import { createScratchPostgres, usingPostgres } from '../helpers/database.ts';
 import { uniqueEmail } from '../helpers/factories.ts';
@@ -82,5 +84,48 @@ describe('the connection pool', { skip }, () => {
     const next = await backend();
     assert.notEqual(next, first);
     assert.equal(pool.totalCount, 1);
+  });
+  it('gives back a connection lost as a transaction begins: the pool stays whole and closes at once', async () => {
+    // drizzle sends BEGIN before its try/finally, so a BEGIN that fails was never released.
+    const scratch = await createScratchPostgres();
+    after(scratch.drop);
+    const target = new URL(scratch.url);
+    const relay = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const pool = createPool(viaProxy(scratch.url, relay.port()), { poolMax: 1 });
+    const database = fromPool(pool);
+    after(() => database.close());
+    await database.ping();
+
+    relay.dropWhenSent('begin');
+    await assert.rejects(
+      database.db.transaction((tx) => queryRows(tx, sql`select 1`)),
+      (error) => isConnectionError(error),
+    );
+    assert.equal(pool.totalCount, 0, 'the lost connection left the pool');
+
+    // With the pool's only connection still out, this would wait for connectionTimeoutMillis and fail.
+    const [row] = await database.db.transaction((tx) => queryRows<{ one: number }>(tx, sql`select 1 as one`));
+    assert.equal(row!.one, 1);
+    const closing = database.close();
+    assert.equal(await Promise.race([closing.then(() => 'closed'), sleep(2000).then(() => 'still waiting')]), 'closed');
+  });
+
+  it('gives back a connection lost inside a transaction, whose ROLLBACK cannot be sent either', async () => {
+    const scratch = await createScratchPostgres();
+    after(scratch.drop);
+    const target = new URL(scratch.url);
+    const relay = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    const pool = createPool(viaProxy(scratch.url, relay.port()), { poolMax: 1 });
+    const database = fromPool(pool);
+    after(() => database.close());
+
+    relay.dropWhenSent('lost_here');
+    await assert.rejects(
+      database.db.transaction((tx) => queryRows(tx, sql`select 1 as lost_here`)),
+      (error) => isConnectionError(error),
+    );
+    assert.equal(pool.totalCount, 0);
+    const [row] = await queryRows<{ one: number }>(database.db, sql`select 1 as one`);
+    assert.equal(row!.one, 1);
   });
 });
