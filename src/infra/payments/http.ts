@@ -1,5 +1,12 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import type * as Http from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { createRequire } from 'node:module';
+
+// Not an ES import: building node:http's module namespace reads every export, and its lazy
+// WebSocket, MessageEvent and CloseEvent getters then load undici (measured: +2.5 MB of heap and
+// +14 MB of RSS in a process that never uses them).
+const { Agent: HttpAgent, request: httpRequest } = createRequire(import.meta.url)('node:http') as typeof Http;
 
 /**
  * Sockets to one payment provider: kept alive between calls, so a payment does not pay a TCP and
@@ -9,7 +16,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 export const PROVIDER_SOCKETS = 32;
 
 /** An agent for the provider's scheme (http only for loopback fakes in tests), keeping up to PROVIDER_SOCKETS sockets. */
-export function providerAgent(url: URL): HttpAgent | HttpsAgent {
+export function providerAgent(url: URL): Http.Agent | HttpsAgent {
   // An idle socket is dropped after `timeout`, or a second before the server's Keep-Alive hint if
   // that is sooner (Node heeds the hint only when a timeout is set), so the server rarely closes one first.
   const options = { keepAlive: true, maxSockets: PROVIDER_SOCKETS, maxFreeSockets: PROVIDER_SOCKETS, scheduling: 'lifo' as const, timeout: 4_000 };
@@ -41,7 +48,7 @@ type RequestInit = {
  * attempt. A kept-alive socket the server closed while idle fails at once (a reset before any
  * answer); an idempotent request, and only that, is tried again once on another socket.
  */
-export async function providerRequest(agent: HttpAgent | HttpsAgent, url: URL, init: RequestInit): Promise<{ status: number; text: string }> {
+export async function providerRequest(agent: Http.Agent | HttpsAgent, url: URL, init: RequestInit): Promise<{ status: number; text: string }> {
   try {
     return await attempt(agent, url, init);
   } catch (error) {
@@ -52,7 +59,7 @@ export async function providerRequest(agent: HttpAgent | HttpsAgent, url: URL, i
 
 class StaleSocketError extends Error {}
 
-function attempt(agent: HttpAgent | HttpsAgent, url: URL, init: RequestInit): Promise<{ status: number; text: string }> {
+function attempt(agent: Http.Agent | HttpsAgent, url: URL, init: RequestInit): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
     const headers = init.body === undefined ? init.headers : { ...init.headers, 'Content-Length': String(Buffer.byteLength(init.body)) };
