@@ -3,15 +3,17 @@ import { registerHooks } from 'node:module';
 /**
  * Run as a process of its own (test/process/footprint.test.ts): starts the app as src/server.ts
  * does, from the configuration in its environment, serves a few requests, and prints what the
- * process loaded: the npm packages (by name) and whether Node loaded its bundled undici.
+ * process loaded: the npm packages (by name), their files (from the package's folder on) and whether Node loaded its bundled undici.
  */
 
 const packages = new Set<string>();
+const files = new Set<string>();
 registerHooks({
   resolve(specifier, context, next) {
     const resolved = next(specifier, context);
     const at = resolved.url.lastIndexOf('/node_modules/');
     if (at !== -1) {
+      files.add(resolved.url.slice(at + '/node_modules/'.length));
       const [scope, name] = resolved.url.slice(at + '/node_modules/'.length).split('/');
       packages.add(scope!.startsWith('@') ? `${scope}/${name}` : scope!);
     }
@@ -32,5 +34,10 @@ for (const url of ['/health', '/ready', '/api/spaces', '/api/docs/json']) status
 await app.close();
 await database.close();
 process.stdout.write(
-  `${JSON.stringify({ statuses, packages: [...packages].sort(), undici: (process as unknown as { moduleLoadList: string[] }).moduleLoadList.some((entry) => entry.includes('undici')) })}\n`,
+  `${JSON.stringify({
+    statuses,
+    packages: [...packages].sort(),
+    files: [...files].sort(),
+    undici: (process as unknown as { moduleLoadList: string[] }).moduleLoadList.some((entry) => entry.includes('undici')),
+  })}\n`,
 );

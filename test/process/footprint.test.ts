@@ -19,7 +19,7 @@ async function loadedByApp(env: Record<string, string>) {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'silent', BACKGROUND_JOBS: 'false', ...TEST_SECRETS, DATA_DIR: tempDir(), ...env },
     timeout: 60_000,
   });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as { statuses: number[]; packages: string[]; undici: boolean };
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as { statuses: number[]; packages: string[]; files: string[]; undici: boolean };
 }
 
 /** Each is loaded at the first use of its feature: receipts, mail, image uploads, cards, Redis. */
@@ -43,6 +43,11 @@ describe('what a started server has loaded', () => {
     // An ES import of node:http reads its lazy WebSocket exports, which load undici (src/infra/payments/http.ts).
     assert.equal(loaded.undici, false, 'undici was loaded');
     assert.ok(loaded.packages.includes('fastify'), 'the hook saw the packages');
+    // Its index loads a store for every database it knows (src/infra/rate-limit.ts takes the three it uses).
+    assert.deepEqual(
+      loaded.files.filter((file) => file === 'rate-limiter-flexible/lib/index.js' || /RateLimiter(Mongo|MySQL|Postgres|Dynamo|Prisma)/.test(file)),
+      [],
+    );
     if (usingPostgres()) assert.equal(loaded.packages.includes('@electric-sql/pglite'), false, 'PGlite is loaded only for the embedded database');
   });
 });
