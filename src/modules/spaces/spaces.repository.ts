@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, asc, count, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import { queryRows, type Db, type DbOrTx } from '../../db/client.ts';
 import { statementCache } from '../../db/prepared.ts';
 import type { SqlFragment } from '../../db/fragments.ts';
@@ -250,22 +250,46 @@ function shapeOf(filters: SpaceFilters, sort: SpaceSort) {
   return { key: keys.join('|'), where: and(...conditions)!, values };
 }
 
-function orderBy(sort: SpaceSort): SQL[] {
+/** A sort's keys, each with its direction, so one statement can order by them twice (see buildList). */
+type SortKey = readonly [expression: SQL, direction: 'asc' | 'desc' | 'desc nulls last'];
+
+function sortKeys(sort: SpaceSort): SortKey[] {
   switch (sort) {
     case 'price_asc':
-      return [asc(spaces.pricePerHour), asc(spaces.id)];
+      return [
+        [sql`${spaces.pricePerHour}`, 'asc'],
+        [sql`${spaces.id}`, 'asc'],
+      ];
     case 'price_desc':
-      return [desc(spaces.pricePerHour), desc(spaces.id)];
+      return [
+        [sql`${spaces.pricePerHour}`, 'desc'],
+        [sql`${spaces.id}`, 'desc'],
+      ];
     case 'rating':
-      return [sql`(${spaces.ratingSum}::numeric / nullif(${spaces.ratingCount}, 0)) desc nulls last`, desc(spaces.ratingCount), asc(spaces.id)];
+      return [
+        [sql`(${spaces.ratingSum}::numeric / nullif(${spaces.ratingCount}, 0))`, 'desc nulls last'],
+        [sql`${spaces.ratingCount}`, 'desc'],
+        [sql`${spaces.id}`, 'asc'],
+      ];
     case 'relevance':
-      return [sql`ts_rank(${spaces.search}, ${searchQuery}) desc`, asc(spaces.id)];
+      return [
+        [sql`ts_rank(${spaces.search}, ${searchQuery})`, 'desc'],
+        [sql`${spaces.id}`, 'asc'],
+      ];
     case 'distance':
-      return [sql`${distance} asc`, asc(spaces.id)];
+      return [
+        [distance, 'asc'],
+        [sql`${spaces.id}`, 'asc'],
+      ];
     case 'newest':
-      return [desc(spaces.createdAt), desc(spaces.id)];
+      return [
+        [sql`${spaces.createdAt}`, 'desc'],
+        [sql`${spaces.id}`, 'desc'],
+      ];
   }
 }
+
+const orderBy = (sort: SpaceSort): SQL[] => sortKeys(sort).map(([expression, direction]) => sql`${expression} ${sql.raw(direction)}`);
 
 /** Which number the total is: counted rows, or one of the trigger-kept counters. */
 type TotalSource = 'rows' | 'live' | 'available' | 'unavailable';
@@ -291,7 +315,17 @@ function buildList(db: Db, name: string, where: SQL, sort: SpaceSort, withDistan
   // and built into JSON. Measured on the window search through pgbench: 2.2× the rate of two
   // statements when every listing conflicts, the same when most are free; a window count over the
   // chosen ids (`count(*) over ()`) or a materialized CTE were slower (bench/README.md).
-  let page;
+  // The page's JSON texts are joined by PostgreSQL, in the list's order: one row and one string
+  // reach the process, not a row per listing joined again in JavaScript. The sort keys are output
+  // columns, computed once, which the page is ordered by and the aggregate joins by.
+  const keys = sortKeys(sort);
+  const keyColumns = Object.fromEntries(keys.map(([expression], index) => [`k${index}`, sql`${expression}`.as(`k${index}`)]));
+  const byKeys = (table?: string) =>
+    sql.join(
+      keys.map(([, direction], index) => sql`${table ? sql`${sql.identifier(table)}.` : sql``}${sql.identifier(`k${index}`)} ${sql.raw(direction)}`),
+      sql`, `,
+    );
+  let rows;
   if (source === 'rows') {
     const chosen = db
       .select({ id: spaces.id })
@@ -300,25 +334,31 @@ function buildList(db: Db, name: string, where: SQL, sort: SpaceSort, withDistan
       .orderBy(...orderBy(sort))
       .limit(p('limit'))
       .offset(p('offset'));
-    page = db
-      .select({ json, total: sql<number>`(select count(*) from ${spaces} where ${where})` })
+    rows = db
+      .select({ json: json.as('json'), total: sql<number>`(select count(*) from ${spaces} where ${where})`.as('total'), ...keyColumns })
       .from(spaces)
       .innerJoin(users, eq(users.id, spaces.ownerId))
       .where(inArray(spaces.id, chosen))
-      .orderBy(...orderBy(sort))
-      .prepare(`${name}_page`);
+      .as('page');
   } else {
     // Unfiltered (or filtered by availability only), the counters answer without counting rows.
-    page = db
-      .select({ json, total: sql<number>`(select ${counterValue[source]} from ${spaceCounters})` })
+    rows = db
+      .select({ json: json.as('json'), total: sql<number>`(select ${counterValue[source]} from ${spaceCounters})`.as('total'), ...keyColumns })
       .from(spaces)
       .innerJoin(users, eq(users.id, spaces.ownerId))
       .where(where)
-      .orderBy(...orderBy(sort))
+      .orderBy(byKeys())
       .limit(p('limit'))
       .offset(p('offset'))
-      .prepare(`${name}_page`);
+      .as('page');
   }
+  const page = db
+    .select({
+      items: sql<string>`coalesce(string_agg(${rows.json}, ',' order by ${byKeys('page')}), '')`,
+      total: sql<string | null>`max(${rows.total})`,
+    })
+    .from(rows)
+    .prepare(`${name}_page`);
   // Only for a page past the end, which has no rows to carry the total.
   const total =
     source === 'rows'
@@ -329,7 +369,7 @@ function buildList(db: Db, name: string, where: SQL, sort: SpaceSort, withDistan
 
 const listStatements = new WeakMap<Db, Map<string, ReturnType<typeof buildList>>>();
 
-/** One page of listings as JSON texts plus the total: one statement, whatever the page size. */
+/** One page of listings as JSON texts joined by commas (the items of an array) and the total: one statement, whatever the page size. */
 export async function findManyJson(db: Db, filters: SpaceFilters, sort: SpaceSort, page: { limit: number; offset: number }) {
   const shape = shapeOf(filters, sort);
   const source = totalSource(filters);
@@ -343,11 +383,11 @@ export async function findManyJson(db: Db, filters: SpaceFilters, sort: SpaceSor
     statements = buildList(db, name, shape.where, sort, filters.near !== undefined, source);
     cache.set(key, statements);
   }
-  const rows = await statements.page.execute({ ...shape.values, limit: page.limit, offset: page.offset });
-  if (rows.length > 0) return { items: rows.map((row) => row.json), total: Number(rows[0]!.total) };
-  if (page.offset === 0) return { items: [], total: 0 };
+  const [found] = await statements.page.execute({ ...shape.values, limit: page.limit, offset: page.offset });
+  if (found && found.items !== '') return { items: found.items, total: Number(found.total) };
+  if (page.offset === 0) return { items: '', total: 0 };
   const [total] = await statements.total.execute(shape.values);
-  return { items: [], total: Number(total?.value ?? 0) };
+  return { items: '', total: Number(total?.value ?? 0) };
 }
 
 export async function countImages(db: DbOrTx, spaceId: number): Promise<number> {

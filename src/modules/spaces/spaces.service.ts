@@ -271,7 +271,7 @@ export function createSpacesService(deps: SpacesServiceDeps) {
   async function list(query: SpaceListQuery) {
     const page = pageRequest(query);
     const { items, total } = await repo.findManyJson(db, filtersFrom(query), query.sort ?? 'newest', { limit: page.perPage, offset: page.offset });
-    return jsonPageOf('spaces', items, total, page);
+    return jsonPageOf('spaces', items === '' ? [] : [items], total, page);
   }
 
   function mine(actor: Principal, query: SpaceListQuery) {
