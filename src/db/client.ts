@@ -97,25 +97,25 @@ class KeepingPool extends pg.Pool {
 /**
  * drizzle sends a transaction's BEGIN before its try/finally, so a connection lost just then
  * (a server restart, pg_terminate_backend) was never released: the pool stayed one short for
- * good and `end()` waited for it forever. A statement that fails because the connection is lost
- * now gives the client back at once (the pool drops it); the holder's own release after that is
- * a no-op, and anything else it sends fails as not queryable.
+ * good and `end()` waited for it forever. On a client from `connect()`, a statement sent as a
+ * promise that fails because the connection is lost now gives the client back at once (the pool
+ * drops it); the holder's own release after that is a no-op, and anything else it sends fails as
+ * not queryable. A holder that releases twice without that still gets pg-pool's error.
  */
 function givenBackWhenLost(client: pg.PoolClient): pg.PoolClient {
   const giveBack = client.release.bind(client);
-  let released = false;
-  const release = (error?: Error | boolean) => {
-    if (released) return;
-    released = true;
-    giveBack(error);
+  let givenBack = false;
+  client.release = (error?: Error | boolean) => {
+    if (!givenBack) giveBack(error);
   };
-  client.release = release;
   // Each checkout sets its own (an own property from the first on, so the client keeps its shape).
   client.query = ((...args: Parameters<pg.Client['query']>) => {
     const sent: unknown = pg.Client.prototype.query.apply(client, args);
     if (sent instanceof Promise)
       sent.catch((error: unknown) => {
-        if (isConnectionError(error)) release(error as Error);
+        if (givenBack || !isConnectionError(error)) return;
+        givenBack = true;
+        giveBack(error as Error);
       });
     return sent;
   }) as typeof client.query;

@@ -111,6 +111,7 @@ describe('the connection pool', { skip }, () => {
   });
 
   it('gives back a connection lost inside a transaction, whose ROLLBACK cannot be sent either', async () => {
+    // drizzle's own finally releases this one; kept so that the early release never breaks it.
     const scratch = await createScratchPostgres();
     after(scratch.drop);
     const target = new URL(scratch.url);

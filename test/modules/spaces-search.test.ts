@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { and, count, eq, inArray, isNull } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, isNull, type SQL } from 'drizzle-orm';
 import { spaceImages, spaces } from '../../src/db/schema/index.ts';
 import { buildTestApp, call, type CallResult } from '../helpers/app.ts';
 import { assertInvalidField } from '../helpers/assertions.ts';
@@ -434,6 +434,35 @@ describe('GET /api/spaces filters', () => {
 // --- sorts -------------------------------------------------------------------------------------
 
 describe('GET /api/spaces sorts', () => {
+  it('orders an unfiltered page (its total from the counters) across all listings, not only within the page', async () => {
+    const owner = await newOwner();
+    for (const price of [310, 20.5, 999, 20.5, 75]) await createSpace(app, owner.token, { price_per_hour: price });
+    const expected = async (order: SQL[], offset: number, only?: SQL) =>
+      (
+        await db
+          .select({ id: spaces.id })
+          .from(spaces)
+          .where(and(isNull(spaces.archivedAt), only))
+          .orderBy(...order)
+          .limit(3)
+          .offset(offset)
+      ).map((row) => row.id);
+    const sorts: Array<[string, SQL[]]> = [
+      ['newest', [desc(spaces.createdAt), desc(spaces.id)]],
+      ['price_asc', [asc(spaces.pricePerHour), asc(spaces.id)]],
+      ['price_desc', [desc(spaces.pricePerHour), desc(spaces.id)]],
+    ];
+    for (const [sort, order] of sorts) {
+      for (const page of [1, 2]) {
+        assert.deepEqual(await listIds({ sort, per_page: '3', page: String(page) }), await expected(order, (page - 1) * 3), `${sort}, page ${page}`);
+      }
+    }
+    assert.deepEqual(
+      await listIds({ status: 'available', sort: 'price_desc', per_page: '3' }),
+      await expected([desc(spaces.pricePerHour), desc(spaces.id)], 0, eq(spaces.isAvailable, true)),
+    );
+  });
+
   it('sorts by price both ways', async () => {
     const owner = await newOwner();
     const mid = await createSpace(app, owner.token, { price_per_hour: 250 });

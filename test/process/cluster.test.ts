@@ -119,7 +119,7 @@ async function servedBy(server: ServerProcess, count: number): Promise<number[]>
 async function stopsCleanly(server: ServerProcess) {
   const exit = await server.stop();
   const told = logLines(server)
-    .filter((line) => line.msg.startsWith('worker exited') || line.msg.includes('shutdown') || (line as { level?: number }).level! >= 40)
+    .filter((line) => String(line.msg).startsWith('worker exited') || String(line.msg).includes('shutdown') || ((line as { level?: number }).level ?? 0) >= 40)
     .map((line) => JSON.stringify(line));
   const unlogged = server
     .output()

@@ -45,7 +45,7 @@ describe('what a started server has loaded', () => {
     assert.ok(loaded.packages.includes('fastify'), 'the hook saw the packages');
     // Its index loads a store for every database it knows (src/infra/rate-limit.ts takes the three it uses).
     assert.deepEqual(
-      loaded.files.filter((file) => file === 'rate-limiter-flexible/lib/index.js' || /RateLimiter(Mongo|MySQL|Postgres|Dynamo|Prisma)/.test(file)),
+      loaded.files.filter((file) => file === 'rate-limiter-flexible/index.js' || /RateLimiter(Mongo|MySQL|Postgres|Dynamo|Prisma)/.test(file)),
       [],
     );
     if (usingPostgres()) assert.equal(loaded.packages.includes('@electric-sql/pglite'), false, 'PGlite is loaded only for the embedded database');

@@ -317,7 +317,8 @@ function buildList(db: Db, name: string, where: SQL, sort: SpaceSort, withDistan
   // chosen ids (`count(*) over ()`) or a materialized CTE were slower (bench/README.md).
   // The page's JSON texts are joined by PostgreSQL, in the list's order: one row and one string
   // reach the process, not a row per listing joined again in JavaScript. The sort keys are output
-  // columns, computed once, which the page is ordered by and the aggregate joins by.
+  // columns of the page's rows, which the aggregate joins by (and, without chosen ids, which the
+  // page is ordered and cut by).
   const keys = sortKeys(sort);
   const keyColumns = Object.fromEntries(keys.map(([expression], index) => [`k${index}`, sql`${expression}`.as(`k${index}`)]));
   const byKeys = (table?: string) =>
