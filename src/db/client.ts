@@ -82,11 +82,9 @@ class KeepingPool extends pg.Pool {
       broken = error;
     };
     client.on('error', onError);
+    // A statement that fails for a lost connection has already given the client back (givenBackWhenLost).
     try {
       return (await client.query(config as pg.QueryConfig, values as unknown[])) as never;
-    } catch (error) {
-      if (isConnectionError(error)) broken = error as Error;
-      throw error;
     } finally {
       client.off('error', onError);
       client.release(broken);

@@ -326,6 +326,11 @@ function buildList(db: Db, name: string, where: SQL, sort: SpaceSort, withDistan
       keys.map(([, direction], index) => sql`${table ? sql`${sql.identifier(table)}.` : sql``}${sql.identifier(`k${index}`)} ${sql.raw(direction)}`),
       sql`, `,
     );
+  const pageRows = (total: SQL<number>) =>
+    db
+      .select({ json: json.as('json'), total: total.as('total'), ...keyColumns })
+      .from(spaces)
+      .innerJoin(users, eq(users.id, spaces.ownerId));
   let rows;
   if (source === 'rows') {
     const chosen = db
@@ -335,18 +340,12 @@ function buildList(db: Db, name: string, where: SQL, sort: SpaceSort, withDistan
       .orderBy(...orderBy(sort))
       .limit(p('limit'))
       .offset(p('offset'));
-    rows = db
-      .select({ json: json.as('json'), total: sql<number>`(select count(*) from ${spaces} where ${where})`.as('total'), ...keyColumns })
-      .from(spaces)
-      .innerJoin(users, eq(users.id, spaces.ownerId))
+    rows = pageRows(sql<number>`(select count(*) from ${spaces} where ${where})`)
       .where(inArray(spaces.id, chosen))
       .as('page');
   } else {
     // Unfiltered (or filtered by availability only), the counters answer without counting rows.
-    rows = db
-      .select({ json: json.as('json'), total: sql<number>`(select ${counterValue[source]} from ${spaceCounters})`.as('total'), ...keyColumns })
-      .from(spaces)
-      .innerJoin(users, eq(users.id, spaces.ownerId))
+    rows = pageRows(sql<number>`(select ${counterValue[source]} from ${spaceCounters})`)
       .where(where)
       .orderBy(byKeys())
       .limit(p('limit'))
