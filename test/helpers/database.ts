@@ -77,6 +77,17 @@ export async function createScratchPostgres(
   };
 }
 
+/**
+ * A scratch database for a server process of its own: its URL, with this process's connections
+ * to it closed, dropped when the calling test (or file, at its root) ends.
+ */
+export async function scratchPostgresUrl(): Promise<string> {
+  const scratch = await createScratchPostgres();
+  after(scratch.drop);
+  await scratch.database.close();
+  return scratch.url;
+}
+
 let shared: Promise<{ database: Database; url?: string; release: () => Promise<void> }> | undefined;
 
 // Registered when a test file first imports this module, i.e. on the file's root: it runs once

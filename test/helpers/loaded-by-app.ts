@@ -13,8 +13,9 @@ registerHooks({
     const resolved = next(specifier, context);
     const at = resolved.url.lastIndexOf('/node_modules/');
     if (at !== -1) {
-      files.add(resolved.url.slice(at + '/node_modules/'.length));
-      const [scope, name] = resolved.url.slice(at + '/node_modules/'.length).split('/');
+      const file = resolved.url.slice(at + '/node_modules/'.length);
+      files.add(file);
+      const [scope, name] = file.split('/');
       packages.add(scope!.startsWith('@') ? `${scope}/${name}` : scope!);
     }
     return resolved;

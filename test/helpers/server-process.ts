@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { TEST_SECRETS } from './app.ts';
+import { TEST_SECRETS, tempDir } from './app.ts';
+import { scratchPostgresUrl, usingPostgres } from './database.ts';
 import { startNodeOptions } from './start-command.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -13,6 +14,12 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** Where a spawned server keeps its data: a fresh DATA_DIR (embedded) or, with TEST_DATABASE_URL, a scratch database. */
+export async function serverStorage(): Promise<Record<string, string>> {
+  const env = { DATA_DIR: tempDir() };
+  return usingPostgres() ? { ...env, DATABASE_URL: await scratchPostgresUrl() } : env;
 }
 
 export interface ServerProcess {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { eq, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { queryRows, type Database } from '../../src/db/client.ts';
 import { bookings } from '../../src/db/schema/index.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { buildTestApp, call, tempDir } from '../helpers/app.ts';
-import { createScratchPostgres, secondHandle, usingPostgres } from '../helpers/database.ts';
+import { scratchPostgresUrl, secondHandle, usingPostgres } from '../helpers/database.ts';
 import { createUser, type TestUser } from '../helpers/factories.ts';
 import { postJson, startServer } from '../helpers/server-process.ts';
 
@@ -209,11 +209,8 @@ describe(
   { skip: usingPostgres() ? false : 'needs TEST_DATABASE_URL: the embedded database belongs to one process' },
   () => {
     it('accepts exactly one of 40 requests for one slot spread over two processes', async () => {
-      const scratch = await createScratchPostgres();
-      after(scratch.drop);
-      await scratch.database.close();
       const env = {
-        DATABASE_URL: scratch.url,
+        DATABASE_URL: await scratchPostgresUrl(),
         DATA_DIR: tempDir(),
         RATE_LIMIT_AUTH_PER_IP: '100000',
         RATE_LIMIT_EMAIL_PER_HOUR: '100000',

@@ -11,15 +11,21 @@ import { createScratchPostgres, usingPostgres } from '../helpers/database.ts';
 import { uniqueEmail } from '../helpers/factories.ts';
 import { startTcpProxy, viaProxy } from '../helpers/tcp-proxy.ts';
 
+/** A scratch database reached through a relay the test can cut, and a pool of `poolMax` to it. */
+async function poolBehindRelay(poolMax: number) {
+  const scratch = await createScratchPostgres();
+  after(scratch.drop);
+  const target = new URL(scratch.url);
+  const relay = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  const pool = createPool(viaProxy(scratch.url, relay.port()), { poolMax });
+  return { relay, pool, database: fromPool(pool) };
+}
+
 const skip = usingPostgres() ? false : 'needs TEST_DATABASE_URL (a real PostgreSQL server to lose and regain)';
 
 describe('when PostgreSQL becomes unreachable', { skip }, () => {
   it('answers /ready with 503 and requests with 503 service_unavailable, then recovers without a restart', async () => {
-    const scratch = await createScratchPostgres();
-    after(scratch.drop);
-    const target = new URL(scratch.url);
-    const relay = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const database = fromPool(createPool(viaProxy(scratch.url, relay.port()), { poolMax: 4 }));
+    const { relay, database } = await poolBehindRelay(4);
     const app = await buildApp(testConfig(), { database });
     after(async () => {
       await app.close();
@@ -87,12 +93,7 @@ describe('the connection pool', { skip }, () => {
   });
   it('gives back a connection lost as a transaction begins: the pool stays whole and closes at once', async () => {
     // drizzle sends BEGIN before its try/finally, so a BEGIN that fails was never released.
-    const scratch = await createScratchPostgres();
-    after(scratch.drop);
-    const target = new URL(scratch.url);
-    const relay = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const pool = createPool(viaProxy(scratch.url, relay.port()), { poolMax: 1 });
-    const database = fromPool(pool);
+    const { relay, pool, database } = await poolBehindRelay(1);
     after(() => database.close());
     await database.ping();
 
@@ -112,12 +113,7 @@ describe('the connection pool', { skip }, () => {
 
   it('gives back a connection lost inside a transaction, whose ROLLBACK cannot be sent either', async () => {
     // drizzle's own finally releases this one; kept so that the early release never breaks it.
-    const scratch = await createScratchPostgres();
-    after(scratch.drop);
-    const target = new URL(scratch.url);
-    const relay = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const pool = createPool(viaProxy(scratch.url, relay.port()), { poolMax: 1 });
-    const database = fromPool(pool);
+    const { relay, pool, database } = await poolBehindRelay(1);
     after(() => database.close());
 
     relay.dropWhenSent('lost_here');

@@ -7,9 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { TEST_SECRETS, tempDir } from '../helpers/app.ts';
-import { createScratchPostgres, usingPostgres } from '../helpers/database.ts';
+import { scratchPostgresUrl, usingPostgres } from '../helpers/database.ts';
 import { uniqueEmail } from '../helpers/factories.ts';
-import { freePort, ROOT, startServer, type ServerProcess } from '../helpers/server-process.ts';
+import { freePort, ROOT, serverStorage, startServer, type ServerProcess } from '../helpers/server-process.ts';
 
 /**
  * WEB_CONCURRENCY against `node src/server.ts`: a primary and its workers as real processes,
@@ -130,17 +130,15 @@ async function stopsCleanly(server: ServerProcess) {
 
 /** A cluster of `workers` on a scratch PostgreSQL database, up once every worker listens. */
 async function startCluster(workers: number, env: Record<string, string> = {}) {
-  const scratch = await createScratchPostgres();
-  after(scratch.drop);
-  await scratch.database.close();
-  const server = await startServer({ DATA_DIR: tempDir(), DATABASE_URL: scratch.url, LOG_LEVEL: 'info', WEB_CONCURRENCY: String(workers), ...env });
+  const databaseUrl = await scratchPostgresUrl();
+  const server = await startServer({ DATA_DIR: tempDir(), DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', WEB_CONCURRENCY: String(workers), ...env });
   const primary = server.child.pid!;
   after(() => {
     // Workers leave when their primary goes; these are the ones a failed test might strand.
     for (const line of logLines(server)) if (line.msg === 'worker started' && line.worker && alive(line.worker)) process.kill(line.worker, 'SIGKILL');
   });
   const ready = await until('every worker to listen', () => primaryLines(server, `all ${workers} workers listening`)[0]);
-  return { server, primary, databaseUrl: scratch.url, initial: (ready as unknown as { workers: number[] }).workers };
+  return { server, primary, databaseUrl, initial: (ready as unknown as { workers: number[] }).workers };
 }
 
 const pgAdmin = async (statement: string) => {
@@ -174,14 +172,7 @@ describe('WEB_CONCURRENCY: several workers under one primary (node:cluster)', ()
   });
 
   it('with WEB_CONCURRENCY=1 runs as the single process it always was: no primary, no workers', async () => {
-    const env: Record<string, string> = { DATA_DIR: tempDir(), LOG_LEVEL: 'info', WEB_CONCURRENCY: '1' };
-    if (usingPostgres()) {
-      const scratch = await createScratchPostgres();
-      after(scratch.drop);
-      await scratch.database.close();
-      env.DATABASE_URL = scratch.url;
-    }
-    const server = await startServer(env);
+    const server = await startServer({ ...(await serverStorage()), LOG_LEVEL: 'info', WEB_CONCURRENCY: '1' });
     assert.deepEqual(childrenOf(server.child.pid!), []);
     const [ready] = logLines(server).filter((line) => line.msg === 'Spacer API ready');
     assert.equal(ready?.pid, server.child.pid);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { TEST_SECRETS, tempDir } from '../helpers/app.ts';
-import { createScratchPostgres, usingPostgres } from '../helpers/database.ts';
-import { ROOT } from '../helpers/server-process.ts';
+import { TEST_SECRETS } from '../helpers/app.ts';
+import { usingPostgres } from '../helpers/database.ts';
+import { ROOT, serverStorage } from '../helpers/server-process.ts';
 
 /**
  * What a server process carries is part of its memory (issue 12, bench/README.md "Memory"): a
@@ -16,7 +16,7 @@ const run = promisify(execFile);
 async function loadedByApp(env: Record<string, string>) {
   const { stdout } = await run(process.execPath, ['--import', './src/preload.js', 'test/helpers/loaded-by-app.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'silent', BACKGROUND_JOBS: 'false', ...TEST_SECRETS, DATA_DIR: tempDir(), ...env },
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'silent', BACKGROUND_JOBS: 'false', ...TEST_SECRETS, ...env },
     timeout: 60_000,
   });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as { statuses: number[]; packages: string[]; files: string[]; undici: boolean };
@@ -27,14 +27,7 @@ const ON_FIRST_USE = ['pdfkit', 'nodemailer', 'sharp', 'cloudinary', 'stripe', '
 
 describe('what a started server has loaded', () => {
   it(`after start-up and a few requests: none of ${ON_FIRST_USE.join(', ')}, nor Node's undici`, async () => {
-    const env: Record<string, string> = {};
-    if (usingPostgres()) {
-      const scratch = await createScratchPostgres();
-      after(scratch.drop);
-      await scratch.database.close();
-      env.DATABASE_URL = scratch.url;
-    }
-    const loaded = await loadedByApp(env);
+    const loaded = await loadedByApp(await serverStorage());
     assert.deepEqual(loaded.statuses, [200, 200, 200, 200]);
     assert.deepEqual(
       ON_FIRST_USE.filter((name) => loaded.packages.includes(name)),

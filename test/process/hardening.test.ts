@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
-import { createScratchPostgres, usingPostgres } from '../helpers/database.ts';
+import { scratchPostgresUrl, usingPostgres } from '../helpers/database.ts';
 import { uniqueEmail } from '../helpers/factories.ts';
 import { postJson, startServer, type ServerProcess } from '../helpers/server-process.ts';
 
@@ -17,14 +17,7 @@ import { postJson, startServer, type ServerProcess } from '../helpers/server-pro
  */
 async function serve(): Promise<{ server: ServerProcess; port: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'spacer-hardening-'));
-  const env: Record<string, string> = { DATA_DIR: dir, LOG_LEVEL: 'info' };
-  if (usingPostgres()) {
-    const scratch = await createScratchPostgres();
-    after(scratch.drop);
-    await scratch.database.close();
-    env.DATABASE_URL = scratch.url;
-  }
-  const server = await startServer(env);
+  const server = await startServer({ DATA_DIR: dir, LOG_LEVEL: 'info', ...(usingPostgres() ? { DATABASE_URL: await scratchPostgresUrl() } : {}) });
   // The process first, then its folder: removing files it is still writing fails, and a failing
   // cleanup would leave the process (and the test run) alive.
   after(async () => {

@@ -3,24 +3,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { openDatabase, queryRows } from '../../src/db/client.ts';
-import { tempDir } from '../helpers/app.ts';
-import { createScratchPostgres, usingPostgres } from '../helpers/database.ts';
 import { uniqueEmail } from '../helpers/factories.ts';
-import { postJson, startServer } from '../helpers/server-process.ts';
-
-/** Where a spawned server keeps its data: a fresh DATA_DIR (embedded) or a scratch database. */
-async function storage(): Promise<Record<string, string>> {
-  const env = { DATA_DIR: tempDir() };
-  if (!usingPostgres()) return env;
-  const scratch = await createScratchPostgres();
-  after(scratch.drop);
-  await scratch.database.close();
-  return { ...env, DATABASE_URL: scratch.url };
-}
+import { postJson, serverStorage, startServer } from '../helpers/server-process.ts';
 
 describe('npm start (src/server.ts)', () => {
   it('keeps data across a restart: a user registered before can log in after', async () => {
-    const env = await storage();
+    const env = await serverStorage();
     const email = uniqueEmail('restart');
     const first = await startServer(env);
     const registered = await postJson(`${first.url}/api/auth/register`, { email, password: 'Secret123', first_name: 'Re', last_name: 'Start' });
@@ -38,7 +26,7 @@ describe('npm start (src/server.ts)', () => {
   });
 
   it('lets an in-flight request finish on SIGTERM, refuses new ones, and exits 0 within 10 s', async () => {
-    const env = { ...(await storage()), BCRYPT_ROUNDS: '13', LOG_LEVEL: 'info' };
+    const env = { ...(await serverStorage()), BCRYPT_ROUNDS: '13', LOG_LEVEL: 'info' };
     const server = await startServer(env);
     const email = uniqueEmail('slow');
     assert.equal((await postJson(`${server.url}/api/auth/register`, { email, password: 'Secret123', first_name: 'S', last_name: 'L' })).status, 201);
@@ -64,7 +52,7 @@ describe('npm start (src/server.ts)', () => {
   });
 
   it('on SIGTERM, lets the handler of a client that hung up finish its database work before closing the pool', async () => {
-    const env: Record<string, string> = { ...(await storage()), BCRYPT_ROUNDS: '13' };
+    const env: Record<string, string> = { ...(await serverStorage()), BCRYPT_ROUNDS: '13' };
     const server = await startServer(env);
     const email = uniqueEmail('gone');
     assert.equal((await postJson(`${server.url}/api/auth/register`, { email, password: 'Secret123', first_name: 'G', last_name: 'One' })).status, 201);
@@ -97,7 +85,7 @@ describe('npm start (src/server.ts)', () => {
   });
 
   it('keeps passwords, tokens and Authorization headers out of its logs', async () => {
-    const server = await startServer({ ...(await storage()), LOG_LEVEL: 'trace' });
+    const server = await startServer({ ...(await serverStorage()), LOG_LEVEL: 'trace' });
     const email = uniqueEmail('logs');
     const password = 'VerySecret123';
     const registered = await postJson(`${server.url}/api/auth/register`, { email, password, first_name: 'L', last_name: 'G' });
